@@ -1,0 +1,75 @@
+"""Checkpoints carry their own config: `model.safetensors` + `config.json` in one folder.
+
+Loading takes the architecture from the checkpoint and refuses missing, unexpected or
+wrongly-shaped tensors instead of loading half a model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from models.configs import ModelConfig, get_config
+from models.dual_encoder import DualEncoder
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"  # the committed demo models
+
+
+class CheckpointMismatch(Exception):
+    """The tensors in a checkpoint do not match the architecture its config describes."""
+
+
+def save_model(model: DualEncoder, folder: str | Path, dtype: torch.dtype = torch.float32,
+               extra: dict | None = None) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    save_file(tensors, str(folder / "model.safetensors"))
+    config = {"model": model.cfg.to_dict(), **(extra or {})}
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return folder
+
+
+def load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Copy tensors into `model`, asserting that names and shapes match exactly."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [f"{k}: {tuple(tensors[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+             if k in tensors and tensors[k].shape != v.shape]
+    if missing or unexpected or wrong:
+        raise CheckpointMismatch(f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shapes {wrong[:5]}")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
+
+
+def load_model(source: str | Path) -> DualEncoder:
+    """A checkpoint folder, a committed demo model name, a Hugging Face CLIP checkpoint
+    ('hf:HUB_ID' or a folder saved by transformers), or a registered config (random weights)."""
+    if str(source).startswith("hf:"):
+        from models.hf_clip import load_hf_clip
+        return load_hf_clip(str(source)[3:])
+    folder = Path(source)
+    if not (folder / "config.json").exists() and (WEIGHTS_DIR / str(source) / "config.json").exists():
+        folder = WEIGHTS_DIR / str(source)
+    if (folder / "config.json").exists():
+        config = json.loads((folder / "config.json").read_text())
+        if config.get("model_type") == "clip":
+            from models.hf_clip import load_hf_clip
+            return load_hf_clip(str(folder))
+        cfg = ModelConfig.from_dict(config["model"])
+        model = DualEncoder(cfg)
+        load_state(model, load_file(str(folder / "model.safetensors")))
+        return model.eval()
+    return DualEncoder(get_config(str(source))).eval()
+
+
+def fingerprint(model: torch.nn.Module) -> str:
+    """sha256 over the fp32 weights in name order: the model's identity in bundles and stores."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().to(torch.float32).contiguous().numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,42 @@
+"""Image tower: a ViT (patch embedding, pre-norm blocks, class-token or mean pooling, projection)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.blocks import Block
+from models.configs import ImageConfig
+
+
+class ImageTower(nn.Module):
+    def __init__(self, cfg: ImageConfig):
+        super().__init__()
+        assert cfg.image_size % cfg.patch_size == 0, "image_size must be a multiple of patch_size"
+        assert cfg.pool in ("cls", "mean"), f"pool must be 'cls' or 'mean', not {cfg.pool!r}"
+        self.cfg = cfg
+        grid = cfg.image_size // cfg.patch_size
+        scale = cfg.width ** -0.5
+        self.patch_embed = nn.Conv2d(3, cfg.width, cfg.patch_size, stride=cfg.patch_size, bias=False)
+        self.class_embedding = nn.Parameter(scale * torch.randn(cfg.width))
+        self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, cfg.width))
+        self.ln_pre = nn.LayerNorm(cfg.width, eps=cfg.ln_eps)
+        self.blocks = nn.ModuleList(
+            Block(cfg.width, cfg.heads, cfg.mlp_ratio, cfg.act, cfg.ln_eps) for _ in range(cfg.layers))
+        self.ln_post = nn.LayerNorm(cfg.width, eps=cfg.ln_eps)
+        self.proj = nn.Parameter(scale * torch.randn(cfg.width, cfg.embed_dim))
+
+    def forward_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Unnormalised joint-space features; pixels (B, 3, H, W) already normalised."""
+        x = self.patch_embed(pixels)  # (B, width, grid, grid)
+        x = x.flatten(2).transpose(1, 2)  # (B, grid*grid, width)
+        cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)  # (B, 1, width)
+        x = torch.cat([cls, x], dim=1) + self.positional_embedding  # (B, 1+grid*grid, width)
+        x = self.ln_pre(x)
+        for block in self.blocks:
+            x = block(x)
+        pooled = x[:, 0] if self.cfg.pool == "cls" else x[:, 1:].mean(dim=1)  # (B, width)
+        return self.ln_post(pooled) @ self.proj  # (B, embed_dim)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.forward_features(pixels), dim=-1)

@@ -1,0 +1,109 @@
+"""The `pocketclip` command: a thin layer over the library.
+
+Commands that need torch (training, evaluation, the eager demo model) import `models` only when
+they run, so the runtime's own commands work where torch is not installed.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+def _needs_torch(what: str):
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise click.ClickException(f"{what} needs torch: pip install 'pocketclip[models]'") from exc
+
+
+@click.group()
+@click.version_option(package_name="pocketclip")
+def cli() -> None:
+    """On-device text-to-image photo search.
+
+    Example: pocketclip demo
+    """
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
+              help="folder for the drawn gallery and the contact sheet")
+@click.option("--photos", type=int, default=300, show_default=True, help="demo photos to draw")
+@click.option("-k", "top_k", type=int, default=5, show_default=True, help="hits per query")
+def demo(out: Path, photos: int, top_k: int) -> None:
+    """Draw a demo gallery, search it with the bundled demo model, write a contact sheet. Offline.
+
+    Example: pocketclip demo --out /tmp/demo --photos 300
+    """
+    _needs_torch("the demo")
+    from models.demo import run_demo
+
+    rows, sheet = run_demo(out, photos, top_k)
+    for query, hits in rows:
+        click.echo(f"\n{query}")
+        for rank, (path, score) in enumerate(hits, 1):
+            click.echo(f"  {rank}. {path}  {score:.3f}")
+    click.echo(f"\ncontact sheet: {sheet}")
+
+
+@cli.command("eval")
+@click.option("--model", "model_name", required=True,
+              help="committed demo model, checkpoint folder, registered config, or hf:HUB_ID / HF folder")
+@click.option("--test-size", type=int, default=1000, show_default=True, help="held-out demo pairs")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def eval_command(model_name: str, test_size: int, as_json: bool) -> None:
+    """Recall@1/5/10 both ways on the held-out demo split, size and CPU latency per tower.
+
+    Example: pocketclip eval --model demo-student --json
+    """
+    _needs_torch("eval")
+    from models.checkpoint import load_model
+    from models.demo_data import load_split
+    from models.evaluate import evaluate
+
+    try:
+        model = load_model(model_name)
+    except (KeyError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = evaluate(model, load_split("test", test_size, model.cfg.preprocess))
+    click.echo(json.dumps(report, indent=2) if as_json else
+               "\n".join(f"{k:>14}: {v}" for k, v in report.items()))
+
+
+@cli.command("train")
+@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="run folder (resumable)")
+@click.option("--publish", is_flag=True, help="copy the final model into models/weights/NAME")
+def train_command(recipe: str, out: Path, publish: bool) -> None:
+    """Train or distil a model from a recipe; restarting with the same --out resumes.
+
+    For several processes use torchrun: torchrun --nproc_per_node 2 -m models.train RECIPE --out DIR
+
+    Example: pocketclip train models/recipes/demo-student.json --out runs/demo-student
+    """
+    _needs_torch("training")
+    from models.train import main
+
+    main([recipe, "--out", str(out)] + (["--publish"] if publish else []))
+
+
+@cli.command("models")
+def models_command() -> None:
+    """List the registered model configs and the committed trained models.
+
+    Example: pocketclip models
+    """
+    _needs_torch("listing models")
+    from models.checkpoint import WEIGHTS_DIR
+    from models.configs import list_models
+
+    trained = sorted(p.name for p in WEIGHTS_DIR.glob("*") if (p / "config.json").exists())
+    for name in list_models():
+        click.echo(f"{name}{'  (trained weights committed)' if name in trained else ''}")
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,53 @@
+"""Photo -> image-tower input, exactly as the manifest's preprocessing spec says, in numpy.
+
+The same function feeds training, export calibration, the golden files and indexing, so a phone
+that follows the manifest reproduces these tensors.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from PIL import Image, ImageOps
+
+RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
+            "lanczos": Image.Resampling.LANCZOS, "nearest": Image.Resampling.NEAREST}
+
+
+def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Any Pillow mode -> RGB; transparency is flattened onto `background`."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, tuple(background))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale to 8 bits rather than clipping at 255.
+        return Image.fromarray((np.asarray(image, dtype=np.float64) / 257.0).round().astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+def resize_and_crop(image: Image.Image, size: int, resample: str = "bicubic") -> Image.Image:
+    """Scale the shorter side to `size` (aspect kept), then take the centred size x size square."""
+    w, h = image.size
+    scale = size / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    image = image.resize((new_w, new_h), RESAMPLE[resample])
+    left, top = int(round((new_w - size) / 2.0)), int(round((new_h - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))
+
+
+def normalise(rgb: Image.Image | np.ndarray, mean, std) -> np.ndarray:
+    """(H, W, 3) uint8 -> (3, H, W) float32, (x / 255 - mean) / std."""
+    x = np.asarray(rgb, dtype=np.float32) / np.float32(255.0)
+    x = (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def preprocess_image(image: Image.Image, spec: Mapping) -> np.ndarray:
+    """A decoded photo -> (3, size, size) float32 per `spec` (the manifest's `preprocess` record)."""
+    if spec.get("exif_transpose", True):
+        image = ImageOps.exif_transpose(image)
+    rgb = to_rgb(image, tuple(spec.get("background", (255, 255, 255))))
+    square = resize_and_crop(rgb, int(spec["size"]), spec.get("resample", "bicubic"))
+    return normalise(square, spec["mean"], spec["std"])

@@ -1,0 +1,14 @@
+"""Helpers the tests import by name (conftest.py itself cannot be imported)."""
+from __future__ import annotations
+
+
+def tiny(name: str = "tiny", layers: int = 2, width: int = 32, token_dim: int | None = 8) -> dict:
+    """A model config small enough to train for a few steps inside a unit test."""
+    return {
+        "name": name,
+        "image": {"image_size": 32, "patch_size": 8, "width": width, "layers": layers, "heads": 2,
+                  "embed_dim": 16, "act": "gelu"},
+        "text": {"width": width, "layers": layers, "heads": 2, "embed_dim": 16, "token_dim": token_dim,
+                 "act": "gelu"},
+        "preprocess": {"size": 32},
+    }
