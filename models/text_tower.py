@@ -22,7 +22,8 @@ class TextTower(nn.Module):
         self.ln_final = nn.LayerNorm(cfg.width, eps=cfg.ln_eps)
         self.proj = nn.Parameter(cfg.width ** -0.5 * torch.randn(cfg.width, cfg.embed_dim))
         nn.init.normal_(self.token_embedding.weight, std=0.02)
-        causal = torch.full((cfg.context_length, cfg.context_length), float("-inf")).triu(1)
+        # Boolean (True = may attend): a float -inf mask would be a weight that CoreML palettizes.
+        causal = torch.ones(cfg.context_length, cfg.context_length, dtype=torch.bool).tril()
         self.register_buffer("causal_mask", causal, persistent=False)
 
     def forward_features(self, ids: torch.Tensor) -> torch.Tensor:
@@ -35,8 +36,9 @@ class TextTower(nn.Module):
         x = self.token_embedding(ids)  # (B, T, token_dim)
         if self.token_up is not None:
             x = self.token_up(x)  # (B, T, width)
-        x = x + self.positional_embedding[:T]
-        mask = self.causal_mask[:T, :T]
+        full = T == self.cfg.context_length  # slicing a whole buffer exports as an alias CoreML rejects
+        x = x + (self.positional_embedding if full else self.positional_embedding[:T])
+        mask = self.causal_mask if full else self.causal_mask[:T, :T]
         for block in self.blocks:
             x = block(x, mask)
         x = self.ln_final(x)

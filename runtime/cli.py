@@ -90,6 +90,36 @@ def train_command(recipe: str, out: Path, publish: bool) -> None:
     main([recipe, "--out", str(out)] + (["--publish"] if publish else []))
 
 
+@cli.command("export")
+@click.option("--model", "model_name", required=True,
+              help="committed demo model, checkpoint folder, registered config, or hf:HUB_ID / HF folder")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="bundle folder to write")
+@click.option("--formats", default="pte,mlpackage,onnx", show_default=True, help="comma-separated formats")
+@click.option("--precisions", default=None, help="comma-separated precisions (default: all of each format)")
+@click.option("--gallery", type=int, default=200, show_default=True, help="golden gallery pictures")
+def export_command(model_name: str, out: Path, formats: str, precisions: str | None, gallery: int) -> None:
+    """Export both towers to phone artifacts, validate each, and write one bundle.
+
+    Example: pocketclip export --model demo-student --out /tmp/bundle --formats onnx,pte
+    """
+    _needs_torch("export")
+    from exporter.bundle_writer import export_bundle
+    from exporter.validate import ExportValidationError
+    from models.checkpoint import load_model
+
+    try:
+        model = load_model(model_name)
+        manifest = export_bundle(model, out, [f.strip() for f in formats.split(",") if f.strip()],
+                                 [p.strip() for p in precisions.split(",")] if precisions else None, gallery=gallery)
+    except (KeyError, OSError, ValueError, ExportValidationError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for entry in manifest["artifacts"]:
+        measured = entry.get("measured", {})
+        cosine = f"cosine {measured['cosine_min']:.6f}" if measured else "not runnable here"
+        click.echo(f"{entry['file']:<36} {entry['bytes']:>10,} bytes  {cosine}")
+    click.echo(f"bundle: {out}")
+
+
 @cli.command("models")
 def models_command() -> None:
     """List the registered model configs and the committed trained models.

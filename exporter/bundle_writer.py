@@ -1,0 +1,182 @@
+"""`pocketclip export`: every requested artifact, validated, in one self-contained bundle folder.
+
+The bundle is assembled in DIR.partial and renamed to DIR only when every artifact has met its
+bar, so a failed export never leaves a manifest claiming success.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from exporter.coreml_export import export_coreml
+from exporter.executorch_export import export_executorch
+from exporter.golden import GoldenSet, calibration_inputs, write_golden
+from exporter.onnx_export import export_onnx
+from exporter.validate import agreement, bar_for, check, top_k_overlap
+from models.checkpoint import fingerprint
+from models.dual_encoder import DualEncoder
+from runtime.backends import open_tower
+from runtime.bundle import SCHEMA_VERSION, sha256_path, size_path
+from runtime.tokenizer import DEFAULT_MERGES, load_tokenizer
+
+PRECISIONS = {"pte": ("fp32", "int8"), "onnx": ("fp32", "int8"), "mlpackage": ("fp16", "int8", "palettized-6")}
+BACKEND_NAME = {"pte": "xnnpack", "onnx": "onnx", "mlpackage": "coreml"}
+RUNNABLE = ("pte", "onnx")
+
+
+def artifact_name(tower: str, fmt: str, precision: str) -> str:
+    return f"{tower}_{BACKEND_NAME[fmt]}_{precision.replace('-', '')}.{fmt}"
+
+
+def plan(formats: list[str], precisions: list[str] | None) -> list[tuple[str, str]]:
+    """(format, precision) pairs to build; bad options fail before any work, listing the valid ones."""
+    pairs = []
+    for fmt in formats:
+        if fmt not in PRECISIONS:
+            raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(PRECISIONS)}")
+        wanted = precisions or PRECISIONS[fmt]
+        pairs += [(fmt, p) for p in wanted if p in PRECISIONS[fmt]]
+    unknown = set(precisions or []) - {p for v in PRECISIONS.values() for p in v}
+    if unknown:
+        raise ValueError(f"unknown precision {sorted(unknown)}; valid: {PRECISIONS}")
+    if not pairs:
+        raise ValueError(f"no artifact matches formats {formats} and precisions {precisions}: {PRECISIONS}")
+    return pairs
+
+
+def _run_all(tower, batch: np.ndarray, fixed_batch: int | None) -> np.ndarray:
+    step = fixed_batch or 64
+    return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
+
+
+def _median_ms(tower, one: np.ndarray, repeats: int = 20) -> float:
+    tower(one)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tower(one)
+        times.append(time.perf_counter() - start)
+    return round(float(np.median(times)) * 1000, 3)
+
+
+def measure(path: Path, fmt: str, kind: str, golden: GoldenSet, refs: dict, fixed_batch: int | None) -> dict:
+    """Run a saved artifact on the golden inputs and gallery; the numbers its manifest entry records."""
+    tower = open_tower(path, fmt, "pixels" if kind == "image" else "ids", threads=1)
+    if kind == "image":
+        inputs = np.concatenate([golden.pixels, golden.gallery_pixels])
+        ref = np.concatenate([refs["image_embeddings"], refs["gallery_image_embeddings"]])
+    else:
+        inputs = np.concatenate([golden.ids, golden.gallery_ids])
+        ref = np.concatenate([refs["text_embeddings"], refs["gallery_text_embeddings"]])
+    got = _run_all(tower, inputs, fixed_batch)
+    result = agreement(got, ref)
+    gallery = got[-len(golden.gallery_pixels if kind == "image" else golden.gallery_ids):]
+    if kind == "image":
+        result["top10_overlap"] = top_k_overlap(refs["gallery_text_embeddings"], gallery,
+                                                refs["gallery_text_embeddings"], refs["gallery_image_embeddings"])
+    else:
+        result["top10_overlap"] = top_k_overlap(gallery, refs["gallery_image_embeddings"],
+                                                refs["gallery_text_embeddings"], refs["gallery_image_embeddings"])
+    if fixed_batch is None and len(inputs) >= 4:
+        singles = np.concatenate([tower(inputs[i:i + 1]) for i in range(4)])
+        result["batch_vs_single_max_abs"] = float(np.abs(tower(inputs[:4]) - singles).max())
+    result["cpu_ms_one_thread"] = _median_ms(tower, inputs[:1])
+    return {k: round(v, 7) if isinstance(v, float) else v for k, v in result.items()}
+
+
+def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
+    tok = load_tokenizer()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": {"name": model.cfg.name, "fingerprint": fingerprint(model), "embed_dim": model.cfg.image.embed_dim,
+                  "config": model.cfg.to_dict()},
+        "preprocess": {**asdict(model.cfg.preprocess), "decode": "Pillow; EXIF orientation applied first",
+                       "alpha": "flattened onto `background`", "16_bit": "scaled to 8 bits (x / 257, rounded)",
+                       "normalise": "(x / 255 - mean) / std per channel, float32"},
+        "text": {"tokenizer": "clip-bpe", "files": {"merges": "tokenizer/" + DEFAULT_MERGES.name},
+                 "merges_used": 48894, "context_length": tok.context_length, "lower_case": True,
+                 "cleaning": "ftfy.fix_text, html.unescape twice, collapse whitespace, strip, lower case",
+                 "sot_id": tok.sot_id, "eot_id": tok.eot_id, "pad_id": tok.pad_id,
+                 "truncation": "start + first 75 BPE ids + end; zero padding to context_length"},
+        "golden": {"folder": "golden", "index": "golden/golden.json"},
+        "artifacts": artifacts,
+        "files": files,
+        "exported_on": {"platform": platform.platform(), "torch": torch.__version__},
+    }
+
+
+def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], precisions: list[str] | None = None,
+                  gallery: int = 200, captions: int = 50) -> dict:
+    """Export, validate and write the bundle; raises (leaving no bundle at `out`) if any artifact drifts."""
+    pairs = plan(formats, precisions)
+    out = Path(out)
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        model = model.eval()
+        golden = write_golden(model, staging / "golden", gallery=gallery, captions=captions)
+        refs = {name: np.load(staging / "golden" / f"{name}.npy") for name in (
+            "image_embeddings", "text_embeddings", "gallery_image_embeddings", "gallery_text_embeddings")}
+        calib_images, calib_ids = calibration_inputs(model)
+        (staging / "tokenizer").mkdir()
+        shutil.copy(DEFAULT_MERGES, staging / "tokenizer" / DEFAULT_MERGES.name)
+        artifacts = []
+        jobs = [(fmt, precision, kind) for fmt, precision in pairs for kind in ("image", "text")]
+        for fmt, precision, kind in tqdm(jobs, desc="exporting", unit="artifact"):
+            artifacts.append(_export_one(model, staging, fmt, precision, kind, golden, refs, calib_images, calib_ids))
+        files = {p.relative_to(staging).as_posix(): {"sha256": sha256_path(p), "bytes": size_path(p)}
+                 for p in sorted(staging.rglob("*")) if _is_entry(p, staging)}
+        manifest = _manifest(model, artifacts, files)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return manifest
+
+
+def _is_entry(path: Path, root: Path) -> bool:
+    """Files, and .mlpackage folders as one entry (not the files inside them)."""
+    if any(part.endswith(".mlpackage") for part in path.relative_to(root).parts[:-1]):
+        return False
+    return path.suffix == ".mlpackage" or path.is_file()
+
+
+def _export_one(model, staging: Path, fmt: str, precision: str, kind: str, golden: GoldenSet, refs: dict,
+                calib_images: np.ndarray, calib_ids: np.ndarray) -> dict:
+    tower = model.image if kind == "image" else model.text
+    name = artifact_name(kind, fmt, precision)
+    path = staging / name
+    calibration = calib_images if kind == "image" else calib_ids
+    source = golden.pixels if kind == "image" else golden.ids
+    example = torch.from_numpy(source[:1])
+    if fmt == "onnx":
+        info = export_onnx(tower, kind, precision, example, calibration, path)
+    elif fmt == "pte":
+        info = export_executorch(tower, kind, precision, example, calibration, path)
+    else:
+        info = export_coreml(tower, kind, precision, example, path)
+    entry = {"name": name.rsplit(".", 1)[0], "tower": kind, "format": fmt, "precision": precision, "file": name,
+             "sha256": sha256_path(path), "bytes": size_path(path), **info}
+    bar = bar_for(precision, kind)
+    entry["tolerance"] = bar
+    if fmt in RUNNABLE:
+        fixed = 1 if fmt == "pte" else None
+        entry["measured"] = measure(path, fmt, kind, golden, refs, fixed)
+        check(name, entry["measured"], bar)
+        entry["validated_on"] = f"{platform.system().lower()}-{platform.machine()}, " + (
+            "onnxruntime CPU" if fmt == "onnx" else "executorch runtime (XNNPACK)")
+    else:
+        entry["validated_on"] = ("linux: package reloads, I/O names, shapes, dtypes and op list checked; "
+                                 "numbers are checked on macOS/iOS by ios_demo's tests against golden/")
+    return entry

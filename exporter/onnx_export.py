@@ -1,0 +1,69 @@
+"""ONNX: torch.onnx.export (dynamo) with a dynamic batch; int8 through ONNX Runtime's quantizer.
+
+Image tower int8: static QDQ, per-channel symmetric weights, activations calibrated on real demo
+pictures. Text tower int8: weight-only per-channel int8 on the MatMuls (dynamic activations), the
+token table and the projection left in float: PicQuery measured plain dynamic int8 text at cosine
+0.928; the per-tower numbers this reaches are recorded in the manifest.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+INPUT = {"image": "pixels", "text": "ids"}
+OUTPUT = {"image": "image_embeds", "text": "text_embeds"}  # 'embedding' clashes with an op's name
+
+
+def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: Path) -> Path:
+    program = torch.onnx.export(
+        tower, (example,), dynamo=True, input_names=[INPUT[kind]], output_names=[OUTPUT[kind]],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},), verbose=False)
+    program.save(str(path))
+    return path
+
+
+class _Calibration:
+    """onnxruntime's CalibrationDataReader protocol over a batch of real inputs."""
+
+    def __init__(self, name: str, batch: np.ndarray, chunk: int = 8):
+        self.items = iter([{name: batch[i:i + chunk]} for i in range(0, len(batch), chunk)])
+
+    def get_next(self):
+        return next(self.items, None)
+
+
+def quantize_int8(fp32_path: Path, kind: str, calibration: np.ndarray, path: Path) -> Path:
+    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quant_pre_process,
+                                          quantize_dynamic, quantize_static)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        if kind == "image":
+            quantize_static(str(prepared), str(path), _Calibration(INPUT[kind], calibration),
+                            quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
+                            activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax,
+                            op_types_to_quantize=["MatMul", "Gemm", "Conv"])
+        else:
+            quantize_dynamic(str(prepared), str(path), per_channel=True, weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul"])
+    return path
+
+
+def export_onnx(tower: torch.nn.Module, kind: str, precision: str, example: torch.Tensor,
+                calibration: np.ndarray, path: Path) -> dict:
+    """Write one ONNX artifact; returns its I/O signature for the manifest."""
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"ONNX precisions are fp32 and int8, not {precision!r}")
+    if precision == "fp32":
+        export_fp32(tower, kind, example, path)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32 = export_fp32(tower, kind, example, Path(tmp) / "fp32.onnx")
+            quantize_int8(fp32, kind, calibration, path)
+    dtype = "float32" if kind == "image" else "int64"
+    return {"inputs": [{"name": INPUT[kind], "shape": ["batch", *example.shape[1:]], "dtype": dtype}],
+            "outputs": [{"name": OUTPUT[kind], "dtype": "float32"}]}

@@ -1,0 +1,99 @@
+"""Reading a bundle: the manifest, and every file checked against its sha256 before use."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+class BundleError(Exception):
+    """The bundle is missing, malformed, or newer than this code."""
+
+
+class BundleHashMismatch(BundleError):
+    """A file in the bundle does not have the sha256 the manifest records: it was changed."""
+
+
+def sha256_path(path: Path) -> str:
+    """sha256 of a file, or of a folder (an .mlpackage) as the hash of its sorted (name, file hash) list."""
+    if path.is_dir():
+        h = hashlib.sha256()
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(child.relative_to(path).as_posix().encode() + b"\0" + sha256_path(child).encode() + b"\n")
+        return h.hexdigest()
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def size_path(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+@dataclass
+class Bundle:
+    root: Path
+    manifest: dict
+
+    @property
+    def artifacts(self) -> list[dict]:
+        return self.manifest["artifacts"]
+
+    @property
+    def preprocess(self) -> dict:
+        return self.manifest["preprocess"]
+
+    @property
+    def fingerprint(self) -> str:
+        return self.manifest["model"]["fingerprint"]
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def verified(self, relative: str) -> Path:
+        """The path of a bundle file after checking it against the manifest's sha256."""
+        record = self.manifest["files"].get(relative)
+        if record is None:
+            raise BundleError(f"{relative} is not listed in {self.root / 'manifest.json'}")
+        path = self.root / relative
+        if not path.exists():
+            raise BundleError(f"{path} is missing from the bundle")
+        actual = sha256_path(path)
+        if actual != record["sha256"]:
+            raise BundleHashMismatch(f"{path}: sha256 {actual[:16]}… does not match the manifest's "
+                                     f"{record['sha256'][:16]}…; the file was changed after export")
+        return path
+
+    def artifact(self, tower: str, fmt: str, precision: str) -> dict:
+        for entry in self.artifacts:
+            if (entry["tower"], entry["format"], entry["precision"]) == (tower, fmt, precision):
+                return entry
+        have = sorted({(a["format"], a["precision"]) for a in self.artifacts if a["tower"] == tower})
+        raise BundleError(f"no {tower} artifact in {fmt}/{precision}; the bundle has {have}")
+
+    def verify_all(self) -> None:
+        for relative in self.manifest["files"]:
+            self.verified(relative)
+
+
+def load_bundle(root: str | Path) -> Bundle:
+    root = Path(root)
+    manifest_path = root / "manifest.json"
+    if not manifest_path.exists():
+        raise BundleError(f"{root} is not a bundle: no manifest.json")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{manifest_path} is not valid JSON: {exc}") from exc
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise BundleError(f"{manifest_path}: schema_version {version!r}; this code reads up to {SCHEMA_VERSION}")
+    for key in ("model", "preprocess", "text", "artifacts", "files"):
+        if key not in manifest:
+            raise BundleError(f"{manifest_path} has no {key!r} section")
+    return Bundle(root, manifest)

@@ -1,0 +1,112 @@
+"""A real export of the committed demo student: every format, validated, hashed, self-contained."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import exporter.validate as validate
+from exporter.bundle_writer import export_bundle, plan
+from exporter.validate import ExportValidationError
+from models.checkpoint import fingerprint, load_model
+from models.configs import ModelConfig
+from models.dual_encoder import DualEncoder
+from runtime.backends import open_tower
+from runtime.bundle import BundleHashMismatch, load_bundle
+from tests_support import tiny
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "bundle"
+    export_bundle(load_model("demo-student"), out, ["onnx", "pte", "mlpackage"], gallery=200, captions=50)
+    return load_bundle(out)
+
+
+def test_every_format_and_precision_is_listed_with_hash_and_size(bundle):
+    got = {(a["tower"], a["format"], a["precision"]) for a in bundle.artifacts}
+    for tower in ("image", "text"):
+        for fmt, precisions in (("onnx", ("fp32", "int8")), ("pte", ("fp32", "int8")),
+                                ("mlpackage", ("fp16", "int8", "palettized-6"))):
+            for precision in precisions:
+                assert (tower, fmt, precision) in got
+    for entry in bundle.artifacts:
+        assert entry["sha256"] == bundle.manifest["files"][entry["file"]]["sha256"]
+        assert entry["bytes"] > 0 and entry["validated_on"]
+    assert bundle.fingerprint == fingerprint(load_model("demo-student"))
+
+
+def test_runnable_artifacts_met_their_bars(bundle):
+    for entry in bundle.artifacts:
+        if entry["format"] == "mlpackage":
+            assert "measured" not in entry and "ios" in entry["validated_on"].lower()
+            continue
+        m, bar = entry["measured"], entry["tolerance"]
+        assert m["finite"] and m["cosine_min"] >= bar["cosine_min"], entry["file"]
+        if entry["precision"] == "fp32":
+            assert m["max_abs"] <= 1e-4
+        else:
+            assert m["top10_overlap"] >= 0.9
+    pte = [e for e in bundle.artifacts if e["format"] == "pte"]
+    assert all(0 < e["delegated_share"] <= 1 for e in pte)
+
+
+def test_int8_artifacts_are_smaller(bundle):
+    size = {(a["tower"], a["format"], a["precision"]): a["bytes"] for a in bundle.artifacts}
+    assert size[("image", "onnx", "int8")] < 0.5 * size[("image", "onnx", "fp32")]
+    assert size[("image", "pte", "int8")] < 0.5 * size[("image", "pte", "fp32")]
+    assert size[("image", "mlpackage", "palettized-6")] < size[("image", "mlpackage", "fp16")]
+
+
+def test_coreml_spec_names_shapes_and_ops(bundle):
+    entry = bundle.artifact("text", "mlpackage", "fp16")
+    assert entry["inputs"][0]["name"] == "ids" and entry["inputs"][0]["dtype"] == "int32"
+    assert entry["inputs"][0]["shape"] == [1, 77]
+    assert entry["outputs"][0]["name"] == "text_embeds"
+    assert "layer_norm" in entry["ops"] and "softmax" in entry["ops"]
+    image = bundle.artifact("image", "mlpackage", "fp16")
+    assert image["inputs"][0]["shape_range"][0] == [1, 64]
+
+
+def test_golden_files_reproduce_through_a_copied_bundle(bundle, tmp_path):
+    moved = shutil.copytree(bundle.root, tmp_path / "elsewhere")
+    copy = load_bundle(moved)
+    copy.verify_all()
+    entry = copy.artifact("image", "onnx", "fp32")
+    tower = open_tower(copy.verified(entry["file"]), "onnx", "pixels")
+    pixels = np.load(copy.verified("golden/pixels.npy"))
+    expected = np.load(copy.verified("golden/image_embeddings.npy"))
+    assert np.abs(tower(pixels) - expected).max() <= 1e-4
+    golden = json.loads(copy.verified("golden/golden.json").read_text())
+    assert len(golden["images"]) == pixels.shape[0] and len(golden["texts"]) == np.load(
+        copy.verified("golden/ids.npy")).shape[0]
+
+
+def test_one_changed_byte_is_refused_naming_the_file(bundle, tmp_path):
+    moved = load_bundle(shutil.copytree(bundle.root, tmp_path / "tampered"))
+    entry = moved.artifact("text", "onnx", "int8")
+    data = bytearray(moved.path(entry["file"]).read_bytes())
+    data[len(data) // 2] ^= 1
+    moved.path(entry["file"]).write_bytes(bytes(data))
+    with pytest.raises(BundleHashMismatch, match=entry["file"]):
+        moved.verified(entry["file"])
+    package = moved.artifact("image", "mlpackage", "int8")["file"]
+    weight = next(p for p in moved.path(package).rglob("*.bin"))
+    weight.write_bytes(weight.read_bytes()[:-1] + b"\0")
+    with pytest.raises(BundleHashMismatch, match=package):
+        moved.verify_all()
+
+
+def test_a_missed_bar_raises_and_leaves_no_bundle(tmp_path, monkeypatch):
+    monkeypatch.setitem(validate.BARS, "fp32", {"cosine_min": 1.5, "max_abs": 1e-4})  # unreachable
+    with pytest.raises(ExportValidationError, match="cosine"):
+        export_bundle(DualEncoder(ModelConfig.from_dict(tiny())).eval(), tmp_path / "b", ["onnx"], ["fp32"],
+                      gallery=20, captions=10)
+    assert not (tmp_path / "b").exists() and not (tmp_path / "b.partial").exists()
+
+
+def test_bad_options_fail_before_any_work():
+    with pytest.raises(ValueError, match="valid: pte, onnx, mlpackage"):
+        plan(["tflite"], None)
+    with pytest.raises(ValueError, match="unknown precision"):
+        plan(["onnx"], ["int4"])
