@@ -44,7 +44,7 @@ def test_models_lists_registry_and_committed_weights():
 
 
 def test_demo_searches_a_drawn_gallery_and_writes_a_contact_sheet(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--photos", "40", "-k", "3"])
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--photos", "40", "-k", "3", "--formats", ""])
     assert result.exit_code == 0, result.output
     blocks = [b for b in result.output.strip().split("\n\n") if not b.startswith("contact sheet")]
     assert len(blocks) == 5
@@ -55,3 +55,15 @@ def test_demo_searches_a_drawn_gallery_and_writes_a_contact_sheet(tmp_path):
     assert len(list((tmp_path / "gallery").glob("*.jpg"))) == 40
     with Image.open(tmp_path / "hits.png") as sheet:
         assert sheet.width >= 3 * 128 and sheet.height >= 5 * 128
+
+
+def test_demo_exports_the_student_once_and_prints_the_bundle(tmp_path):
+    args = ["demo", "--out", str(tmp_path), "--photos", "12", "-k", "2", "--formats", "onnx"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "bundle of demo-student" in first.output
+    assert "image_onnx_int8.onnx" in first.output and "top-10" in first.output
+    stamp = (tmp_path / "bundle" / "manifest.json").stat().st_mtime_ns
+    second = CliRunner().invoke(cli, args)
+    assert second.exit_code == 0
+    assert (tmp_path / "bundle" / "manifest.json").stat().st_mtime_ns == stamp  # intact bundle reused
