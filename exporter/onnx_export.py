@@ -1,13 +1,15 @@
 """ONNX: torch.onnx.export (dynamo) with a dynamic batch; int8 through ONNX Runtime's quantizer.
 
-Image tower int8: static QDQ, per-channel symmetric weights, activations calibrated on real demo
-pictures. Text tower int8: dynamic quantization with per-channel int8 weights on the MatMuls and the
-token table (Gather). PicQuery measured per-tensor dynamic int8 text at cosine 0.928; per-channel
-here kept cosine >= 0.9999 on the demo models (the table alone is 3/4 of the text tower's bytes, so
-leaving it in float would keep the file near fp32 size). Each artifact's numbers are in the manifest.
+int8 (both towers): static QDQ, per-channel symmetric int8 weights (MatMul, Conv and the token
+table's Gather), activations calibrated on real demo pictures and captions. Static, not dynamic:
+dynamic quantization derives activation scales from each batch, so a photo's vector would depend
+on the photos batched with it (measured 6e-3 apart on CLIP ViT-B/32 text), breaking the design's
+batch-vs-singleton bar. PicQuery measured dynamic int8 text at cosine 0.928; the numbers reached
+here are in each artifact's manifest entry.
 """
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -19,6 +21,8 @@ OUTPUT = {"image": "image_embeds", "text": "text_embeds"}  # 'embedding' clashes
 
 
 def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: Path) -> Path:
+    # Its registry warns once per torchvision op it cannot find; we export no torchvision ops.
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     program = torch.onnx.export(
         tower, (example,), dynamo=True, input_names=[INPUT[kind]], output_names=[OUTPUT[kind]],
         dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},), verbose=False)
@@ -38,19 +42,15 @@ class _Calibration:
 
 def quantize_int8(fp32_path: Path, kind: str, calibration: np.ndarray, path: Path) -> Path:
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quant_pre_process,
-                                          quantize_dynamic, quantize_static)
+                                          quantize_static)
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-        if kind == "image":
-            quantize_static(str(prepared), str(path), _Calibration(INPUT[kind], calibration),
-                            quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
-                            activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax,
-                            op_types_to_quantize=["MatMul", "Gemm", "Conv"])
-        else:
-            quantize_dynamic(str(prepared), str(path), per_channel=True, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul", "Gather"])
+        quantize_static(str(prepared), str(path), _Calibration(INPUT[kind], calibration),
+                        quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
+                        activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=["MatMul", "Gemm", "Conv", "Gather"])
     return path
 
 

@@ -50,6 +50,8 @@ def check(name: str, measured: dict, bar: dict) -> None:
         misses.append(f"cosine {measured['cosine_min']:.6f} < {bar['cosine_min']}")
     if "max_abs" in bar and measured["max_abs"] > bar["max_abs"]:
         misses.append(f"max abs diff {measured['max_abs']:.2e} > {bar['max_abs']:.0e}")
+    if measured.get("batch_vs_single_max_abs", 0) > 1e-5:
+        misses.append(f"batch differs from singletons by {measured['batch_vs_single_max_abs']:.2e} (bar 1e-5)")
     if "top10_overlap_min" in bar and measured.get("top10_overlap", 1.0) < bar["top10_overlap_min"]:
         misses.append(f"top-10 overlap {measured['top10_overlap']:.3f} < {bar['top10_overlap_min']}")
     if misses:

@@ -52,10 +52,10 @@ def _draw_chunk(args: tuple) -> tuple[np.ndarray, list[str], list[tuple]]:
 
 def load_split(split: str, n: int, preprocess: PreprocessConfig, seed: int = 0, workers: int = 2,
                cache: bool = True) -> PairSet:
-    path = CACHE_DIR / f"demo-{split}-{n}-s{seed}-{preprocess.size}.npz"
+    path = CACHE_DIR / f"demo-{split}-{n}-s{seed}-{preprocess.size}-{preprocess.resample}.npz"
     if cache and path.exists():
         data = np.load(path, allow_pickle=False)
-        pixels, captions = data["pixels"], list(data["captions"])
+        pixels, captions = data["pixels"], [str(c) for c in data["captions"]]
         keys = [tuple(k) for k in data["keys"].tolist()]
     else:
         chunk = 500
