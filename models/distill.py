@@ -39,6 +39,7 @@ def stage1(student: DualEncoder, recipe: dict, data: PairSet, t_image: torch.Ten
            out: Path) -> DualEncoder:
     schedule = Schedule(**recipe["stage1"]["schedule"])
     scale = 1.0 / recipe["stage1"]["temperature"]
+    student.logit_scale.requires_grad_(False)  # stage 1 has a fixed temperature; DDP needs no unused params
     rank, world = distributed()
     eot = student.cfg.text.eot_id
 
@@ -59,6 +60,7 @@ def stage2(student: DualEncoder, teacher: DualEncoder, recipe: dict, data: PairS
            t_text: torch.Tensor, out: Path) -> DualEncoder:
     cfg = recipe["stage2"]
     schedule = Schedule(**cfg["schedule"])
+    student.logit_scale.requires_grad_(True)
     hard = mine_hard_negatives(t_text, t_image, data.keys, cfg["hard_negatives_pool"])  # (N, pool)
     t_scale = teacher.scale().detach()
     rank, world = distributed()

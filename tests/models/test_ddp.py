@@ -5,13 +5,22 @@ import sys
 
 import pytest
 import torch
-
 from safetensors.torch import load_file
 
-from models.configs import resolve_config
+from models.checkpoint import save_model
+from models.configs import ModelConfig, resolve_config
 from models.dual_encoder import DualEncoder
 from models.train import run_recipe
 from tests_support import tiny
+
+
+def torchrun(recipe: dict, folder, port: int) -> None:
+    (folder / "recipe.json").write_text(json.dumps(recipe))
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+         "-m", "models.train", str(folder / "recipe.json"), "--out", str(folder / "ddp")],
+        capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
 
 
 @pytest.mark.slow
@@ -19,12 +28,7 @@ def test_torchrun_two_processes_match_one(tmp_path):
     recipe = {"kind": "contrastive", "model": tiny(), "seed": 0,
               "data": {"train_size": 96, "test_size": 32, "seed": 0},
               "schedule": {"steps": 3, "batch_size": 16, "lr": 1e-3, "warmup": 1, "save_every": 3}}
-    (tmp_path / "recipe.json").write_text(json.dumps(recipe))
-    out = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-         "-m", "models.train", str(tmp_path / "recipe.json"), "--out", str(tmp_path / "ddp")],
-        capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
+    torchrun(recipe, tmp_path, 29517)
     run_recipe(recipe, tmp_path / "single")
     # Compare the float32 training checkpoints (the published model is rounded to float16).
     ddp = load_file(str(tmp_path / "ddp" / "checkpoint" / "model.safetensors"))
@@ -36,3 +40,15 @@ def test_torchrun_two_processes_match_one(tmp_path):
         # bias cannot change a softmax) into steps of ~lr; every other tensor agrees to ~1e-6.
         assert torch.allclose(a, single[name], atol=1e-4), name
         assert (single[name] - start[name]).abs().max() > 1e-3, name  # the three steps did move it
+
+
+@pytest.mark.slow
+def test_torchrun_runs_both_distillation_stages(tmp_path):
+    save_model(DualEncoder(ModelConfig.from_dict(tiny("teacher", token_dim=None))), tmp_path / "teacher")
+    stage = {"steps": 2, "batch_size": 16, "lr": 1e-3, "warmup": 1, "save_every": 2}
+    recipe = {"kind": "distill", "model": tiny("student", layers=1, token_dim=4), "teacher": str(tmp_path / "teacher"),
+              "init": "inherit", "seed": 0, "data": {"train_size": 96, "test_size": 32, "seed": 0},
+              "stage1": {"schedule": stage, "temperature": 0.05},
+              "stage2": {"schedule": stage, "kl_weight": 1.0, "hard_negatives_pool": 4}}
+    torchrun(recipe, tmp_path, 29518)
+    assert json.loads((tmp_path / "ddp" / "model" / "eval.json").read_text())["model"] == "student"
