@@ -110,3 +110,31 @@ def test_bad_options_fail_before_any_work():
         plan(["tflite"], None)
     with pytest.raises(ValueError, match="unknown precision"):
         plan(["onnx"], ["int4"])
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pte"])
+def test_bundle_encoder_reproduces_golden_vectors(bundle, fmt):
+    from runtime.encoders import BundleEncoder
+
+    encoder = BundleEncoder(bundle, fmt, "fp32")
+    golden = json.loads(bundle.verified("golden/golden.json").read_text())
+    ids = encoder.tokenizer(golden["texts"])
+    assert np.array_equal(ids, np.load(bundle.verified("golden/ids.npy")))
+    texts = encoder.encode_texts(golden["texts"])
+    assert np.abs(texts - np.load(bundle.verified("golden/text_embeddings.npy"))).max() <= 1e-4
+    pixels = np.load(bundle.verified("golden/pixels.npy"))
+    images = encoder.encode_pixels(pixels)
+    assert np.abs(images - np.load(bundle.verified("golden/image_embeddings.npy"))).max() <= 1e-4
+    assert encoder.encode_pixels(pixels[:0]).shape == (0, bundle.manifest["model"]["embed_dim"])
+
+
+def test_golden_photo_files_preprocess_to_the_golden_tensors(bundle):
+    from PIL import Image
+
+    from runtime.preprocess import preprocess_image
+
+    golden = json.loads(bundle.verified("golden/golden.json").read_text())
+    pixels = np.load(bundle.verified("golden/pixels.npy"))
+    for row, name in zip(pixels, golden["images"]):
+        with Image.open(bundle.verified(f"golden/{name}")) as photo:
+            assert np.array_equal(preprocess_image(photo, bundle.preprocess), row), name

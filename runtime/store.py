@@ -1,0 +1,89 @@
+"""The SQLite embedding store that Python and the phone apps share (shared/DESIGN.md, "The store").
+
+Created and migrated through sqlite-utils, WAL mode. Vectors are L2-normalised little-endian
+float16 blobs, one row per (photo, model fingerprint); a store is bound to one model and refuses
+vectors of another unless asked to re-index.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+SCHEMA_VERSION = 1
+migrations = Migrations("pocketclip-store")
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked."""
+
+
+class StoreTooNew(StoreError):
+    """The store was written by a newer pocketclip; this code does not know its schema."""
+
+
+class ModelMismatch(StoreError):
+    """The store holds vectors of another model; re-index (--reindex) rather than mix two models."""
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["photos"].create({"id": int, "path": str, "size": int, "mtime_ns": int, "content_hash": str, "width": int,
+                         "height": int, "status": str, "error": str, "indexed_at": str}, pk="id",
+                        not_null={"path", "status"})
+    db["photos"].create_index(["path"], unique=True)
+    db["photos"].create_index(["content_hash"])
+    db["embeddings"].create({"photo_id": int, "model": str, "vector": bytes, "pq_code": bytes},
+                            pk=("photo_id", "model"), foreign_keys=[("photo_id", "photos", "id")])
+    db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, replace=True)
+
+
+def open_store(path: str | Path) -> Database:
+    """Open (creating or migrating) a store; refuses one newer than this code."""
+    db = Database(str(path))
+    if db["meta"].exists():
+        version = int(get_meta(db).get("schema_version", 0))
+        if version > SCHEMA_VERSION:
+            raise StoreTooNew(f"{path}: schema version {version}; this pocketclip reads up to {SCHEMA_VERSION}")
+    db.enable_wal()
+    migrations.apply(db)
+    return db
+
+
+def get_meta(db: Database) -> dict[str, str]:
+    return {row["key"]: row["value"] for row in db["meta"].rows} if db["meta"].exists() else {}
+
+
+def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str, reindex: bool = False) -> None:
+    """Record the store's model, or refuse a different one (with `reindex`, drop the old vectors)."""
+    meta = get_meta(db)
+    old = meta.get("model_fingerprint")
+    if old and old != fingerprint:
+        if not reindex:
+            raise ModelMismatch(f"the store holds vectors of model {old[:12]}, the bundle is model "
+                                f"{fingerprint[:12]}; run again with --reindex to re-embed every photo")
+        with db.atomic():  # photos stay 'ok' but have no vector of this model: the indexer embeds them
+            db.execute("DELETE FROM embeddings WHERE model != ?", [fingerprint])
+    with db.atomic():
+        for key, value in (("model_fingerprint", fingerprint), ("dim", str(dim)),
+                           ("preprocess_sha256", preprocess_sha256)):
+            db["meta"].insert({"key": key, "value": value}, replace=True)
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f2").tobytes()
+
+
+def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
+    """(N, dim) float32 from float16 blobs: numpy has no fast float16 kernel, so convert once."""
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), dim).astype(np.float32)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,51 @@
+"""The shared store: schema names, model binding, float16 vectors, refusing a newer store."""
+import numpy as np
+import pytest
+
+from runtime.store import (ModelMismatch, StoreTooNew, bind_model, from_blobs, get_meta, open_store, to_blob)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return open_store(tmp_path / "photos.db")
+
+
+def test_schema_has_the_contract_names(db):
+    assert set(db.table_names()) >= {"meta", "photos", "embeddings"}
+    assert [c.name for c in db["photos"].columns] == [
+        "id", "path", "size", "mtime_ns", "content_hash", "width", "height", "status", "error", "indexed_at"]
+    assert [c.name for c in db["embeddings"].columns] == ["photo_id", "model", "vector", "pq_code"]
+    assert db["embeddings"].pks == ["photo_id", "model"]
+    assert db.journal_mode == "wal"
+    assert get_meta(db)["schema_version"] == "1"
+
+
+def test_reopening_applies_no_migration_twice(tmp_path):
+    open_store(tmp_path / "a.db")
+    db = open_store(tmp_path / "a.db")
+    assert db["_sqlite_migrations"].count == 1
+
+
+def test_another_model_is_refused_unless_reindexing(db):
+    bind_model(db, "model-a", 4, "pre")
+    db["photos"].insert({"id": 1, "path": "x.jpg", "status": "ok"})
+    db["embeddings"].insert({"photo_id": 1, "model": "model-a", "vector": to_blob(np.ones(4) / 2)})
+    with pytest.raises(ModelMismatch, match="--reindex"):
+        bind_model(db, "model-b", 4, "pre")
+    bind_model(db, "model-b", 4, "pre", reindex=True)
+    assert db["embeddings"].count == 0 and get_meta(db)["model_fingerprint"] == "model-b"
+
+
+def test_vectors_are_little_endian_float16(db):
+    v = np.array([0.5, -0.25, 0.125, 1.0], dtype=np.float32)
+    blob = to_blob(v)
+    assert blob == np.array(v, dtype="<f2").tobytes() and len(blob) == 8
+    assert np.array_equal(from_blobs([blob, blob], 4), np.stack([v, v]))
+    assert from_blobs([], 4).shape == (0, 4)
+
+
+def test_a_newer_store_is_refused(tmp_path):
+    db = open_store(tmp_path / "n.db")
+    db["meta"].insert({"key": "schema_version", "value": "99"}, replace=True)
+    with pytest.raises(StoreTooNew, match="reads up to 1"):
+        open_store(tmp_path / "n.db")
