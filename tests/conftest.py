@@ -17,3 +17,25 @@ def tiny_config():
     from models.configs import ModelConfig
     return ModelConfig.from_dict(tiny())
 
+
+
+@pytest.fixture(scope="session")
+def fp32_bundle(tmp_path_factory):
+    """The demo student's fp32 ONNX and ExecuTorch artifacts, exported once for the runtime tests."""
+    from exporter.bundle_writer import export_bundle
+    from models.checkpoint import load_model
+    from runtime.bundle import load_bundle
+
+    out = tmp_path_factory.mktemp("fp32-bundle") / "bundle"
+    export_bundle(load_model("demo-student"), out, ["onnx", "pte"], ["fp32"], gallery=20, captions=10)
+    return load_bundle(out)
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """A folder of 24 demo photos (JPEG), 8 of them in a subfolder."""
+    from tests_support import draw_photos
+
+    root = tmp_path / "photos"
+    draw_photos(root, 24)
+    return root

@@ -25,7 +25,7 @@ def test_eval_prints_json_with_the_report_keys(tmp_path):
     save_model(DualEncoder(ModelConfig.from_dict(tiny())), tmp_path / "m")
     result = CliRunner().invoke(cli, ["eval", "--model", str(tmp_path / "m"), "--test-size", "40", "--json"])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert all(k in report for k in EVAL_KEYS) and report["pairs"] == 40
 
 
@@ -46,7 +46,7 @@ def test_models_lists_registry_and_committed_weights():
 def test_demo_searches_a_drawn_gallery_and_writes_a_contact_sheet(tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--photos", "40", "-k", "3", "--formats", ""])
     assert result.exit_code == 0, result.output
-    blocks = [b for b in result.output.strip().split("\n\n") if not b.startswith("contact sheet")]
+    blocks = [b for b in result.stdout.strip().split("\n\n") if not b.startswith("contact sheet")]
     assert len(blocks) == 5
     for block in blocks:
         lines = block.splitlines()
@@ -67,3 +67,34 @@ def test_demo_exports_the_student_once_and_prints_the_bundle(tmp_path):
     second = CliRunner().invoke(cli, args)
     assert second.exit_code == 0
     assert (tmp_path / "bundle" / "manifest.json").stat().st_mtime_ns == stamp  # intact bundle reused
+
+
+def test_index_search_status_round_trip(tmp_path, photo_folder, fp32_bundle):
+    db = str(tmp_path / "lib.db")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", db, "--silent"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("embedded 24, unchanged 0")
+    result = runner.invoke(cli, ["search", "two red circles", "--db", db, "-k", "3", "--json"])
+    hits = json.loads(result.stdout)
+    assert [h["rank"] for h in hits] == [1, 2, 3] and all(h["path"].startswith(str(photo_folder)) for h in hits)
+    text = runner.invoke(cli, ["search", "two red circles", "--db", db, "-k", "3"]).stdout.splitlines()
+    assert [line.split("\t")[0] for line in text] == [h["path"] for h in hits]
+    photo = photo_folder / "photo_004.jpg"
+    same = json.loads(runner.invoke(cli, ["search", "--image", str(photo), "--db", db, "-k", "1", "--json"]).stdout)
+    assert same[0]["path"] == str(photo) and same[0]["score"] > 0.999
+    status = json.loads(runner.invoke(cli, ["status", "--db", db, "--json"]).stdout)
+    assert (status["ok"], status["error"], status["deleted"]) == (24, 0, 0)
+    assert status["fingerprint"] == fp32_bundle.fingerprint and status["bytes"] > 0
+
+
+def test_index_refuses_another_models_store(tmp_path, photo_folder, fp32_bundle):
+    from runtime.store import bind_model, open_store
+
+    db = tmp_path / "lib.db"
+    bind_model(open_store(db), "another-model", 128, "x")
+    result = CliRunner().invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", str(db)])
+    assert result.exit_code == 1 and "--reindex" in result.output
+    result = CliRunner().invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", str(db),
+                                      "--reindex", "--silent"])
+    assert result.exit_code == 0 and "embedded 24" in result.output

@@ -1,0 +1,137 @@
+"""Incremental indexing of a photo folder into the store.
+
+rclip's sync, made resumable: unchanged files (same size and mtime) are skipped; a new path whose
+content hash matches a vanished photo is a move and keeps its vector; the rest is decoded by a
+thread pool ahead of the encoder and written one batch per transaction, so a killed run resumes
+with nothing duplicated; photos gone from the folder are marked 'deleted' at the end.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+from sqlite_utils import Database
+from tqdm import tqdm
+
+from runtime.encoders import BundleEncoder
+from runtime.photos import DecodeError, PhotoFile, content_hash, load_photo, walk_photos
+from runtime.store import now, to_blob
+
+
+@dataclass
+class IndexReport:
+    embedded: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    touched: int = 0  # size or mtime changed, content did not
+    errors: int = 0
+    deleted: int = 0
+    skipped_errors: int = 0  # failed before and unchanged since: not retried
+    error_paths: list[str] = field(default_factory=list)
+
+
+def _decode(job: tuple[PhotoFile, str], spec: dict, draft: bool):
+    photo, digest = job
+    try:
+        pixels, width, height = load_photo(photo.absolute, spec, draft)
+        return photo, digest, pixels, width, height, None
+    except DecodeError as exc:
+        return photo, digest, None, None, None, str(exc)
+
+
+def _batches(items: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_size: int = 32, workers: int = 2,
+                 draft: bool = True, progress: bool = True, log: TextIO = sys.stderr) -> IndexReport:
+    """Bring the store up to date with the folder; returns what changed."""
+    report = IndexReport()
+    model = encoder.bundle.fingerprint
+    files = list(walk_photos(root))
+    rows = {row["path"]: row for row in db["photos"].rows}
+    with_vector = {r[0] for r in db.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
+    present = {f.path for f in files}
+    vanished = {row["content_hash"]: row for path, row in rows.items()
+                if path not in present and row["status"] == "ok" and row["id"] in with_vector}
+    todo: list[tuple[PhotoFile, str]] = []
+    moved_ids: set[int] = set()
+    for photo in files:
+        row = rows.get(photo.path)
+        same_stat = row is not None and (row["size"], row["mtime_ns"]) == (photo.size, photo.mtime_ns)
+        if same_stat and row["status"] == "error":
+            report.skipped_errors += 1
+            continue
+        if same_stat and row["status"] == "ok" and row["id"] in with_vector:
+            report.unchanged += 1
+            continue
+        try:
+            digest = content_hash(photo.absolute)
+        except OSError:  # unreadable: decoding will fail too and record the reason
+            todo.append((photo, ""))
+            continue
+        if row is not None and row["content_hash"] == digest and row["id"] in with_vector:
+            db["photos"].update(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns})
+            report.touched += 1
+        elif row is None and digest in vanished:
+            moved = vanished.pop(digest)
+            moved_ids.add(moved["id"])
+            db["photos"].update(moved["id"], {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns})
+            report.moved += 1
+        else:
+            todo.append((photo, digest))
+    spec = encoder.bundle.preprocess
+    bar = tqdm(total=len(todo), desc="indexing", unit="photo", disable=not progress, file=log)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        decoded = pool.map(lambda job: _decode(job, spec, draft), todo)  # runs ahead of the encoder
+        for batch in _batches(iter(decoded), batch_size):
+            _write_batch(db, encoder, batch, rows, model, report, log)
+            bar.update(len(batch))
+    bar.close()
+    _mark_deleted(db, [row for path, row in rows.items() if path not in present and row["status"] != "deleted"
+                       and row["id"] not in moved_ids], report)
+    return report
+
+
+def _write_batch(db: Database, encoder: BundleEncoder, batch: list, rows: dict, model: str, report: IndexReport,
+                 log: TextIO) -> None:
+    ok = [item for item in batch if item[5] is None]
+    vectors = encoder.encode_pixels(np.stack([item[2] for item in ok])) if ok else []
+    stamp = now()
+    with db.atomic():  # one transaction per batch: a kill loses at most this batch, never half of it
+        for photo, digest, _, width, height, error in batch:
+            record = {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns, "content_hash": digest,
+                      "width": width, "height": height, "status": "error" if error else "ok", "error": error,
+                      "indexed_at": stamp}
+            existing = rows.get(photo.path)
+            if existing is not None:
+                db["photos"].update(existing["id"], record)
+                photo_id = existing["id"]
+            else:
+                photo_id = db["photos"].insert(record).last_pk
+            if error:
+                db.execute("DELETE FROM embeddings WHERE photo_id = ?", [photo_id])
+                report.errors += 1
+                report.error_paths.append(photo.path)
+                print(f"skipping {photo.path}: {error}", file=log)
+        for (photo, *_), vector in zip(ok, vectors):
+            photo_id = rows[photo.path]["id"] if photo.path in rows else db.execute(
+                "SELECT id FROM photos WHERE path = ?", [photo.path]).fetchone()[0]
+            db["embeddings"].insert({"photo_id": photo_id, "model": model, "vector": to_blob(vector),
+                                     "pq_code": None}, replace=True)
+            report.embedded += 1
+
+
+def _mark_deleted(db: Database, gone: list[dict], report: IndexReport) -> None:
+    with db.atomic():
+        for row in gone:
+            db["photos"].update(row["id"], {"status": "deleted", "indexed_at": now()})
+            db.execute("DELETE FROM embeddings WHERE photo_id = ?", [row["id"]])
+            report.deleted += 1

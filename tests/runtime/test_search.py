@@ -1,0 +1,40 @@
+"""Exact search: the same top-k as a full sort, best first; deleted photos never returned."""
+import numpy as np
+
+from runtime.search import VectorIndex
+from runtime.store import bind_model, open_store, to_blob
+
+
+def filled_store(tmp_path, n=500, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    db = open_store(tmp_path / "s.db")
+    bind_model(db, "m", dim, "x")
+    db["photos"].insert_all({"id": i + 1, "path": f"p{i}.jpg", "status": "deleted" if i % 50 == 7 else "ok"}
+                            for i in range(n))
+    db["embeddings"].insert_all({"photo_id": i + 1, "model": "m", "vector": to_blob(v)} for i, v in enumerate(vectors))
+    return db, vectors
+
+
+def test_top_k_equals_a_full_sort(tmp_path):
+    db, vectors = filled_store(tmp_path)
+    index = VectorIndex(db, "m")
+    assert len(index) == 490
+    query = vectors[3]
+    hits = index.top_k(query, 10)
+    stored = index.matrix @ query
+    expected = np.argsort(-stored, kind="stable")[:10]
+    assert [h.path for h in hits] == [index.paths[i] for i in expected]
+    assert [h.rank for h in hits] == list(range(1, 11)) and hits[0].path == "p3.jpg"
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert not any(h.path == "p7.jpg" for h in index.top_k(vectors[7], 490))
+
+
+def test_relative_cutoff_and_small_stores(tmp_path):
+    db, vectors = filled_store(tmp_path, n=5)
+    index = VectorIndex(db, "m")
+    hits = index.top_k(vectors[0], 10, min_relative=0.99)
+    assert [h.path for h in hits] == ["p0.jpg"]
+    assert len(index.top_k(vectors[0], 10)) == 5
+    assert VectorIndex(db, "other-model").top_k(vectors[0], 3) == []
