@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -170,3 +171,18 @@ def sample(index: int, split: str = "train", size: int = 128, seed: int = 0) -> 
     scene = sample_scene(rng)
     text = caption(scene, rng)
     return draw_scene(scene, size, rng), text, scene
+
+
+GALLERY_SIZE = 256  # pixels per side of a drawn demo photo
+
+
+def draw_gallery(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """Demo photos as JPEG files (the 'gallery' split, never used for training); kept if already there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"demo_{i:04d}.jpg"
+        if not path.exists():
+            sample(i, "gallery", GALLERY_SIZE, seed)[0].save(path, quality=92)
+        paths.append(path)
+    return paths

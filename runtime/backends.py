@@ -45,7 +45,29 @@ class ExecuTorchTower:
         return self.method.execute([torch.from_numpy(np.ascontiguousarray(batch))])[0].numpy()
 
 
-BACKENDS = {"onnx": OnnxTower, "pte": ExecuTorchTower}
+class TorchTower:
+    """The PyTorch eager reference, for parity checks only: the model the bundle was exported from,
+    loaded from its committed weights or checkpoint and refused unless its fingerprint matches."""
+
+    def __init__(self, manifest: dict, kind: str, source: str | None = None):
+        import torch  # noqa: F401 - the optional reference backend; only it imports torch
+
+        from models.checkpoint import fingerprint, load_model
+
+        model = load_model(source or manifest["model"]["name"])
+        if fingerprint(model) != manifest["model"]["fingerprint"]:
+            raise ValueError(f"the PyTorch model {source or manifest['model']['name']!r} is not the one this "
+                             f"bundle was exported from (fingerprint {manifest['model']['fingerprint'][:12]})")
+        self.tower = model.image if kind == "image" else model.text
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.tower(torch.from_numpy(np.ascontiguousarray(batch))).numpy()
+
+
+BACKENDS = {"onnx": OnnxTower, "pte": ExecuTorchTower, "torch": TorchTower}
 
 
 def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0) -> TowerBackend:

@@ -34,29 +34,53 @@ def cli() -> None:
     """
 
 
+EXAMPLE_QUERIES = (
+    "two red circles on the left",
+    "a large yellow star in the middle",
+    "three small blue triangles at the bottom",
+    "a green square on a striped background",
+    "a white ring on a black background",
+)
+
+
 @cli.command("demo")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
-              help="folder for the drawn gallery, the contact sheet and the bundle")
+              help="folder for the drawn gallery, the bundle, the store and the contact sheet")
 @click.option("--photos", type=int, default=300, show_default=True, help="demo photos to draw")
 @click.option("-k", "top_k", type=int, default=5, show_default=True, help="hits per query")
 @click.option("--formats", default="pte,mlpackage,onnx", show_default=True,
-              help="bundle formats to export ('' to skip the export)")
+              help="bundle formats to export (onnx is always included: the demo searches with it)")
 def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
-    """Draw a demo gallery, search it with the bundled demo model, export it for phones. Offline.
+    """Draw a demo gallery, export the bundled demo model, index the gallery, search it. Offline.
 
     Example: pocketclip demo --out /tmp/demo --photos 300
     """
-    _needs_torch("the demo")
-    from models.demo import run_demo
+    _needs_torch("the demo's export")
+    from models.demo_world import draw_gallery
+    from runtime.bundle import load_bundle
+    from runtime.contact_sheet import contact_sheet
+    from runtime.encoders import BundleEncoder
+    from runtime.indexer import index_folder
+    from runtime.search import VectorIndex
+    from runtime.store import bind_model, open_store
 
-    rows, sheet = run_demo(out, photos, top_k)
-    for query, hits in rows:
+    draw_gallery(out / "gallery", photos)
+    manifest = _demo_bundle(out / "bundle", sorted({"onnx", *filter(None, formats.split(","))}))
+    encoder = BundleEncoder(load_bundle(out / "bundle"), "onnx", "fp32")
+    db = open_store(out / "index.db")
+    bind_model(db, encoder.bundle.fingerprint, manifest["model"]["embed_dim"], "demo", reindex=True)
+    report = index_folder(out / "gallery", db, encoder)
+    click.echo(f"indexed {out / 'gallery'}: embedded {report.embedded}, unchanged {report.unchanged}")
+    index = VectorIndex(db, encoder.bundle.fingerprint)
+    rows = []
+    for query, vector in zip(EXAMPLE_QUERIES, encoder.encode_texts(list(EXAMPLE_QUERIES))):
+        hits = index.top_k(vector, top_k)
+        rows.append((query, [(out / "gallery" / h.path, h.score) for h in hits]))
         click.echo(f"\n{query}")
-        for rank, (path, score) in enumerate(hits, 1):
-            click.echo(f"  {rank}. {path}  {score:.3f}")
-    click.echo(f"\ncontact sheet: {sheet}")
-    if formats:
-        _echo_bundle(_demo_bundle(out / "bundle", formats.split(",")))
+        for h in hits:
+            click.echo(f"  {h.rank}. {out / 'gallery' / h.path}  {h.score:.3f}")
+    click.echo(f"\ncontact sheet: {contact_sheet(rows, out / 'hits.png')}")
+    _echo_bundle(manifest)
 
 
 def _demo_bundle(folder: Path, formats: list[str]) -> dict:
@@ -169,7 +193,8 @@ def _encoder(bundle_path: str, backend: str, precision: str):
 @click.option("--bundle", "bundle_path", required=True, type=click.Path(exists=True, file_okay=False),
               help="bundle folder written by `pocketclip export`")
 @db_option
-@click.option("--backend", type=click.Choice(["onnx", "pte"]), default="onnx", show_default=True)
+@click.option("--backend", type=click.Choice(["onnx", "pte", "torch"]), default="onnx", show_default=True,
+              help="torch: the PyTorch reference (needs pocketclip[models])")
 @click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
 @click.option("--reindex", is_flag=True, help="drop vectors of another model and embed every photo again")
 @click.option("--batch-size", type=int, default=32, show_default=True)

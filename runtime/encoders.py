@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime.backends import open_tower
+from runtime.backends import TorchTower, open_tower
 from runtime.bundle import Bundle
 from runtime.tokenizer import ClipTokenizer
 
 
 class BundleEncoder:
     def __init__(self, bundle: Bundle, fmt: str = "onnx", precision: str = "fp32", threads: int = 0):
+        """`fmt` 'torch' runs the eager PyTorch model the bundle came from (the parity reference)."""
         self.bundle = bundle
-        self.image_entry = bundle.artifact("image", fmt, precision)
-        self.text_entry = bundle.artifact("text", fmt, precision)
-        self._image = open_tower(bundle.verified(self.image_entry["file"]), fmt,
-                                 self.image_entry["inputs"][0]["name"], threads)
-        self._text = open_tower(bundle.verified(self.text_entry["file"]), fmt,
-                                self.text_entry["inputs"][0]["name"], threads)
+        if fmt == "torch":
+            self.image_entry = self.text_entry = {"inputs": [{"shape": ["batch"]}]}
+            self._image, self._text = TorchTower(bundle.manifest, "image"), TorchTower(bundle.manifest, "text")
+        else:
+            self.image_entry = bundle.artifact("image", fmt, precision)
+            self.text_entry = bundle.artifact("text", fmt, precision)
+            self._image = open_tower(bundle.verified(self.image_entry["file"]), fmt,
+                                     self.image_entry["inputs"][0]["name"], threads)
+            self._text = open_tower(bundle.verified(self.text_entry["file"]), fmt,
+                                    self.text_entry["inputs"][0]["name"], threads)
         text = bundle.manifest["text"]
         self.tokenizer = ClipTokenizer(bundle.verified(text["files"]["merges"]), text["context_length"])
 

@@ -8,8 +8,9 @@ with nothing duplicated; photos gone from the folder are marked 'deleted' at the
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -45,9 +46,17 @@ def _decode(job: tuple[PhotoFile, str], spec: dict, draft: bool):
         return photo, digest, None, None, None, str(exc)
 
 
-def _batches(items: Iterator, size: int) -> Iterator[list]:
-    while chunk := list(islice(items, size)):
-        yield chunk
+def _prefetched(pool: ThreadPoolExecutor, todo: list, spec: dict, draft: bool, batch_size: int,
+                ahead: int = 2) -> Iterator[list]:
+    """Decoded batches in order, with at most `ahead` batches decoding while one is encoded."""
+    jobs = iter(todo)
+    pending: deque[list[Future]] = deque()
+    while True:
+        while len(pending) < ahead and (chunk := list(islice(jobs, batch_size))):
+            pending.append([pool.submit(_decode, job, spec, draft) for job in chunk])
+        if not pending:
+            return
+        yield [future.result() for future in pending.popleft()]
 
 
 def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_size: int = 32, workers: int = 2,
@@ -90,8 +99,7 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_s
     spec = encoder.bundle.preprocess
     bar = tqdm(total=len(todo), desc="indexing", unit="photo", disable=not progress, file=log)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        decoded = pool.map(lambda job: _decode(job, spec, draft), todo)  # runs ahead of the encoder
-        for batch in _batches(iter(decoded), batch_size):
+        for batch in _prefetched(pool, todo, spec, draft, batch_size):
             _write_batch(db, encoder, batch, rows, model, report, log)
             bar.update(len(batch))
     bar.close()

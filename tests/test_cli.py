@@ -43,29 +43,24 @@ def test_models_lists_registry_and_committed_weights():
     assert "demo-student  (trained weights committed)" in result.output
 
 
-def test_demo_searches_a_drawn_gallery_and_writes_a_contact_sheet(tmp_path):
-    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "--photos", "40", "-k", "3", "--formats", ""])
+def test_demo_exports_indexes_and_searches_then_reuses_everything(tmp_path):
+    args = ["demo", "--out", str(tmp_path), "--photos", "40", "-k", "3", "--formats", "onnx"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    blocks = [b for b in result.stdout.strip().split("\n\n") if not b.startswith("contact sheet")]
-    assert len(blocks) == 5
-    for block in blocks:
-        lines = block.splitlines()
-        scores = [float(line.rsplit(maxsplit=1)[1]) for line in lines[1:]]
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("embedded 40, unchanged 0")
+    queries = [i for i, line in enumerate(lines) if line and not line.startswith((" ", "indexed", "contact", "bundle"))]
+    assert len(queries) == 5
+    for i in queries:
+        scores = [float(line.rsplit(maxsplit=1)[1]) for line in lines[i + 1:i + 4]]
         assert len(scores) == 3 and scores == sorted(scores, reverse=True)
-    assert len(list((tmp_path / "gallery").glob("*.jpg"))) == 40
+    assert any(line.startswith("bundle of demo-student") for line in lines)
+    assert "image_onnx_int8.onnx" in result.stdout and "top-10" in result.stdout
     with Image.open(tmp_path / "hits.png") as sheet:
         assert sheet.width >= 3 * 128 and sheet.height >= 5 * 128
-
-
-def test_demo_exports_the_student_once_and_prints_the_bundle(tmp_path):
-    args = ["demo", "--out", str(tmp_path), "--photos", "12", "-k", "2", "--formats", "onnx"]
-    first = CliRunner().invoke(cli, args)
-    assert first.exit_code == 0, first.output
-    assert "bundle of demo-student" in first.output
-    assert "image_onnx_int8.onnx" in first.output and "top-10" in first.output
     stamp = (tmp_path / "bundle" / "manifest.json").stat().st_mtime_ns
-    second = CliRunner().invoke(cli, args)
-    assert second.exit_code == 0
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and again.stdout.splitlines()[0].endswith("embedded 0, unchanged 40")
     assert (tmp_path / "bundle" / "manifest.json").stat().st_mtime_ns == stamp  # intact bundle reused
 
 

@@ -156,3 +156,29 @@ def test_sigkilled_run_resumes_to_the_same_store(tmp_path, fp32_bundle):
     assert 0 < len(partial[1]) < 120, "the kill must land mid-run"
     subprocess.run(command + ["--db", str(killed)], check=True, capture_output=True, timeout=300)
     assert snapshot(killed) == snapshot(tmp_path / "straight.db")
+
+
+@pytest.mark.parametrize("backend", ["pte", "torch"])
+def test_other_backends_give_the_same_store(tmp_path, photo_folder, fp32_bundle, backend):
+    from runtime.store import from_blobs
+
+    reference = store(tmp_path, BundleEncoder(fp32_bundle, "onnx", "fp32"), "onnx.db")
+    run(photo_folder, reference, BundleEncoder(fp32_bundle, "onnx", "fp32"))
+    other_encoder = BundleEncoder(fp32_bundle, backend, "fp32")
+    other = store(tmp_path, other_encoder, f"{backend}.db")
+    run(photo_folder, other, other_encoder)
+    dim = fp32_bundle.manifest["model"]["embed_dim"]
+    a = from_blobs([r["vector"] for r in reference["embeddings"].rows_where(order_by="photo_id")], dim)
+    b = from_blobs([r["vector"] for r in other["embeddings"].rows_where(order_by="photo_id")], dim)
+    assert a.shape == b.shape == (24, dim) and np.abs(a - b).max() <= 1e-3  # one float16 step
+
+
+def test_heic_photos_are_indexed(tmp_path, photo_folder, encoder):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    Image.open(photo_folder / "photo_001.jpg").save(photo_folder / "phone.heic")
+    db = store(tmp_path, encoder)
+    run(photo_folder, db, encoder)
+    row = next(db["photos"].rows_where("path = 'phone.heic'"))
+    assert row["status"] == "ok" and (row["width"], row["height"]) == (160, 160)
