@@ -24,7 +24,7 @@ from exporter.coreml_export import export_coreml
 from exporter.executorch_export import export_executorch
 from exporter.golden import calibration_inputs, write_golden
 from exporter.onnx_export import export_onnx
-from exporter.validate import bar_for
+from runtime.quality import bar_for
 from models.checkpoint import load_model
 from runtime.bundle import size_path
 

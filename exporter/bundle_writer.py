@@ -20,7 +20,8 @@ from exporter.coreml_export import export_coreml
 from exporter.executorch_export import export_executorch
 from exporter.golden import GoldenSet, calibration_inputs, write_golden
 from exporter.onnx_export import export_onnx
-from exporter.validate import agreement, bar_for, check, top_k_overlap
+from exporter.validate import check
+from runtime.quality import agreement, bar_for, top_k_overlap
 from models.checkpoint import fingerprint
 from models.dual_encoder import DualEncoder
 from runtime.backends import open_tower

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-import exporter.validate as validate
+import runtime.quality as quality
 from exporter.bundle_writer import export_bundle, plan
 from exporter.validate import ExportValidationError
 from models.checkpoint import fingerprint, load_model
@@ -98,7 +98,7 @@ def test_one_changed_byte_is_refused_naming_the_file(bundle, tmp_path):
 
 
 def test_a_missed_bar_raises_and_leaves_no_bundle(tmp_path, monkeypatch):
-    monkeypatch.setitem(validate.BARS, "fp32", {"cosine_min": 1.5, "max_abs": 1e-4})  # unreachable
+    monkeypatch.setitem(quality.BARS, "fp32", {"cosine_min": 1.5, "max_abs": 1e-4})  # unreachable
     with pytest.raises(ExportValidationError, match="cosine"):
         export_bundle(DualEncoder(ModelConfig.from_dict(tiny())).eval(), tmp_path / "b", ["onnx"], ["fp32"],
                       gallery=20, captions=10)

@@ -1,11 +1,12 @@
-"""The runtime works where torch cannot be imported at all."""
+"""The runtime works where torch cannot be imported at all: index and search a folder with it blocked."""
+import json
 import subprocess
 import sys
 import textwrap
 
 
-def test_runtime_imports_and_works_with_torch_blocked():
-    script = textwrap.dedent("""
+def test_runtime_indexes_and_searches_with_torch_blocked(tmp_path, fp32_bundle, photo_folder):
+    script = textwrap.dedent(f"""
         import sys
         class BlockTorch:
             def find_spec(self, name, path=None, target=None):
@@ -13,20 +14,21 @@ def test_runtime_imports_and_works_with_torch_blocked():
                     raise ImportError("torch is blocked for this test")
         sys.meta_path.insert(0, BlockTorch())
 
-        import runtime, runtime.cli, runtime.preprocess, runtime.tokenizer, runtime.contact_sheet
-        from PIL import Image
+        import json
         from click.testing import CliRunner
-        x = runtime.preprocess.preprocess_image(Image.new("RGB", (90, 70)), {
-            "size": 64, "mean": (0.5,) * 3, "std": (0.5,) * 3})
-        ids = runtime.tokenizer.load_tokenizer()(["a red star"])
-        assert x.shape == (3, 64, 64) and ids[0, 0] == 49406
-        result = CliRunner().invoke(runtime.cli.cli, ["--help"])
+        import runtime.cli
+        cli = runtime.cli.cli
+        db = {str(tmp_path / "index.db")!r}
+        result = CliRunner().invoke(cli, ["index", {str(photo_folder)!r}, "--bundle", {str(fp32_bundle.root)!r},
+                                          "--db", db, "--silent"])
         assert result.exit_code == 0, result.output
-        result = CliRunner().invoke(runtime.cli.cli, ["eval", "--model", "demo-student"])
-        assert result.exit_code == 1 and "needs torch" in result.output, result.output
+        hits = json.loads(CliRunner().invoke(cli, ["search", "a red star", "--db", db, "--json"]).stdout)
+        status = json.loads(CliRunner().invoke(cli, ["status", "--db", db, "--json"]).stdout)
+        refused = CliRunner().invoke(cli, ["eval", "--model", "demo-student"])
+        assert refused.exit_code == 1 and "needs torch" in refused.output, refused.output
         assert "torch" not in sys.modules
-        print("ok")
+        print(json.dumps({{"hits": len(hits), "ok": status["ok"]}}))
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"hits": 10, "ok": 24}
