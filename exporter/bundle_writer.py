@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,10 +17,11 @@ from tqdm import tqdm
 
 from exporter.coreml_export import export_coreml
 from exporter.executorch_export import export_executorch
-from exporter.golden import GoldenSet, calibration_inputs, write_golden
+from exporter.golden import calibration_inputs, write_golden
 from exporter.onnx_export import export_onnx
 from exporter.validate import check
-from runtime.quality import agreement, bar_for, top_k_overlap
+from runtime.golden import Golden
+from runtime.quality import bar_for, measure_tower
 from models.checkpoint import fingerprint
 from models.dual_encoder import DualEncoder
 from runtime.backends import open_tower
@@ -53,44 +53,10 @@ def plan(formats: list[str], precisions: list[str] | None) -> list[tuple[str, st
     return pairs
 
 
-def _run_all(tower, batch: np.ndarray, fixed_batch: int | None) -> np.ndarray:
-    step = fixed_batch or 64
-    return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
-
-
-def _median_ms(tower, one: np.ndarray, repeats: int = 20) -> float:
-    tower(one)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        tower(one)
-        times.append(time.perf_counter() - start)
-    return round(float(np.median(times)) * 1000, 3)
-
-
-def measure(path: Path, fmt: str, kind: str, golden: GoldenSet, refs: dict, fixed_batch: int | None) -> dict:
+def measure(path: Path, fmt: str, kind: str, golden: Golden, fixed_batch: int | None) -> dict:
     """Run a saved artifact on the golden inputs and gallery; the numbers its manifest entry records."""
     tower = open_tower(path, fmt, "pixels" if kind == "image" else "ids", threads=1)
-    if kind == "image":
-        inputs = np.concatenate([golden.pixels, golden.gallery_pixels])
-        ref = np.concatenate([refs["image_embeddings"], refs["gallery_image_embeddings"]])
-    else:
-        inputs = np.concatenate([golden.ids, golden.gallery_ids])
-        ref = np.concatenate([refs["text_embeddings"], refs["gallery_text_embeddings"]])
-    got = _run_all(tower, inputs, fixed_batch)
-    result = agreement(got, ref)
-    gallery = got[-len(golden.gallery_pixels if kind == "image" else golden.gallery_ids):]
-    if kind == "image":
-        result["top10_overlap"] = top_k_overlap(refs["gallery_text_embeddings"], gallery,
-                                                refs["gallery_text_embeddings"], refs["gallery_image_embeddings"])
-    else:
-        result["top10_overlap"] = top_k_overlap(gallery, refs["gallery_image_embeddings"],
-                                                refs["gallery_text_embeddings"], refs["gallery_image_embeddings"])
-    if fixed_batch is None and len(inputs) >= 4:
-        singles = np.concatenate([tower(inputs[i:i + 1]) for i in range(4)])
-        result["batch_vs_single_max_abs"] = float(np.abs(tower(inputs[:4]) - singles).max())
-    result["cpu_ms_one_thread"] = _median_ms(tower, inputs[:1])
-    return {k: round(v, 7) if isinstance(v, float) else v for k, v in result.items()}
+    return measure_tower(tower, kind, golden, fixed_batch)
 
 
 def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
@@ -127,15 +93,13 @@ def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], preci
     try:
         model = model.eval()
         golden = write_golden(model, staging / "golden", gallery=gallery, captions=captions)
-        refs = {name: np.load(staging / "golden" / f"{name}.npy") for name in (
-            "image_embeddings", "text_embeddings", "gallery_image_embeddings", "gallery_text_embeddings")}
         calib_images, calib_ids = calibration_inputs(model)
         (staging / "tokenizer").mkdir()
         shutil.copy(DEFAULT_MERGES, staging / "tokenizer" / DEFAULT_MERGES.name)
         artifacts = []
         jobs = [(fmt, precision, kind) for fmt, precision in pairs for kind in ("image", "text")]
         for fmt, precision, kind in tqdm(jobs, desc="exporting", unit="artifact"):
-            artifacts.append(_export_one(model, staging, fmt, precision, kind, golden, refs, calib_images, calib_ids))
+            artifacts.append(_export_one(model, staging, fmt, precision, kind, golden, calib_images, calib_ids))
         files = {p.relative_to(staging).as_posix(): {"sha256": sha256_path(p), "bytes": size_path(p)}
                  for p in sorted(staging.rglob("*")) if _is_entry(p, staging)}
         manifest = _manifest(model, artifacts, files)
@@ -155,7 +119,7 @@ def _is_entry(path: Path, root: Path) -> bool:
     return path.suffix == ".mlpackage" or path.is_file()
 
 
-def _export_one(model, staging: Path, fmt: str, precision: str, kind: str, golden: GoldenSet, refs: dict,
+def _export_one(model, staging: Path, fmt: str, precision: str, kind: str, golden: Golden,
                 calib_images: np.ndarray, calib_ids: np.ndarray) -> dict:
     tower = model.image if kind == "image" else model.text
     name = artifact_name(kind, fmt, precision)
@@ -175,7 +139,7 @@ def _export_one(model, staging: Path, fmt: str, precision: str, kind: str, golde
     entry["tolerance"] = bar
     if fmt in RUNNABLE:
         fixed = 1 if fmt == "pte" else None
-        entry["measured"] = measure(path, fmt, kind, golden, refs, fixed)
+        entry["measured"] = measure(path, fmt, kind, golden, fixed)
         check(name, entry["measured"], bar)
         entry["validated_on"] = f"{platform.system().lower()}-{platform.machine()}, " + (
             "onnxruntime CPU" if fmt == "onnx" else "executorch runtime (XNNPACK)")

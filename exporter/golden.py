@@ -8,7 +8,7 @@ which quantized artifacts must keep the top-10 retrieval of the fp32 model.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from PIL import Image
 
 from models.demo_world import sample
 from models.dual_encoder import DualEncoder
+from runtime.golden import Golden, read_golden
 from runtime.preprocess import normalise, preprocess_image, resize_and_crop
 from runtime.tokenizer import load_tokenizer
 
@@ -25,14 +26,6 @@ GOLDEN_TEXTS = (
     "émoji 🐶 and ünïcode café", "word " * 40,
 )
 RENDER = 256
-
-
-@dataclass
-class GoldenSet:
-    pixels: np.ndarray  # (N, 3, S, S) float32: the golden photo files, preprocessed
-    ids: np.ndarray  # (T, 77) int64
-    gallery_pixels: np.ndarray  # (G, 3, S, S) float32
-    gallery_ids: np.ndarray  # (C, 77) int64
 
 
 def _golden_photos(folder: Path, count: int) -> list[Path]:
@@ -61,7 +54,7 @@ def _golden_photos(folder: Path, count: int) -> list[Path]:
 
 
 def write_golden(model: DualEncoder, folder: Path, photos: int = 6, gallery: int = 200,
-                 captions: int = 50) -> GoldenSet:
+                 captions: int = 50) -> Golden:
     """Write golden/ and return its inputs; embeddings come from the fp32 eager model."""
     spec = asdict(model.cfg.preprocess)
     tokenizer = load_tokenizer()
@@ -97,7 +90,7 @@ def write_golden(model: DualEncoder, folder: Path, photos: int = 6, gallery: int
         "note": "pixels.npy rows are the images, preprocessed; ids.npy rows are the texts; "
                 "*_embeddings.npy are fp32 PyTorch outputs for those rows",
     }, indent=2, ensure_ascii=False) + "\n")
-    return GoldenSet(pixels, ids, gallery_pixels, gallery_ids)
+    return read_golden(lambda name: folder / name, spec)
 
 
 def calibration_inputs(model: DualEncoder, count: int = 64) -> tuple[np.ndarray, np.ndarray]:

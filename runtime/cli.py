@@ -81,6 +81,9 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
             click.echo(f"  {h.rank}. {out / 'gallery' / h.path}  {h.score:.3f}")
     click.echo(f"\ncontact sheet: {contact_sheet(rows, out / 'hits.png')}")
     _echo_bundle(manifest)
+    from runtime.parity import check_bundle, parity_table
+
+    click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(check_bundle(encoder.bundle)))
 
 
 def _demo_bundle(folder: Path, formats: list[str]) -> dict:
@@ -302,6 +305,28 @@ def status_command(db_path: Path, as_json: bool) -> None:
                                                                                 if f.exists()),
               "root": get_meta(db).get("root")}
     click.echo(json.dumps(report, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+
+
+@cli.command("parity")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def parity_command(bundle_path: str, as_json: bool) -> None:
+    """Check every runnable artifact, the tokenizer and preprocessing against the golden contract.
+
+    Exits 1 when any bar of the design's table is missed, naming the bar and by how much.
+
+    Example: pocketclip parity demo-out/bundle
+    """
+    from runtime.bundle import BundleError, load_bundle
+    from runtime.parity import check_bundle, parity_table
+
+    try:
+        report = check_bundle(load_bundle(bundle_path))
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else parity_table(report))
+    if not report.passed:
+        sys.exit(1)
 
 
 @cli.command("models")

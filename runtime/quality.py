@@ -4,7 +4,11 @@ The exporter refuses an artifact that misses them; `pocketclip parity` reports t
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
+
+from runtime.golden import Golden
 
 # The design's quality bars (shared/DESIGN.md, "Quality bars").
 BARS = {
@@ -54,3 +58,45 @@ def misses(measured: dict, bar: dict) -> list[str]:
     if "top10_overlap_min" in bar and measured.get("top10_overlap", 1.0) < bar["top10_overlap_min"]:
         missed.append(f"top-10 overlap {measured['top10_overlap']:.3f} < {bar['top10_overlap_min']}")
     return missed
+
+
+def _run_all(tower, batch: np.ndarray, fixed_batch: int | None) -> np.ndarray:
+    step = fixed_batch or 64
+    return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
+
+
+def _median_ms(tower, one: np.ndarray, repeats: int = 20) -> float:
+    tower(one)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tower(one)
+        times.append(time.perf_counter() - start)
+    return round(float(np.median(times)) * 1000, 3)
+
+
+def measure_tower(tower, kind: str, golden: Golden, fixed_batch: int | None, pixels: np.ndarray | None = None,
+                  ids: np.ndarray | None = None) -> dict:
+    """Run one tower on the golden inputs (or on `pixels`/`ids` standing in for them, e.g. decoded on
+    this machine) and the golden gallery; the numbers its bars are judged on."""
+    if kind == "image":
+        inputs = np.concatenate([golden.pixels if pixels is None else pixels, golden.gallery_pixels])
+        ref = np.concatenate([golden.image_ref, golden.gallery_image_ref])
+    else:
+        inputs = np.concatenate([golden.ids if ids is None else ids, golden.gallery_ids])
+        ref = np.concatenate([golden.text_ref, golden.gallery_text_ref])
+    got = _run_all(tower, inputs, fixed_batch)
+    result = agreement(got, ref)
+    if kind == "image":
+        gallery = got[-len(golden.gallery_pixels):]
+        result["top10_overlap"] = top_k_overlap(golden.gallery_text_ref, gallery, golden.gallery_text_ref,
+                                                golden.gallery_image_ref)
+    else:
+        gallery = got[-len(golden.gallery_ids):]
+        result["top10_overlap"] = top_k_overlap(gallery, golden.gallery_image_ref, golden.gallery_text_ref,
+                                                golden.gallery_image_ref)
+    if fixed_batch is None and len(inputs) >= 4:
+        singles = np.concatenate([tower(inputs[i:i + 1]) for i in range(4)])
+        result["batch_vs_single_max_abs"] = float(np.abs(tower(inputs[:4]) - singles).max())
+    result["cpu_ms_one_thread"] = _median_ms(tower, inputs[:1])
+    return {k: round(v, 7) if isinstance(v, float) else v for k, v in result.items()}
