@@ -1,12 +1,12 @@
 """The golden set of a bundle, as arrays: what every platform's output is compared with."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
 from runtime.bundle import Bundle
+from runtime.contracts import read_contract
 from runtime.preprocess import normalise
 
 
@@ -26,7 +26,7 @@ class Golden:
 
 def read_golden(load, preprocess: dict) -> Golden:
     """`load(name)` gives the path of golden/NAME; the gallery is stored as uint8 squares."""
-    index = json.loads(load("golden.json").read_text())
+    index = read_contract(load("golden.json"), "golden")
     squares = np.load(load("gallery_squares.npy"))
     return Golden(
         images=index["images"], texts=index["texts"],

@@ -1,0 +1,91 @@
+"""Parity on a user's own photos: artifacts against the fp32 reference, and a phone's store against
+this runtime, photo by photo (a preprocessing mismatch shows up here first)."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from runtime.encoders import BundleEncoder
+from runtime.photos import DecodeError, load_photo, walk_photos
+from runtime.store import from_blobs
+
+BUILT_IN_QUERIES = (
+    "a dog on a beach at sunset", "people smiling at a party", "a red car", "snowy mountains", "food on a plate",
+    "a cat sleeping", "a city street at night", "flowers in a garden", "a child playing", "a document or receipt",
+    "two red circles on the left", "a large yellow star in the middle", "three small blue triangles",
+)
+
+
+def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
+    """Kendall's tau-a between two score lists over the same items (O(k^2); k is a top-k, ~10)."""
+    i, j = np.triu_indices(len(a), k=1)
+    concordance = np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])
+    return float(concordance.mean()) if len(i) else 1.0
+
+
+def decode_folder(folder: Path, spec: dict) -> tuple[list[str], np.ndarray]:
+    paths, pixels = [], []
+    for photo in walk_photos(folder):
+        try:
+            pixels.append(load_photo(photo.absolute, spec)[0])
+            paths.append(photo.path)
+        except DecodeError:
+            continue  # the indexer reports bad files; parity compares what decodes
+    if not pixels:
+        raise ValueError(f"no decodable photos under {folder}")
+    return paths, np.stack(pixels)
+
+
+def rank_agreement(reference: BundleEncoder, candidate: BundleEncoder, paths: list[str], pixels: np.ndarray,
+                   queries: list[str], k: int = 10, worst: int = 5) -> dict:
+    ref_img, got_img = reference.encode_pixels(pixels), candidate.encode_pixels(pixels)
+    ref_txt, got_txt = reference.encode_texts(queries), candidate.encode_texts(queries)
+    cos = np.sum(ref_img * got_img, axis=1) / (np.linalg.norm(ref_img, axis=1) * np.linalg.norm(got_img, axis=1))
+    k = min(k, len(paths))
+    overlaps, taus = [], []
+    for r, g in zip(ref_txt @ ref_img.T, got_txt @ got_img.T):
+        top_ref, top_got = np.argsort(-r)[:k], np.argsort(-g)[:k]
+        overlaps.append(len(set(top_ref) & set(top_got)) / k)
+        taus.append(kendall_tau(r[top_ref], g[top_ref]))
+    order = np.argsort(cos)[:worst]
+    return {"photos": len(paths), "queries": len(queries), "top10_overlap_mean": round(float(np.mean(overlaps)), 4),
+            "top10_overlap_min": round(float(np.min(overlaps)), 4), "kendall_tau_mean": round(float(np.mean(taus)), 4),
+            "image_cosine_min": round(float(cos.min()), 6), "image_cosine_mean": round(float(cos.mean()), 6),
+            "worst_photos": [{"path": paths[i], "cosine": round(float(cos[i]), 6)} for i in order]}
+
+
+def compare_store(store_path: Path, folder: Path, reference: BundleEncoder, bar: float, worst: int = 10) -> dict:
+    """A phone-built store against this runtime's embeddings of the same files, photo by photo."""
+    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as conn:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        fingerprint = meta.get("model_fingerprint")
+        if fingerprint != reference.bundle.fingerprint:
+            raise ValueError(f"{store_path} holds vectors of model {str(fingerprint)[:12]}, the bundle is "
+                             f"{reference.bundle.fingerprint[:12]}: nothing to compare")
+        rows = conn.execute("SELECT p.path, e.vector FROM photos p JOIN embeddings e ON e.photo_id = p.id "
+                            "WHERE p.status = 'ok' AND e.model = ? ORDER BY p.path", [fingerprint]).fetchall()
+    dim = reference.bundle.manifest["model"]["embed_dim"]
+    cosines, missing, undecodable = [], [], []
+    for path, blob in rows:
+        file = folder / path
+        if not file.exists():
+            missing.append(path)
+            continue
+        try:
+            pixels = load_photo(file, reference.bundle.preprocess)[0]
+        except DecodeError:
+            undecodable.append(path)
+            continue
+        ours = reference.encode_pixels(pixels[None])[0]
+        theirs = from_blobs([blob], dim)[0]
+        cosines.append((float(ours @ theirs / (np.linalg.norm(ours) * np.linalg.norm(theirs))), path))
+    if not cosines:
+        raise ValueError(f"no photo of {store_path} was found under {folder}")
+    values = np.array([c for c, _ in cosines])
+    below = sorted((c, p) for c, p in cosines if c < bar)
+    return {"photos": len(cosines), "bar": bar, "cosine_min": round(float(values.min()), 6),
+            "cosine_p5": round(float(np.percentile(values, 5)), 6), "cosine_median": round(float(np.median(values)), 6),
+            "below_bar": [{"path": p, "cosine": round(c, 6)} for c, p in below[:worst]], "below_bar_count": len(below),
+            "missing_files": missing, "undecodable": undecodable, "passed": not below}
