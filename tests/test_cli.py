@@ -9,6 +9,7 @@ from models.checkpoint import save_model
 from models.configs import ModelConfig
 from models.dual_encoder import DualEncoder
 from runtime.cli import cli
+from runtime.cli_models import EXAMPLE_QUERIES
 from tests_support import tiny
 
 EVAL_KEYS = ("params", "bytes", "image_ms", "text_ms", "t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5", "i2t_r10")
@@ -49,13 +50,13 @@ def test_demo_exports_indexes_and_searches_then_reuses_everything(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].endswith("embedded 40, unchanged 0")
-    queries = [i for i, line in enumerate(lines) if line and not line.startswith((" ", "indexed", "contact", "bundle"))]
-    assert len(queries) == 5
+    queries = [lines.index(query) for query in EXAMPLE_QUERIES]
     for i in queries:
         scores = [float(line.rsplit(maxsplit=1)[1]) for line in lines[i + 1:i + 4]]
         assert len(scores) == 3 and scores == sorted(scores, reverse=True)
     assert any(line.startswith("bundle of demo-student") for line in lines)
     assert "image_onnx_int8.onnx" in result.stdout and "top-10" in result.stdout
+    assert "parity (runtime path vs the fp32 reference):" in result.stdout and lines[-1] == "PASS"
     with Image.open(tmp_path / "hits.png") as sheet:
         assert sheet.width >= 3 * 128 and sheet.height >= 5 * 128
     stamp = (tmp_path / "bundle" / "manifest.json").stat().st_mtime_ns

@@ -182,3 +182,28 @@ def test_heic_photos_are_indexed(tmp_path, photo_folder, encoder):
     run(photo_folder, db, encoder)
     row = next(db["photos"].rows_where("path = 'phone.heic'"))
     assert row["status"] == "ok" and (row["width"], row["height"]) == (160, 160)
+
+
+def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatch):
+    # The tests run as root, whom file permissions do not stop; so the OS refusal is raised here.
+    import runtime.indexer
+    import runtime.photos
+
+    locked = photo_folder / "photo_010.jpg"
+    real_open, real_hash = runtime.photos.Image.open, runtime.indexer.content_hash
+
+    def refuse(path, *args, **kwargs):
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    def refuse_hash(path):
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_hash(path)
+
+    monkeypatch.setattr(runtime.photos.Image, "open", refuse)
+    monkeypatch.setattr(runtime.indexer, "content_hash", refuse_hash)
+    db = store(tmp_path, encoder)
+    report, log = run(photo_folder, db, encoder)
+    assert report.errors == 1 and "skipping photo_010.jpg: permission denied" in log
