@@ -1,13 +1,12 @@
 """Retrieval quality (R@1/5/10 both ways on a held-out split), model size and CPU latency per tower."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from models.demo_data import PairSet
 from models.dual_encoder import DualEncoder, count_parameters, parameter_bytes
+from runtime.quality import median_ms
 
 
 @torch.no_grad()
@@ -40,26 +39,14 @@ def retrieval_metrics(image: torch.Tensor, text: torch.Tensor, keys: list[tuple]
             **{f"i2t_r{k}": round(v * 100, 2) for k, v in i2t.items()}}
 
 
-@torch.no_grad()
-def latency_ms(fn, example: torch.Tensor, repeats: int = 20, warmup: int = 3) -> float:
-    """Median wall time of one call, in milliseconds."""
-    for _ in range(warmup):
-        fn(example)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(example)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
-
-
 def tower_latency(model: DualEncoder, batch: int = 1, repeats: int = 20) -> dict[str, float]:
     cfg = model.cfg
     pixels = torch.randn(batch, 3, cfg.image.image_size, cfg.image.image_size)
     ids = torch.zeros(batch, cfg.text.context_length, dtype=torch.long)
     ids[:, 0], ids[:, 1:12], ids[:, 12] = 49406, 320, cfg.text.eot_id  # a 10-word caption padded to 77
-    return {"image_ms": round(latency_ms(model.image, pixels, repeats), 3),
-            "text_ms": round(latency_ms(model.text, ids, repeats), 3)}
+    with torch.no_grad():
+        return {"image_ms": median_ms(model.image, pixels, repeats, warmup=3),
+                "text_ms": median_ms(model.text, ids, repeats, warmup=3)}
 
 
 def size_report(model: DualEncoder) -> dict[str, int]:

@@ -65,12 +65,14 @@ def _run_all(tower, batch: np.ndarray, fixed_batch: int | None) -> np.ndarray:
     return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
 
 
-def _median_ms(tower, one: np.ndarray, repeats: int = 20) -> float:
-    tower(one)
+def median_ms(fn, example, repeats: int = 20, warmup: int = 1) -> float:
+    """Median wall time of one call `fn(example)`, in milliseconds."""
+    for _ in range(warmup):
+        fn(example)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        tower(one)
+        fn(example)
         times.append(time.perf_counter() - start)
     return round(float(np.median(times)) * 1000, 3)
 
@@ -98,5 +100,5 @@ def measure_tower(tower, kind: str, golden: Golden, fixed_batch: int | None, pix
     if fixed_batch is None and len(inputs) >= 4:
         singles = np.concatenate([tower(inputs[i:i + 1]) for i in range(4)])
         result["batch_vs_single_max_abs"] = float(np.abs(tower(inputs[:4]) - singles).max())
-    result["cpu_ms_one_thread"] = _median_ms(tower, inputs[:1])
+    result["cpu_ms_one_thread"] = median_ms(tower, inputs[:1])
     return {k: round(v, 7) if isinstance(v, float) else v for k, v in result.items()}
