@@ -30,25 +30,18 @@ def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, p
     import hashlib
 
     from runtime.indexer import index_folder
-    from runtime.store import StoreError, bind_model, get_meta, open_store
+    from runtime.store import StoreError, bind_model, open_store
 
     encoder = open_encoder(bundle_path, backend, precision)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    root = str(folder.resolve())
     try:
         db = open_store(db_path)
-        meta = get_meta(db)
-        if meta.get("root") and meta["root"] != root:
-            raise StoreError(f"{db_path} indexes {meta['root']}; use another --db for {root}")
         manifest = encoder.bundle.manifest
         preprocess_sha = hashlib.sha256(json.dumps(manifest["preprocess"], sort_keys=True).encode()).hexdigest()
         bind_model(db, manifest["model"]["fingerprint"], manifest["model"]["embed_dim"], preprocess_sha, reindex)
+        report = index_folder(folder, db, encoder, batch_size=batch_size, draft=not no_draft, progress=not silent)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    for key, value in (("root", root), ("bundle", str(Path(bundle_path).resolve())), ("backend", backend),
-                       ("precision", precision)):
-        db["meta"].insert({"key": key, "value": value}, replace=True)
-    report = index_folder(folder, db, encoder, batch_size=batch_size, draft=not no_draft, progress=not silent)
     click.echo(f"embedded {report.embedded}, unchanged {report.unchanged}, moved {report.moved}, "
                f"touched {report.touched}, errors {report.errors}, deleted {report.deleted}, "
                f"failed before {report.skipped_errors}")
@@ -79,6 +72,8 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, to
         raise click.ClickException(f"no store at {db_path}; run `pocketclip index FOLDER --bundle B` first")
     db = open_store(db_path)
     meta = get_meta(db)
+    if "bundle" not in meta or "model_fingerprint" not in meta:
+        raise click.ClickException(f"{db_path} has no photos indexed yet; run `pocketclip index FOLDER --bundle B`")
     encoder = open_encoder(meta["bundle"], meta.get("backend", "onnx"), meta.get("precision", "fp32"))
     if image_path is not None:
         try:

@@ -9,12 +9,13 @@ import click
 from runtime.cli_common import needs_torch
 
 
+# Scenes the default 300-photo demo gallery holds (a different gallery size may lack some).
 EXAMPLE_QUERIES = (
-    "two red circles on the left",
-    "a large yellow star in the middle",
-    "three small blue triangles at the bottom",
-    "a green square on a striped background",
-    "a white ring on a black background",
+    "two black stars at the top",
+    "a yellow triangle in the middle, striped navy background",
+    "three pink rings at the bottom",
+    "two green crosses in the middle",
+    "three white rings on the left",
 )
 
 

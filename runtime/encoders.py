@@ -15,7 +15,7 @@ from runtime.tokenizer import ClipTokenizer
 class BundleEncoder:
     def __init__(self, bundle: Bundle, fmt: str = "onnx", precision: str = "fp32", threads: int = 0):
         """`fmt` 'torch' runs the eager PyTorch model the bundle came from (the parity reference)."""
-        self.bundle = bundle
+        self.bundle, self.fmt, self.precision = bundle, fmt, precision
         if fmt == "torch":
             self.image_entry = self.text_entry = {"inputs": [{"shape": ["batch"]}]}
             self._image, self._text = TorchTower(bundle.manifest, "image"), TorchTower(bundle.manifest, "text")

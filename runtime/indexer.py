@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from runtime.encoders import BundleEncoder
 from runtime.photos import DecodeError, PhotoFile, content_hash, load_photo, walk_photos
-from runtime.store import now, to_blob
+from runtime.store import StoreError, get_meta, now, to_blob
 
 
 @dataclass
@@ -46,6 +46,18 @@ def _decode(job: tuple[PhotoFile, str], spec: dict, draft: bool):
         return photo, digest, None, None, None, str(exc)
 
 
+def remember_source(db: Database, root: str | Path, encoder: BundleEncoder) -> None:
+    """Record the store's root folder and how it is embedded, so `search` needs no flags."""
+    root = str(Path(root).resolve())
+    known = get_meta(db).get("root")
+    if known and known != root:
+        raise StoreError(f"this store indexes {known}; use another --db for {root}")
+    with db.atomic():
+        for key, value in (("root", root), ("bundle", str(encoder.bundle.root.resolve())),
+                           ("backend", encoder.fmt), ("precision", encoder.precision)):
+            db["meta"].insert({"key": key, "value": value}, replace=True)
+
+
 def _prefetched(pool: ThreadPoolExecutor, todo: list, spec: dict, draft: bool, batch_size: int,
                 ahead: int = 2) -> Iterator[list]:
     """Decoded batches in order, with at most `ahead` batches decoding while one is encoded."""
@@ -64,6 +76,7 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_s
     """Bring the store up to date with the folder; returns what changed."""
     report = IndexReport()
     model = encoder.bundle.fingerprint
+    remember_source(db, root, encoder)
     files = list(walk_photos(root))
     rows = {row["path"]: row for row in db["photos"].rows}
     with_vector = {r[0] for r in db.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}

@@ -1,5 +1,6 @@
 """The CLI: every command documented with an example, clean errors, eval JSON, the demo end to end."""
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -59,6 +60,10 @@ def test_demo_exports_indexes_and_searches_then_reuses_everything(tmp_path):
     assert "parity (runtime path vs the fp32 reference):" in result.stdout and lines[-1] == "PASS"
     with Image.open(tmp_path / "hits.png") as sheet:
         assert sheet.width >= 3 * 128 and sheet.height >= 5 * 128
+    hits = json.loads(CliRunner().invoke(cli, ["search", EXAMPLE_QUERIES[0], "--db", str(tmp_path / "index.db"),
+                                               "-k", "3", "--json"]).stdout)
+    printed = [Path(line.split()[1]).name for line in lines[queries[0] + 1:queries[0] + 4]]
+    assert [Path(h["path"]).name for h in hits] == printed  # the demo's store is an ordinary store
     stamp = (tmp_path / "bundle" / "manifest.json").stat().st_mtime_ns
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and again.stdout.splitlines()[0].endswith("embedded 0, unchanged 40")
@@ -94,3 +99,19 @@ def test_index_refuses_another_models_store(tmp_path, photo_folder, fp32_bundle)
     result = CliRunner().invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", str(db),
                                       "--reindex", "--silent"])
     assert result.exit_code == 0 and "embedded 24" in result.output
+
+
+def test_a_store_keeps_its_root_and_refuses_an_empty_search(tmp_path, photo_folder, fp32_bundle):
+    db = str(tmp_path / "lib.db")
+    result = CliRunner().invoke(cli, ["search", "x", "--db", db])
+    assert result.exit_code == 1 and "no store at" in result.output
+    from runtime.store import open_store
+
+    open_store(db)
+    result = CliRunner().invoke(cli, ["search", "x", "--db", db])
+    assert result.exit_code == 1 and "no photos indexed yet" in result.output and "Traceback" not in result.output
+    CliRunner().invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", db, "--silent"])
+    other = tmp_path / "other"
+    other.mkdir()
+    result = CliRunner().invoke(cli, ["index", str(other), "--bundle", str(fp32_bundle.root), "--db", db])
+    assert result.exit_code == 1 and f"this store indexes {photo_folder.resolve()}" in result.output
