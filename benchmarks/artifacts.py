@@ -13,10 +13,9 @@ import time
 
 import numpy as np
 
-from runtime.backends import open_tower
+from runtime.backends import RUNNABLE_FORMATS, open_tower
 from runtime.bundle import load_bundle
 
-RUNNABLE = ("onnx", "pte")
 
 
 def _time_once(tower, one: np.ndarray) -> float:
@@ -36,7 +35,7 @@ def latency_table(bundle_path: str, repeats: int) -> dict:
             "top10_overlap": entry.get("measured", {}).get("top10_overlap"),
             "delegated_share": entry.get("delegated_share")})
     ratios = {}
-    for fmt in RUNNABLE:
+    for fmt in RUNNABLE_FORMATS:
         for kind in ("image", "text"):
             pair = {p: bundle.artifact(kind, fmt, p) for p in ("fp32", "int8")}
             towers = {p: open_tower(bundle.verified(e["file"]), fmt, e["inputs"][0]["name"], threads=1)

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import torch
 
-from exporter.bundle_writer import RUNNABLE, artifact_name, measure, plan
+from exporter.bundle_writer import artifact_name, measure, plan
 from exporter.coreml_export import export_coreml
 from exporter.executorch_export import export_executorch
 from exporter.golden import calibration_inputs, write_golden
 from exporter.onnx_export import export_onnx
 from runtime.quality import bar_for
 from models.checkpoint import load_model
+from runtime.backends import RUNNABLE_FORMATS
 from runtime.bundle import size_path
 
 EXPORTERS = {"onnx": export_onnx, "pte": export_executorch}
@@ -50,7 +51,7 @@ def export_shapes(name: str, formats: list[str], gallery: int) -> list[dict]:
                     EXPORTERS[fmt](tower, kind, precision, example, calib[0 if kind == "image" else 1], path)
                 row = {"model": name, "file": path.name, "bytes": size_path(path),
                        "export_s": round(time.perf_counter() - start, 1)}
-                if fmt in RUNNABLE:
+                if fmt in RUNNABLE_FORMATS:
                     row["measured"] = measure(path, fmt, kind, golden, 1 if fmt == "pte" else None)
                     bar = bar_for(precision, kind)
                     row["meets_cosine_bar"] = row["measured"]["cosine_min"] >= bar["cosine_min"]

@@ -24,13 +24,12 @@ from runtime.golden import Golden
 from runtime.quality import bar_for, measure_tower
 from models.checkpoint import fingerprint
 from models.dual_encoder import DualEncoder
-from runtime.backends import open_tower
+from runtime.backends import RUNNABLE_FORMATS, open_tower
 from runtime.bundle import SCHEMA_VERSION, sha256_path, size_path
 from runtime.tokenizer import DEFAULT_MERGES, load_tokenizer
 
 PRECISIONS = {"pte": ("fp32", "int8"), "onnx": ("fp32", "int8"), "mlpackage": ("fp16", "int8", "palettized-6")}
 BACKEND_NAME = {"pte": "xnnpack", "onnx": "onnx", "mlpackage": "coreml"}
-RUNNABLE = ("pte", "onnx")
 
 
 def artifact_name(tower: str, fmt: str, precision: str) -> str:
@@ -137,7 +136,7 @@ def _export_one(model, staging: Path, fmt: str, precision: str, kind: str, golde
              "sha256": sha256_path(path), "bytes": size_path(path), **info}
     bar = bar_for(precision, kind)
     entry["tolerance"] = bar
-    if fmt in RUNNABLE:
+    if fmt in RUNNABLE_FORMATS:
         fixed = 1 if fmt == "pte" else None
         entry["measured"] = measure(path, fmt, kind, golden, fixed)
         check(name, entry["measured"], bar)

@@ -68,6 +68,7 @@ class TorchTower:
 
 
 BACKENDS = {"onnx": OnnxTower, "pte": ExecuTorchTower, "torch": TorchTower}
+RUNNABLE_FORMATS = ("onnx", "pte")  # artifact formats this machine can execute (CoreML cannot run on Linux)
 
 
 def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0) -> TowerBackend:

@@ -6,14 +6,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from runtime.backends import open_tower
+from runtime.backends import RUNNABLE_FORMATS, open_tower
 from runtime.bundle import Bundle
 from runtime.golden import Golden, load_golden
 from runtime.photos import load_photo
 from runtime.quality import bar_for, measure_tower, misses
 from runtime.tokenizer import ClipTokenizer
 
-RUNNABLE = ("onnx", "pte")
 PREPROCESS_BAR = 1 / 255  # max abs difference, in 0..1 pixel units (normalised difference x std)
 
 
@@ -60,7 +59,7 @@ def check_bundle(bundle: Bundle) -> ParityReport:
     preprocess_diff = float((np.abs(pixels - golden.pixels) * std).max())
     results, not_runnable = [], []
     for entry in bundle.artifacts:
-        if entry["format"] not in RUNNABLE:
+        if entry["format"] not in RUNNABLE_FORMATS:
             not_runnable.append(entry["file"])
             continue
         tower = open_tower(bundle.verified(entry["file"]), entry["format"], entry["inputs"][0]["name"], threads=1)
