@@ -19,7 +19,7 @@ from pathlib import Path
 from runtime.bundle import load_bundle
 from runtime.encoders import BundleEncoder
 from runtime.indexer import index_folder
-from runtime.store import bind_model, open_store
+from runtime.store import bind_bundle, open_store
 
 
 def draw_folder(root: Path, count: int, size: tuple[int, int]) -> None:
@@ -33,7 +33,7 @@ def draw_folder(root: Path, count: int, size: tuple[int, int]) -> None:
 
 def timed_index(folder: Path, db_path: Path, encoder: BundleEncoder, draft: bool = True) -> tuple[float, object]:
     db = open_store(db_path)
-    bind_model(db, encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "benchmark")
+    bind_bundle(db, encoder.bundle)
     start = time.perf_counter()
     report = index_folder(folder, db, encoder, draft=draft, progress=False, log=io.StringIO())
     return time.perf_counter() - start, report

@@ -49,6 +49,11 @@ class Bundle:
         return self.manifest["preprocess"]
 
     @property
+    def preprocess_sha256(self) -> str:
+        """Identity of the preprocessing spec, recorded in stores built with this bundle."""
+        return hashlib.sha256(json.dumps(self.preprocess, sort_keys=True).encode()).hexdigest()
+
+    @property
     def fingerprint(self) -> str:
         return self.manifest["model"]["fingerprint"]
 

@@ -27,18 +27,15 @@ def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, p
 
     Example: pocketclip index ~/Pictures --bundle demo-out/bundle
     """
-    import hashlib
 
     from runtime.indexer import index_folder
-    from runtime.store import StoreError, bind_model, open_store
+    from runtime.store import StoreError, bind_bundle, open_store
 
     encoder = open_encoder(bundle_path, backend, precision)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = open_store(db_path)
-        manifest = encoder.bundle.manifest
-        preprocess_sha = hashlib.sha256(json.dumps(manifest["preprocess"], sort_keys=True).encode()).hexdigest()
-        bind_model(db, manifest["model"]["fingerprint"], manifest["model"]["embed_dim"], preprocess_sha, reindex)
+        bind_bundle(db, encoder.bundle, reindex)
         report = index_folder(folder, db, encoder, batch_size=batch_size, draft=not no_draft, progress=not silent)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc

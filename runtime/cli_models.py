@@ -38,13 +38,13 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
     from runtime.encoders import BundleEncoder
     from runtime.indexer import index_folder
     from runtime.search import VectorIndex
-    from runtime.store import bind_model, open_store
+    from runtime.store import bind_bundle, open_store
 
     draw_gallery(out / "gallery", photos)
     manifest = _demo_bundle(out / "bundle", sorted({"onnx", *filter(None, formats.split(","))}))
     encoder = BundleEncoder(load_bundle(out / "bundle"), "onnx", "fp32")
     db = open_store(out / "index.db")
-    bind_model(db, encoder.bundle.fingerprint, manifest["model"]["embed_dim"], "demo", reindex=True)
+    bind_bundle(db, encoder.bundle, reindex=True)
     report = index_folder(out / "gallery", db, encoder)
     click.echo(f"indexed {out / 'gallery'}: embedded {report.embedded}, unchanged {report.unchanged}")
     index = VectorIndex(db, encoder.bundle.fingerprint)

@@ -11,7 +11,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import TextIO
@@ -34,7 +34,6 @@ class IndexReport:
     errors: int = 0
     deleted: int = 0
     skipped_errors: int = 0  # failed before and unchanged since: not retried
-    error_paths: list[str] = field(default_factory=list)
 
 
 def _decode(job: tuple[PhotoFile, str], spec: dict, draft: bool):
@@ -140,7 +139,6 @@ def _write_batch(db: Database, encoder: BundleEncoder, batch: list, rows: dict, 
             if error:
                 db.execute("DELETE FROM embeddings WHERE photo_id = ?", [photo_id])
                 report.errors += 1
-                report.error_paths.append(photo.path)
                 print(f"skipping {photo.path}: {error}", file=log)
         for (photo, *_), vector in zip(ok, vectors):
             photo_id = rows[photo.path]["id"] if photo.path in rows else db.execute(

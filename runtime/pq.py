@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from runtime.search import top
+
 
 @dataclass(frozen=True)
 class Codebooks:
@@ -56,13 +58,6 @@ def adc_scores(tables: np.ndarray, codes: np.ndarray) -> np.ndarray:
     for table, column in zip(tables, codes):
         scores += table[column]
     return scores
-
-
-def top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest scores, best first."""
-    k = min(k, len(scores))
-    best = np.argpartition(-scores, k - 1)[:k]
-    return best[np.argsort(-scores[best], kind="stable")]
 
 
 def search_pq(codebooks: Codebooks, codes: np.ndarray, query: np.ndarray, k: int,

@@ -9,6 +9,13 @@ from sqlite_utils import Database
 from runtime.store import from_blobs, get_meta
 
 
+def top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, best first (argpartition, then sort only those k)."""
+    k = min(k, len(scores))
+    best = np.argpartition(-scores, k - 1)[:k]
+    return best[np.argsort(-scores[best], kind="stable")]
+
+
 @dataclass(frozen=True)
 class Hit:
     rank: int
@@ -34,9 +41,7 @@ class VectorIndex:
         if not len(self):
             return []
         scores = self.matrix @ query.astype(np.float32)  # (N,)
-        k = min(k, len(scores))
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")]
+        best = top(scores, k)
         hits = [Hit(rank, self.paths[i], float(scores[i])) for rank, i in enumerate(best, 1)]
         if min_relative is not None and hits:
             hits = [h for h in hits if h.score >= min_relative * hits[0].score]

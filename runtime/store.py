@@ -74,6 +74,11 @@ def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str,
             db["meta"].insert({"key": key, "value": value}, replace=True)
 
 
+def bind_bundle(db: Database, bundle, reindex: bool = False) -> None:
+    """bind_model with a bundle's model fingerprint, embedding size and preprocessing identity."""
+    bind_model(db, bundle.fingerprint, bundle.manifest["model"]["embed_dim"], bundle.preprocess_sha256, reindex)
+
+
 def to_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f2").tobytes()
 
