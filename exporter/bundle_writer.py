@@ -17,10 +17,11 @@ from tqdm import tqdm
 
 from exporter.coreml_export import export_coreml
 from exporter.executorch_export import export_executorch
-from exporter.golden import calibration_inputs, write_golden
+from exporter.golden import calibration_inputs, write_golden, write_pq_golden
 from exporter.onnx_export import export_onnx
 from exporter.validate import check
 from runtime.golden import Golden
+from runtime.pq import Codebooks, save_codebooks
 from runtime.quality import bar_for, measure_tower
 from models.checkpoint import fingerprint
 from models.dual_encoder import DualEncoder
@@ -58,6 +59,18 @@ def measure(path: Path, fmt: str, kind: str, golden: Golden, fixed_batch: int | 
     return measure_tower(tower, kind, golden, fixed_batch)
 
 
+PQ_FILE = "pq/codebooks.npy"
+
+
+def _pq_entry(books: Codebooks, method: str, files: dict) -> dict:
+    return {"file": PQ_FILE, "subspaces": books.subspaces, "codewords": books.codewords,
+            "sub_dim": books.dim // books.subspaces, "dtype": "float32", "method": method,
+            "sha256": files[PQ_FILE]["sha256"], "bytes_per_photo": books.subspaces,
+            "code": "byte m = argmin_k |x_m - codebooks[m, k]|^2 over sub-vector m of the stored float16 vector, "
+                    "read as float32; kept in embeddings.pq_code, meta pq_codebooks_sha256 names the codebooks",
+            "score": "sum over m of dot(query_m, codebooks[m, code_m]) (asymmetric: the query is not quantized)"}
+
+
 def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
     tok = load_tokenizer()
     return {
@@ -82,8 +95,11 @@ def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
 
 
 def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], precisions: list[str] | None = None,
-                  gallery: int = 200, captions: int = 50) -> dict:
-    """Export, validate and write the bundle; raises (leaving no bundle at `out`) if any artifact drifts."""
+                  gallery: int = 200, captions: int = 50, codebooks: tuple[Codebooks, str] | None = None) -> dict:
+    """Export, validate and write the bundle; raises (leaving no bundle at `out`) if any artifact drifts.
+
+    `codebooks` (codebooks, how they were made) adds the product-quantization codebooks and their golden codes.
+    """
     pairs = plan(formats, precisions)
     out = Path(out)
     staging = out.with_name(out.name + ".partial")
@@ -92,6 +108,13 @@ def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], preci
     try:
         model = model.eval()
         golden = write_golden(model, staging / "golden", gallery=gallery, captions=captions)
+        if codebooks is not None:
+            if codebooks[0].dim != model.cfg.image.embed_dim:
+                raise ValueError(f"codebooks of dim {codebooks[0].dim} do not fit embeddings of dim "
+                                 f"{model.cfg.image.embed_dim}")
+            (staging / "pq").mkdir()
+            save_codebooks(codebooks[0], staging / PQ_FILE)
+            write_pq_golden(codebooks[0], staging / "golden", golden)
         calib_images, calib_ids = calibration_inputs(model)
         (staging / "tokenizer").mkdir()
         shutil.copy(DEFAULT_MERGES, staging / "tokenizer" / DEFAULT_MERGES.name)
@@ -102,6 +125,8 @@ def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], preci
         files = {p.relative_to(staging).as_posix(): {"sha256": sha256_path(p), "bytes": size_path(p)}
                  for p in sorted(staging.rglob("*")) if _is_entry(p, staging)}
         manifest = _manifest(model, artifacts, files)
+        if codebooks is not None:
+            manifest["pq"] = _pq_entry(*codebooks, files)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -18,6 +18,7 @@ from PIL import Image
 from models.demo_world import sample
 from models.dual_encoder import DualEncoder
 from runtime.golden import Golden, read_golden
+from runtime.pq import Codebooks, adc_scores
 from runtime.preprocess import normalise, preprocess_image, resize_and_crop
 from runtime.tokenizer import load_tokenizer
 
@@ -102,3 +103,17 @@ def calibration_inputs(model: DualEncoder, count: int = 64) -> tuple[np.ndarray,
         images.append(preprocess_image(image, spec))
         texts.append(text)
     return np.stack(images), load_tokenizer()(texts)
+
+
+def ranked(scores: np.ndarray, k: int = 10) -> np.ndarray:
+    """Top-k indices per row, best first, ties to the lower index: what every platform must reproduce."""
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k].astype(np.int32)
+
+
+def write_pq_golden(books: Codebooks, folder: Path, golden: Golden) -> None:
+    """Codes of the gallery pictures and the top-10 per gallery caption, by PQ (ADC) and exactly."""
+    codes = books.encode(golden.gallery_image_ref)
+    adc = np.stack([adc_scores(books.lookup_tables(q), codes) for q in golden.gallery_text_ref])
+    np.save(folder / "pq_codes.npy", codes)
+    np.save(folder / "pq_top10.npy", ranked(adc))
+    np.save(folder / "exact_top10.npy", ranked(golden.gallery_text_ref @ golden.gallery_image_ref.T))

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from runtime.pq import Codebooks
 
@@ -44,27 +45,29 @@ def usage_entropy(assignment: torch.Tensor) -> torch.Tensor:
     return -(usage * usage.clamp_min(1e-12).log()).sum(-1).mean()
 
 
-def distill_codebooks(head: PQHead, images: torch.Tensor, texts: torch.Tensor, teacher_sim: torch.Tensor,
-                      steps: int = 300, batch: int = 256, lr: float = 1e-3, scale: float = 50.0,
-                      balance: float = 0.1, temperature: float = 0.005, seed: int = 0) -> list[float]:
+def distill_codebooks(head: PQHead, images: torch.Tensor, texts: torch.Tensor, teacher_images: torch.Tensor,
+                      teacher_texts: torch.Tensor, teacher_scale: float, steps: int = 300, batch: int = 256,
+                      lr: float = 1e-3, scale: float = 50.0, balance: float = 0.1, temperature: float = 0.005,
+                      seed: int = 0, progress: bool = False) -> list[float]:
     """Fit the codebooks so that text . quantized(image) ranks like the teacher's similarities.
 
     The logits are squared distances between sub-vectors of unit vectors, ~0.01-0.1 apart; at
     temperature 1 Gumbel noise (std 1.3) would pick codewords at random, hence 0.005.
 
-    images (N, D) and texts (N, D) are the stored model's embeddings of N pairs; teacher_sim (N, N)
-    the teacher's logits between those texts and images. Returns the loss per step.
+    images (N, D) and texts (N, D) are the stored model's embeddings of N pairs, teacher_images and
+    teacher_texts the teacher's (any width); the target of a batch is the teacher's text-to-image
+    softmax at its own logit scale. Returns the loss per step.
     """
     torch.manual_seed(seed)  # the Gumbel noise
     generator = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(head.parameters(), lr=lr)
     log_k = math.log(head.codebooks.shape[1])
     losses = []
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc="pq distillation", unit="step", disable=not progress):
         idx = torch.randperm(len(images), generator=generator)[:batch]
         recon, soft = head(images[idx], temperature)
         student = scale * texts[idx] @ F.normalize(recon, dim=-1).T  # (B, B)
-        target = F.log_softmax(teacher_sim[idx][:, idx], dim=1)
+        target = F.log_softmax(teacher_scale * teacher_texts[idx] @ teacher_images[idx].T, dim=1)
         kd = F.kl_div(F.log_softmax(student, dim=1), target, log_target=True, reduction="batchmean")
         loss = kd + balance * (log_k - usage_entropy(soft))
         opt.zero_grad()

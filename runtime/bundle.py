@@ -81,6 +81,23 @@ class Bundle:
         have = sorted({(a["format"], a["precision"]) for a in self.artifacts if a["tower"] == tower})
         raise BundleError(f"no {tower} artifact in {fmt}/{precision}; the bundle has {have}")
 
+    @property
+    def pq_sha256(self) -> str | None:
+        """sha256 of the bundle's product-quantization codebooks, None if it has none."""
+        return self.manifest["pq"]["sha256"] if "pq" in self.manifest else None
+
+    def codebooks(self):
+        """The bundle's PQ codebooks (runtime.pq.Codebooks) after the sha256 check, or None."""
+        if "pq" not in self.manifest:
+            return None
+        from runtime.pq import load_codebooks
+
+        books = load_codebooks(self.verified(self.manifest["pq"]["file"]))
+        if books.dim != self.manifest["model"]["embed_dim"]:
+            raise BundleError(f"{self.root}: codebooks of dim {books.dim} for embeddings of dim "
+                              f"{self.manifest['model']['embed_dim']}")
+        return books
+
     def verify_all(self) -> None:
         for relative in self.manifest["files"]:
             self.verified(relative)

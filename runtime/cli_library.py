@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from runtime.cli_common import db_option, open_encoder
+from runtime.pq_index import EXACT_BELOW, MODES
 
 
 @click.command("index")
@@ -51,17 +52,21 @@ def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, p
 @db_option
 @click.option("-k", "top_k", type=int, default=10, show_default=True)
 @click.option("--relative", type=float, default=None, help="keep hits scoring >= this share of the best")
+@click.option("--mode", type=click.Choice(MODES), default="auto", show_default=True,
+              help=f"auto: exact below {EXACT_BELOW:,} photos, pq+rerank from there on; pq: PQ codes only "
+                   "(approximate scores); pq+rerank: PQ for --candidates, then exact scores")
+@click.option("--candidates", type=int, default=1000, show_default=True, help="pq+rerank: how many to re-rank")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--sheet", type=click.Path(path_type=Path), default=None, help="write the hits as a PNG")
 def search_command(query: str | None, image_path: Path | None, db_path: Path, top_k: int, relative: float | None,
-                   as_json: bool, sheet: Path | None) -> None:
+                   mode: str, candidates: int, as_json: bool, sheet: Path | None) -> None:
     """Search the store by text or by photo; one hit per line (path, score), best first.
 
     Example: pocketclip search "two red circles on the left" -k 5 --sheet hits.png
     """
     from runtime.photos import DecodeError, load_photo
-    from runtime.search import VectorIndex
-    from runtime.store import get_meta, open_store
+    from runtime.pq_index import open_index
+    from runtime.store import StoreError, get_meta, open_store
 
     if (query is None) == (image_path is None):
         raise click.UsageError("give a text query or --image PHOTO (one of them)")
@@ -80,7 +85,14 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, to
         vector = encoder.encode_pixels(pixels[None])[0]
     else:
         vector = encoder.encode_texts([query])[0]
-    hits = VectorIndex(db, meta["model_fingerprint"]).top_k(vector, top_k, relative)
+    try:
+        used, index = open_index(db, encoder.bundle, mode)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if used == "exact":
+        hits = index.top_k(vector, top_k, relative)
+    else:
+        hits = index.top_k(vector, top_k, candidates if used == "pq+rerank" else None, relative)
     root = Path(meta["root"])
     if as_json:
         click.echo(json.dumps([{"rank": h.rank, "path": str(root / h.path), "score": round(h.score, 6)}
@@ -99,7 +111,7 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, to
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def status_command(db_path: Path, as_json: bool) -> None:
-    """Counts of ok / error / deleted photos, the model fingerprint and the store's size.
+    """Counts of ok / error / deleted photos and of PQ codes, the model fingerprint and the store's size.
 
     Example: pocketclip status --json
     """
@@ -113,5 +125,7 @@ def status_command(db_path: Path, as_json: bool) -> None:
     report = {"ok": counts.get("ok", 0), "error": counts.get("error", 0), "deleted": counts.get("deleted", 0),
               "fingerprint": get_meta(db).get("model_fingerprint"), "bytes": sum(f.stat().st_size for f in files
                                                                                 if f.exists()),
-              "root": get_meta(db).get("root")}
+              "root": get_meta(db).get("root"),
+              "pq_codes": db.execute("SELECT count(*) FROM embeddings WHERE pq_code IS NOT NULL").fetchone()[0],
+              "pq_codebooks_sha256": get_meta(db).get("pq_codebooks_sha256")}
     click.echo(json.dumps(report, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))

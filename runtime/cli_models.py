@@ -77,7 +77,9 @@ def _demo_bundle(folder: Path, formats: list[str]) -> dict:
             return bundle.manifest
     except BundleError:
         pass
-    return export_bundle(model, folder, formats)
+    from models.train_pq import published_codebooks
+
+    return export_bundle(model, folder, formats, codebooks=published_codebooks(model))
 
 
 def _echo_bundle(manifest: dict) -> None:
@@ -87,6 +89,10 @@ def _echo_bundle(manifest: dict) -> None:
         detail = (f"cosine {measured['cosine_min']:.6f}  top-10 {measured['top10_overlap']:.3f}" if measured
                   else "checked on Mac/iOS (spec checked here)")
         click.echo(f"  {entry['file']:<36} {entry['bytes']:>11,} B  {detail}")
+    if "pq" in manifest:
+        pq = manifest["pq"]
+        click.echo(f"  {pq['file']:<36} {pq['subspaces']} x {pq['codewords']} codewords ({pq['method']}): "
+                   f"{pq['bytes_per_photo']} bytes per photo")
 
 
 @click.command("eval")
@@ -137,7 +143,10 @@ def train_command(recipe: str, out: Path, publish: bool) -> None:
 @click.option("--formats", default="pte,mlpackage,onnx", show_default=True, help="comma-separated formats")
 @click.option("--precisions", default=None, help="comma-separated precisions (default: all of each format)")
 @click.option("--gallery", type=int, default=200, show_default=True, help="golden gallery pictures")
-def export_command(model_name: str, out: Path, formats: str, precisions: str | None, gallery: int) -> None:
+@click.option("--pq", "pq", default="auto", show_default=True,
+              help="product-quantization codebooks: auto (the ones trained for these weights, if published), "
+                   "none, or a codebooks .npy (M, 256, dim/M)")
+def export_command(model_name: str, out: Path, formats: str, precisions: str | None, gallery: int, pq: str) -> None:
     """Export both towers to phone artifacts, validate each, and write one bundle.
 
     Example: pocketclip export --model demo-student --out /tmp/bundle --formats onnx,pte
@@ -146,11 +155,13 @@ def export_command(model_name: str, out: Path, formats: str, precisions: str | N
     from exporter.bundle_writer import export_bundle
     from exporter.validate import ExportValidationError
     from models.checkpoint import load_model
+    from models.train_pq import codebooks_option
 
     try:
         model = load_model(model_name)
         manifest = export_bundle(model, out, [f.strip() for f in formats.split(",") if f.strip()],
-                                 [p.strip() for p in precisions.split(",")] if precisions else None, gallery=gallery)
+                                 [p.strip() for p in precisions.split(",")] if precisions else None, gallery=gallery,
+                                 codebooks=codebooks_option(model, pq))
     except (KeyError, OSError, ValueError, ExportValidationError) as exc:
         raise click.ClickException(str(exc)) from exc
     _echo_bundle(manifest)

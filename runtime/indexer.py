@@ -21,6 +21,8 @@ from sqlite_utils import Database
 from tqdm import tqdm
 
 from runtime.encoders import BundleEncoder
+from runtime.pq import Codebooks
+from runtime.pq_index import bind_bundle_codebooks, code_blobs
 from runtime.photos import DecodeError, PhotoFile, content_hash, load_photo, walk_photos
 from runtime.store import StoreError, get_meta, now, to_blob
 
@@ -76,6 +78,8 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_s
     report = IndexReport()
     model = encoder.bundle.fingerprint
     remember_source(db, root, encoder)
+    bind_bundle_codebooks(db, encoder.bundle)  # stored vectors get codes of the bundle's codebooks
+    books = encoder.bundle.codebooks()
     files = list(walk_photos(root))
     rows = {row["path"]: row for row in db["photos"].rows}
     with_vector = {r[0] for r in db.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
@@ -112,7 +116,7 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_s
     bar = tqdm(total=len(todo), desc="indexing", unit="photo", disable=not progress, file=log)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for batch in _prefetched(pool, todo, spec, draft, batch_size):
-            _write_batch(db, encoder, batch, rows, model, report, log)
+            _write_batch(db, encoder, books, batch, rows, model, report, log)
             bar.update(len(batch))
     bar.close()
     _mark_deleted(db, [row for path, row in rows.items() if path not in present and row["status"] != "deleted"
@@ -120,10 +124,11 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_s
     return report
 
 
-def _write_batch(db: Database, encoder: BundleEncoder, batch: list, rows: dict, model: str, report: IndexReport,
-                 log: TextIO) -> None:
+def _write_batch(db: Database, encoder: BundleEncoder, books: Codebooks | None, batch: list, rows: dict, model: str,
+                 report: IndexReport, log: TextIO) -> None:
     ok = [item for item in batch if item[5] is None]
     vectors = encoder.encode_pixels(np.stack([item[2] for item in ok])) if ok else []
+    codes = code_blobs(books, vectors) if books is not None and ok else [None] * len(ok)
     stamp = now()
     with db.atomic():  # one transaction per batch: a kill loses at most this batch, never half of it
         for photo, digest, _, width, height, error in batch:
@@ -140,11 +145,11 @@ def _write_batch(db: Database, encoder: BundleEncoder, batch: list, rows: dict, 
                 db.execute("DELETE FROM embeddings WHERE photo_id = ?", [photo_id])
                 report.errors += 1
                 print(f"skipping {photo.path}: {error}", file=log)
-        for (photo, *_), vector in zip(ok, vectors):
+        for (photo, *_), vector, code in zip(ok, vectors, codes):
             photo_id = rows[photo.path]["id"] if photo.path in rows else db.execute(
                 "SELECT id FROM photos WHERE path = ?", [photo.path]).fetchone()[0]
             db["embeddings"].insert({"photo_id": photo_id, "model": model, "vector": to_blob(vector),
-                                     "pq_code": None}, replace=True)
+                                     "pq_code": code}, replace=True)
             report.embedded += 1
 
 

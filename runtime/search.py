@@ -23,6 +23,14 @@ class Hit:
     score: float
 
 
+def ranked_hits(paths: list[str], best: np.ndarray, scores: np.ndarray, min_relative: float | None) -> list[Hit]:
+    """Hits for the indices `best` (best first); `min_relative` keeps scores >= that share of the best."""
+    hits = [Hit(rank, paths[i], float(s)) for rank, (i, s) in enumerate(zip(best, scores), 1)]
+    if min_relative is not None and hits:
+        hits = [h for h in hits if h.score >= min_relative * hits[0].score]
+    return hits
+
+
 class VectorIndex:
     """The store's vectors of one model, in memory as one float32 matrix."""
 
@@ -42,7 +50,4 @@ class VectorIndex:
             return []
         scores = self.matrix @ query.astype(np.float32)  # (N,)
         best = top(scores, k)
-        hits = [Hit(rank, self.paths[i], float(scores[i])) for rank, i in enumerate(best, 1)]
-        if min_relative is not None and hits:
-            hits = [h for h in hits if h.score >= min_relative * hits[0].score]
-        return hits
+        return ranked_hits(self.paths, best, scores[best], min_relative)

@@ -21,13 +21,16 @@ def tiny_config():
 
 @pytest.fixture(scope="session")
 def fp32_bundle(tmp_path_factory):
-    """The demo student's fp32 ONNX and ExecuTorch artifacts, exported once for the runtime tests."""
+    """The demo student's fp32 ONNX and ExecuTorch artifacts and PQ codebooks, exported once for the runtime tests."""
     from exporter.bundle_writer import export_bundle
     from models.checkpoint import load_model
+    from models.train_pq import published_codebooks
     from runtime.bundle import load_bundle
 
     out = tmp_path_factory.mktemp("fp32-bundle") / "bundle"
-    export_bundle(load_model("demo-student"), out, ["onnx", "pte"], ["fp32"], gallery=20, captions=10)
+    model = load_model("demo-student")
+    export_bundle(model, out, ["onnx", "pte"], ["fp32"], gallery=20, captions=10,
+                  codebooks=published_codebooks(model))
     return load_bundle(out)
 
 

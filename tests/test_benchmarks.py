@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
 
 def test_towers_benchmark_prints_ratios():
     out = subprocess.run([sys.executable, "-m", "benchmarks.towers", "--teacher", "demo-teacher", "--student",
@@ -32,3 +34,19 @@ def test_indexing_benchmark_prints_the_ratios(fp32_bundle):
         assert key in result
     assert result["embedded"] == 40 and result["noop_unchanged"] == 40
     assert 0 < result["noop_ratio"] < 1
+
+
+def test_pq_benchmark_prints_the_issue_keys():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.pq", "--vectors", "20000", "--queries", "20",
+                          "--base", "600", "--test-size", "300", "--candidates", "200", "--json"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    keys = ("bytes_per_photo", "recall10_pq", "recall10_rerank", "p50_ms", "p95_ms", "usage_entropy")
+    for scope in (result, result["baseline"], result["demo_split"], result["demo_split"]["baseline"]):
+        assert all(key in scope for key in keys)
+        assert 0 <= scope["recall10_pq"] <= scope["recall10_rerank"] <= 1 and scope["bytes_per_photo"] <= 32
+        assert 0 < scope["usage_entropy"] <= np.log(256) + 1e-6
+    assert result["exact_p50_ms"] > 0 and result["vectors"] == 20000
+    assert result["faiss"]["index_pq_8bit"]["bytes_per_photo"] == result["bytes_per_photo"]
+    assert result["faiss"]["pq_fastscan_4bit"]["bytes_per_photo"] == result["bytes_per_photo"]

@@ -26,3 +26,20 @@ def draw_photos(root, count: int, start: int = 0, size: int = 160) -> list:
         sample(i, "gallery", size)[0].save(path, quality=90)
         paths.append(path)
     return paths
+
+
+def filled_store(tmp_path, n=500, dim=16, seed=0):
+    """A store of n random unit vectors of model "m" (every 50th photo from the 8th on deleted)."""
+    import numpy as np
+
+    from runtime.store import bind_model, open_store, to_blob
+
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    db = open_store(tmp_path / "s.db")
+    bind_model(db, "m", dim, "x")
+    db["photos"].insert_all({"id": i + 1, "path": f"p{i}.jpg", "status": "deleted" if i % 50 == 7 else "ok"}
+                            for i in range(n))
+    db["embeddings"].insert_all({"photo_id": i + 1, "model": "m", "vector": to_blob(v)} for i, v in enumerate(vectors))
+    return db, vectors

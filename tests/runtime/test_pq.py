@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from models.pq_kmeans import fit_kmeans_codebooks
-from runtime.pq import Codebooks, adc_scores, search_pq, top
+from runtime.pq import Codebooks, PQScanner, adc_scores, load_codebooks, save_codebooks, search_pq, top
 
 
 def embeddings(n, dim=64, seed=0):
@@ -55,3 +55,25 @@ def test_bad_shapes_fail_clearly():
     with pytest.raises(ValueError, match="cannot fit"):
         fit_kmeans_codebooks(embeddings(10), subspaces=8)
     assert Codebooks(np.zeros((8, 256, 4), np.float32)).dim == 32
+
+
+@pytest.mark.parametrize("subspaces", [8, 7])
+def test_paired_scan_equals_one_lookup_per_subspace(subspaces):
+    vectors = embeddings(1000, dim=56)
+    books = fit_kmeans_codebooks(vectors, subspaces=subspaces, codewords=256)
+    codes = books.encode(vectors)
+    query = embeddings(1, dim=56, seed=5)[0]
+    assert np.allclose(PQScanner(books, codes).scores(query), adc_scores(books.lookup_tables(query), codes),
+                       atol=1e-5)
+    assert len(PQScanner(books, codes)) == 1000
+
+
+def test_codebooks_file_round_trip_and_refusals(tmp_path, fitted):
+    _, books = fitted
+    save_codebooks(books, tmp_path / "c.npy")
+    assert np.array_equal(load_codebooks(tmp_path / "c.npy").centroids, books.centroids)
+    np.save(tmp_path / "bad.npy", np.zeros((4, 300, 2), np.float32))
+    with pytest.raises(ValueError, match="K<=256"):
+        load_codebooks(tmp_path / "bad.npy")
+    with pytest.raises(ValueError, match="do not fit"):
+        books.encode(np.zeros((3, 10), np.float32))

@@ -2,19 +2,7 @@
 import numpy as np
 
 from runtime.search import VectorIndex
-from runtime.store import bind_model, open_store, to_blob
-
-
-def filled_store(tmp_path, n=500, dim=16, seed=0):
-    rng = np.random.default_rng(seed)
-    vectors = rng.normal(size=(n, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    db = open_store(tmp_path / "s.db")
-    bind_model(db, "m", dim, "x")
-    db["photos"].insert_all({"id": i + 1, "path": f"p{i}.jpg", "status": "deleted" if i % 50 == 7 else "ok"}
-                            for i in range(n))
-    db["embeddings"].insert_all({"photo_id": i + 1, "model": "m", "vector": to_blob(v)} for i, v in enumerate(vectors))
-    return db, vectors
+from tests_support import filled_store
 
 
 def test_top_k_equals_a_full_sort(tmp_path):

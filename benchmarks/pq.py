@@ -1,0 +1,198 @@
+"""The compressed index: bytes per photo, recall@10 against exact search, and latency on one core.
+
+    python -m benchmarks.pq --vectors 1000000 [--queries 200] [--candidates 1000] [--json]
+
+Two settings, each with the distilled codebooks published for the model (models/train_pq.py) and the
+k-means baseline at the same bytes:
+- demo_split: the model's own embeddings of the held-out demo split (1000 pictures; its captions are
+  the queries). The baseline's k-means is fitted on training-split picture embeddings, the same
+  pictures the distilled codebooks saw.
+- synthetic (the top-level keys): --vectors stored vectors drawn to resemble the stored ones: each is
+  a training-split picture embedding plus Gaussian noise with the covariance of those embeddings
+  (scaled by --noise), L2-normalised, stored as float16. Queries are real caption embeddings of the
+  held-out split. The baseline's k-means is fitted on a sample of these stored vectors.
+Times are per query, one thread (threadpoolctl for numpy's BLAS, faiss.omp_set_num_threads(1)), with
+the codes and float16 vectors in memory as `search --mode` holds them (loading is benchmarks.search's).
+faiss runs side by side on the same vectors: exact IndexFlatIP, IndexPQ (8-bit codes, same bytes)
+and IndexPQFastScan (4-bit codes, same bytes) with the same exact re-rank.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from models.checkpoint import load_model
+from models.demo_data import load_split
+from models.evaluate import embed_pairs
+from models.pq_kmeans import fit_kmeans_codebooks
+from models.train_pq import code_entropy, published_codebooks
+from runtime.pq import Codebooks, PQScanner, rerank, top
+
+
+def stored(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """float16 as the store keeps it, back to float32."""
+    return np.asarray(x, dtype=np.float32).astype(np.float16).astype(np.float32)
+
+
+def synthetic(base: np.ndarray, n: int, noise: float, seed: int = 0, chunk: int = 100_000) -> tuple[np.ndarray, float]:
+    """n unit vectors, random base rows plus noise ~ N(0, noise^2 * cov(base)), as float16; and their
+    mean cosine to the base row they came from (how far the noise moves them)."""
+    rng = np.random.default_rng(seed)
+    root = np.linalg.cholesky(np.cov(base, rowvar=False) + 1e-6 * np.eye(base.shape[1])).astype(np.float32)
+    out = np.empty((n, base.shape[1]), dtype=np.float16)
+    cosines = []
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        rows = base[rng.integers(0, len(base), m)]
+        x = rows + noise * rng.standard_normal((m, base.shape[1]), dtype=np.float32) @ root.T
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        out[start:start + m] = x
+        cosines.append(np.mean(np.sum(x * rows, axis=1)))
+    return out, float(np.mean(cosines))
+
+
+def percentiles(times: list[float]) -> dict:
+    return {"p50_ms": round(float(np.percentile(times, 50)), 3), "p95_ms": round(float(np.percentile(times, 95)), 3)}
+
+
+def timed(fn, queries: np.ndarray) -> tuple[list, list[float]]:
+    results, times = [], []
+    for q in queries:
+        start = time.perf_counter()
+        results.append(fn(q))
+        times.append((time.perf_counter() - start) * 1000)
+    return results, times
+
+
+def recall(found: list, truth: list) -> float:
+    return round(float(np.mean([len(set(f[:10]) & set(t)) / 10 for f, t in zip(found, truth)])), 4)
+
+
+def measure_codebooks(books: Codebooks, vectors16: np.ndarray, queries: np.ndarray, truth: list, candidates: int,
+                      exact_p50: float) -> dict:
+    """bytes, recall of pq and pq+rerank, latency of both, usage entropy, for one set of codebooks."""
+    vectors = vectors16.astype(np.float32) if vectors16.dtype != np.float32 else vectors16
+    start = time.perf_counter()
+    scanner = PQScanner(books, books.encode(vectors))
+    encode_s = time.perf_counter() - start
+    pq_only, pq_times = timed(lambda q: top(scanner.scores(q), 10).tolist(), queries)
+    reranked, times = timed(lambda q: rerank(top(scanner.scores(q), candidates), vectors16, q, 10)[0].tolist(),
+                            queries)
+    result = {"bytes_per_photo": books.subspaces, "recall10_pq": recall(pq_only, truth),
+              "recall10_rerank": recall(reranked, truth), **percentiles(times),
+              "pq_only_p50_ms": percentiles(pq_times)["p50_ms"], "encode_s": round(encode_s, 2),
+              "usage_entropy": round(code_entropy(books, vectors[:100_000]), 4)}
+    result["speedup_vs_exact"] = round(exact_p50 / result["p50_ms"], 2)
+    return result
+
+
+def exact_search(vectors: np.ndarray, queries: np.ndarray) -> tuple[list, list[float]]:
+    return timed(lambda q: top(vectors @ q, 10).tolist(), queries)
+
+
+def faiss_side_by_side(train: np.ndarray, vectors16: np.ndarray, vectors: np.ndarray, queries: np.ndarray,
+                       truth: list, subspaces: int, candidates: int) -> dict:
+    """faiss on the same vectors and queries: exact flat, 8-bit PQ and 4-bit fast-scan PQ at the same bytes."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    dim = vectors.shape[1]
+    flat = faiss.IndexFlatIP(dim)
+    flat.add(vectors)
+    _, flat_times = timed(lambda q: flat.search(q[None], 10)[1][0].tolist(), queries)
+    report = {"version": faiss.__version__, "flat_ip": percentiles(flat_times)}
+    for name, index in (("index_pq_8bit", faiss.IndexPQ(dim, subspaces, 8, faiss.METRIC_INNER_PRODUCT)),
+                        ("pq_fastscan_4bit", faiss.IndexPQFastScan(dim, 2 * subspaces, 4,
+                                                                  faiss.METRIC_INNER_PRODUCT))):
+        index.train(train)
+        index.add(vectors)
+        approx, _ = timed(lambda q: index.search(q[None], 10)[1][0].tolist(), queries)
+        reranked, times = timed(lambda q: rerank(index.search(q[None], candidates)[1][0], vectors16, q, 10)[0]
+                                .tolist(), queries)
+        report[name] = {"bytes_per_photo": index.code_size, "recall10_pq": recall(approx, truth),
+                        "recall10_rerank": recall(reranked, truth), **percentiles(times)}
+    return report
+
+
+def embed(model, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    data = load_split(split, n, model.cfg.preprocess)
+    with torch.no_grad():
+        images, texts = embed_pairs(model, data)
+    return stored(images), stored(texts)
+
+
+def run(args) -> dict:
+    model = load_model(args.model).eval()
+    published = published_codebooks(model)
+    if published is None:
+        raise SystemExit(f"{args.model} has no published PQ codebooks; run models/train_pq.py first")
+    learned = published[0]
+    train_images, _ = embed(model, "train", args.base)
+    test_images, test_texts = embed(model, "test", args.test_size)
+    m = learned.subspaces
+    kmeans_train = fit_kmeans_codebooks(train_images, m, seed=args.seed)
+    queries = test_texts[:args.queries]
+    with threadpool_limits(limits=1):
+        truth, demo_exact = exact_search(test_images, test_texts)
+        demo = {"vectors": len(test_images), "queries": len(test_texts), "candidates": args.demo_candidates,
+                "exact_p50_ms": percentiles(demo_exact)["p50_ms"]}
+        demo.update(measure_codebooks(learned, test_images.astype(np.float16), test_texts, truth,
+                                      args.demo_candidates, demo["exact_p50_ms"]))
+        demo["baseline"] = measure_codebooks(kmeans_train, test_images.astype(np.float16), test_texts, truth,
+                                             args.demo_candidates, demo["exact_p50_ms"])
+        vectors16, to_base = synthetic(train_images, args.vectors, args.noise, args.seed)
+        vectors = vectors16.astype(np.float32)
+        truth, exact_times = exact_search(vectors, queries)
+        exact_p50 = percentiles(exact_times)["p50_ms"]
+        rng = np.random.default_rng(args.seed)
+        sample = vectors[rng.choice(len(vectors), size=min(100_000, len(vectors)), replace=False)]
+        kmeans = fit_kmeans_codebooks(sample, m, seed=args.seed)
+        result = {"vectors": args.vectors, "dim": vectors.shape[1], "queries": len(queries),
+                  "candidates": args.candidates, "codebooks": "distilled", "float16_bytes_per_photo": 2 * vectors.shape[1],
+                  "exact_p50_ms": exact_p50, "exact_p95_ms": percentiles(exact_times)["p95_ms"],
+                  "synthetic": {"base": f"{len(train_images)} training-split picture embeddings",
+                                "noise": args.noise, "mean_cosine_to_base": round(to_base, 4)}}
+        result.update(measure_codebooks(learned, vectors16, queries, truth, args.candidates, exact_p50))
+        result["baseline"] = {"codebooks": "k-means (scikit-learn) on 100k stored vectors",
+                              **measure_codebooks(kmeans, vectors16, queries, truth, args.candidates, exact_p50)}
+        if not args.no_faiss:
+            result["faiss"] = faiss_side_by_side(sample, vectors16, vectors, queries, truth, m, args.candidates)
+            result["faiss"]["ratios"] = {
+                "ours_p50_over_flat_p50": round(result["p50_ms"] / result["faiss"]["flat_ip"]["p50_ms"], 3),
+                "ours_p50_over_index_pq_p50": round(result["p50_ms"] / result["faiss"]["index_pq_8bit"]["p50_ms"], 3),
+                "ours_recall_rerank_over_index_pq": round(
+                    result["recall10_rerank"] / max(result["faiss"]["index_pq_8bit"]["recall10_rerank"], 1e-9), 3)}
+    result["demo_split"] = demo
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vectors", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=200, help="caption embeddings of the held-out split")
+    parser.add_argument("--candidates", type=int, default=1000, help="re-ranked exactly (pq+rerank)")
+    parser.add_argument("--demo-candidates", type=int, default=50)
+    parser.add_argument("--model", default="demo-student")
+    parser.add_argument("--base", type=int, default=5000, help="training-split pictures the synthetic vectors start from")
+    parser.add_argument("--test-size", type=int, default=1000)
+    parser.add_argument("--noise", type=float, default=0.5, help="noise std relative to the embeddings' spread")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-faiss", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for name, r in (("distilled", result), ("k-means", result["baseline"])):
+            print(f"{name}: {r['bytes_per_photo']} B/photo, recall@10 pq {r['recall10_pq']}, pq+rerank "
+                  f"{r['recall10_rerank']}, p50 {r['p50_ms']} ms (exact {result['exact_p50_ms']} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Train a model's product-quantization codebooks by distillation from the teacher, and publish them.
+
+`python -m models.train_pq models/recipes/demo-student-pq.json --out runs/pq [--publish]` embeds the
+recipe's training pairs with the stored model and the teacher, starts from k-means codebooks (the
+baseline), distils, and writes DIR/pq_codebooks.npy with DIR/pq_eval.json (learned vs k-means at the
+same bytes on the held-out split). `--publish` copies both next to the model's weights, where
+`pocketclip export` picks them up for the bundle.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models.checkpoint import WEIGHTS_DIR, fingerprint, load_model
+from models.demo_data import load_split
+from models.evaluate import embed_pairs, recall_at_k
+from models.pq_head import PQHead, distill_codebooks, usage_entropy
+from models.pq_kmeans import fit_kmeans_codebooks
+from runtime.pq import Codebooks, load_codebooks, recall_at_10, save_codebooks
+
+CODEBOOKS_FILE = "pq_codebooks.npy"
+EVAL_FILE = "pq_eval.json"
+
+
+def as_stored(vectors: torch.Tensor) -> torch.Tensor:
+    """What the store holds: float16 vectors, read back as float32."""
+    return vectors.to(torch.float16).to(torch.float32)
+
+
+def code_entropy(books: Codebooks, vectors: np.ndarray) -> float:
+    """Codeword usage entropy of the hard codes, nats, mean over sub-spaces (max log 256 = 5.545)."""
+    codes = torch.from_numpy(books.encode(vectors).T.astype(np.int64))  # (N, M)
+    return float(usage_entropy(F.one_hot(codes, books.codewords).float()))
+
+
+def compare(books: dict[str, Codebooks], images: np.ndarray, texts: np.ndarray, keys: list[tuple],
+            candidates: int) -> dict:
+    """Per codebook set: recall@10 of pq and pq+rerank against exact search, text-to-image R@1/5/10
+    of the pq scores alone (the task the teacher's similarities stand for), and usage entropy."""
+    report = {"exact": {f"t2i_r{k}": round(v * 100, 2) for k, v in
+                        recall_at_k(torch.from_numpy(texts @ images.T), keys, keys).items()}}
+    for name, b in books.items():
+        approx = torch.from_numpy(texts @ b.decode(b.encode(images)).T)  # = the look-up-table scores
+        report[name] = {"recall10_pq": recall_at_10(b, images, texts, None),
+                        "recall10_rerank": recall_at_10(b, images, texts, candidates),
+                        **{f"t2i_r{k}_pq": round(v * 100, 2) for k, v in recall_at_k(approx, keys, keys).items()},
+                        "usage_entropy": round(code_entropy(b, images), 4)}
+    return report
+
+
+def train_pq(recipe: dict) -> tuple[Codebooks, dict]:
+    """The distilled codebooks and the evaluation record of a `pq` recipe."""
+    torch.manual_seed(recipe["seed"])
+    model, teacher = load_model(recipe["model"]).eval(), load_model(recipe["teacher"]).eval()
+    data = recipe["data"]
+    train = load_split("train", data["train_size"], model.cfg.preprocess, data["seed"])
+    pairs = recipe["pairs"]
+    subset = train if teacher.cfg.preprocess == model.cfg.preprocess else load_split(
+        "train", data["train_size"], teacher.cfg.preprocess, data["seed"])
+    with torch.no_grad():
+        images, texts = (as_stored(x) for x in embed_pairs(model, _head(train, pairs)))
+        t_images, t_texts = embed_pairs(teacher, _head(subset, pairs))
+    kmeans = fit_kmeans_codebooks(images.numpy(), recipe["subspaces"], seed=recipe["seed"])
+    head = PQHead(kmeans)
+    opt = recipe["distill"]
+    losses = distill_codebooks(head, images, texts, t_images, t_texts, float(teacher.scale()), seed=recipe["seed"],
+                               progress=True, **opt)
+    learned = head.export()
+    test = load_split("test", data["test_size"], model.cfg.preprocess, data["seed"])
+    with torch.no_grad():
+        test_images, test_texts = (as_stored(x).numpy() for x in embed_pairs(model, test))
+    report = {"model": model.cfg.name, "model_fingerprint": fingerprint(model), "teacher": teacher.cfg.name,
+              "subspaces": learned.subspaces, "codewords": learned.codewords, "bytes_per_photo": learned.subspaces,
+              "pairs": pairs, "loss_first": round(float(np.mean(losses[:20])), 4),
+              "loss_last": round(float(np.mean(losses[-20:])), 4), "candidates": recipe["candidates"],
+              "test_split": compare({"distilled": learned, "kmeans": kmeans}, test_images, test_texts, test.keys,
+                                    recipe["candidates"]),
+              "recipe": recipe}
+    return learned, report
+
+
+def _head(data, n: int):
+    """The first n pairs of a split, as a PairSet."""
+    from dataclasses import replace
+
+    return replace(data, squares=data.squares[:n], ids=data.ids[:n], captions=data.captions[:n], keys=data.keys[:n])
+
+
+def published_codebooks(model) -> tuple[Codebooks, str] | None:
+    """The codebooks published next to this model's weights, if they were trained for these weights."""
+    folder = WEIGHTS_DIR / model.cfg.name
+    if not (folder / CODEBOOKS_FILE).exists() or not (folder / EVAL_FILE).exists():
+        return None
+    report = json.loads((folder / EVAL_FILE).read_text())
+    if report.get("model_fingerprint") != fingerprint(model):
+        return None
+    return load_codebooks(folder / CODEBOOKS_FILE), "distilled"
+
+
+def codebooks_option(model, choice: str) -> tuple[Codebooks, str] | None:
+    """`pocketclip export --pq`: 'auto' (the published ones, if any), 'none', or a codebooks .npy path."""
+    if choice == "none":
+        return None
+    if choice == "auto":
+        return published_codebooks(model)
+    return load_codebooks(choice), "given"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipe", help="e.g. models/recipes/demo-student-pq.json")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--publish", action="store_true", help="copy the codebooks next to the model's weights")
+    args = parser.parse_args(argv)
+    recipe = json.loads(Path(args.recipe).read_text())
+    if recipe.get("kind") != "pq":
+        raise SystemExit(f"{args.recipe}: not a pq recipe (kind {recipe.get('kind')!r})")
+    books, report = train_pq(recipe)
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_codebooks(books, args.out / CODEBOOKS_FILE)
+    (args.out / EVAL_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "recipe"}, indent=2))
+    if args.publish:
+        target = WEIGHTS_DIR / recipe["model"]
+        for name in (CODEBOOKS_FILE, EVAL_FILE):
+            shutil.copy(args.out / name, target / name)
+        print(f"published to {target}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

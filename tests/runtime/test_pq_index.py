@@ -1,0 +1,111 @@
+"""PQ codes in the store: written at index time, re-encoded when the codebooks change, searched by mode."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from models.pq_kmeans import fit_kmeans_codebooks
+from runtime.cli import cli
+from runtime.pq import Codebooks
+from runtime.pq_index import PQIndex, bind_codebooks, choose_mode, code_blobs, open_index
+from runtime.search import VectorIndex
+from runtime.store import StoreError, from_blobs, get_meta, open_store
+from tests_support import filled_store
+
+
+def books_for(vectors, subspaces=8, codewords=32, seed=0):
+    return fit_kmeans_codebooks(vectors, subspaces=subspaces, codewords=codewords, seed=seed)
+
+
+def test_binding_codebooks_encodes_every_stored_vector_once(tmp_path):
+    db, vectors = filled_store(tmp_path, n=400)
+    books = books_for(vectors)
+    assert bind_codebooks(db, books, "sha-a", "m", chunk=64) == 400
+    rows = db.execute("SELECT vector, pq_code FROM embeddings ORDER BY photo_id").fetchall()
+    stored = from_blobs([r[0] for r in rows], 16)
+    assert [r[1] for r in rows] == code_blobs(books, stored) and all(len(r[1]) == 8 for r in rows)
+    assert get_meta(db)["pq_codebooks_sha256"] == "sha-a"
+    assert bind_codebooks(db, books, "sha-a", "m") == 0  # same codebooks: nothing to do
+    other = books_for(vectors, seed=1)
+    assert bind_codebooks(db, other, "sha-b", "m") == 400
+    assert db.execute("SELECT pq_code FROM embeddings WHERE photo_id = 1").fetchone()[0] == \
+        code_blobs(other, stored[:1])[0]
+    bind_codebooks(db, None, None, "m")
+    assert db.execute("SELECT count(*) FROM embeddings WHERE pq_code IS NOT NULL").fetchone()[0] == 0
+    assert "pq_codebooks_sha256" not in get_meta(db)
+
+
+def test_rerank_of_every_candidate_is_exact_search(tmp_path):
+    db, vectors = filled_store(tmp_path, n=600)
+    books = books_for(vectors)
+    bind_codebooks(db, books, "sha", "m")
+    pq, exact = PQIndex(db, "m", books), VectorIndex(db, "m")
+    assert len(pq) == len(exact) == 588  # deleted photos are not searched
+    for query in vectors[:5]:
+        want = exact.top_k(query, 10)
+        got = pq.top_k(query, 10, rerank_candidates=len(pq))
+        assert [h.path for h in got] == [h.path for h in want]
+        assert np.allclose([h.score for h in got], [h.score for h in want], atol=1e-6)
+        approx = pq.top_k(query, 10, rerank_candidates=None)
+        assert len(approx) == 10 and approx[0].score >= approx[-1].score
+
+
+def test_a_store_without_codes_of_these_codebooks_is_refused(tmp_path):
+    db, vectors = filled_store(tmp_path, n=300)
+    with pytest.raises(StoreError, match="pocketclip index"):
+        PQIndex(db, "m", books_for(vectors))
+
+
+def test_mode_rule():
+    assert choose_mode("auto", 49_999, True) == "exact"
+    assert choose_mode("auto", 50_000, True) == "pq+rerank"
+    assert choose_mode("auto", 10**6, False) == "exact"
+    assert choose_mode("exact", 10**6, True) == "exact"
+    with pytest.raises(StoreError, match="no PQ codes"):
+        choose_mode("pq", 10, False)
+
+
+def test_indexing_writes_codes_and_search_modes_agree(tmp_path, photo_folder, fp32_bundle):
+    books = fp32_bundle.codebooks()
+    assert isinstance(books, Codebooks) and books.subspaces == fp32_bundle.manifest["pq"]["subspaces"]
+    db_path = str(tmp_path / "lib.db")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", db_path,
+                                 "--silent"])
+    assert result.exit_code == 0, result.output
+    db = open_store(db_path)
+    rows = db.execute("SELECT vector, pq_code FROM embeddings").fetchall()
+    assert [r[1] for r in rows] == code_blobs(books, from_blobs([r[0] for r in rows], books.dim))
+    status = json.loads(runner.invoke(cli, ["status", "--db", db_path, "--json"]).stdout)
+    assert status["pq_codes"] == 24 and status["pq_codebooks_sha256"] == fp32_bundle.pq_sha256
+    assert open_index(db, fp32_bundle)[0] == "exact"  # 24 photos: below the threshold
+
+    def search(mode):
+        out = runner.invoke(cli, ["search", "two red circles", "--db", db_path, "-k", "5", "--json", "--mode", mode,
+                                  "--candidates", "24"])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    exact, reranked, approx = search("exact"), search("pq+rerank"), search("pq")
+    assert [h["path"] for h in reranked] == [h["path"] for h in exact]
+    assert len(approx) == 5 and len({h["path"] for h in approx} & {h["path"] for h in exact}) >= 3
+
+
+def test_pq_search_on_a_bundle_without_codebooks_is_a_clear_error(tmp_path, photo_folder, fp32_bundle):
+    import shutil
+
+    from runtime.bundle import load_bundle
+
+    plain = tmp_path / "plain"
+    shutil.copytree(fp32_bundle.root, plain)
+    manifest = json.loads((plain / "manifest.json").read_text())
+    del manifest["pq"]
+    (plain / "manifest.json").write_text(json.dumps(manifest))
+    assert load_bundle(plain).codebooks() is None
+    db_path = str(tmp_path / "lib.db")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["index", str(photo_folder), "--bundle", str(plain), "--db", db_path,
+                               "--silent"]).exit_code == 0
+    result = runner.invoke(cli, ["search", "x", "--db", db_path, "--mode", "pq"])
+    assert result.exit_code == 1 and "no PQ codes" in result.output
