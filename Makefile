@@ -23,6 +23,8 @@ demo: $(STAMP)
 	$(VENV)/bin/pocketclip demo
 
 test: $(STAMP)
+	# The Android core's JUnit tests (tests/apps) need a JVM toolchain: kotlinc (npm), JUnit 5, sqlite-jdbc, Gson (apt).
+	android_demo/core/jvm-test.sh --install
 	$(PY) -m pytest -q
 
 clean-venv:

@@ -1,0 +1,70 @@
+// Text-to-image and image-to-image search over the store: exact float32 dot products for a phone-sized
+// library, PQ codes then an exact re-rank when it is large (as runtime/pq_index.py chooses).
+package org.pocketclip.app
+
+import android.content.Context
+import android.net.Uri
+import org.pocketclip.core.ClipTokenizer
+import org.pocketclip.core.EmbeddingStore
+import org.pocketclip.core.Manifest
+import org.pocketclip.core.ProductQuantizer
+import org.pocketclip.core.Scored
+import org.pocketclip.core.Search
+import org.pocketclip.core.StoreSchema
+import org.pocketclip.core.StoredVectors
+
+data class Hit(val path: String, val score: Float, val uri: Uri?)
+
+class SearchEngine(private val context: Context) : AutoCloseable {
+    private val manifest: Manifest = BundleFiles.load(context)
+    private val store: EmbeddingStore = StoreFiles.open(context)
+    private val tokenizer by lazy { ClipTokenizer.fromBundle(manifest) }
+    private val textTowerLoad = lazy { Towers.open(manifest, "text") }
+    private val imageTowerLoad = lazy { Towers.open(manifest, "image") }
+    private val textTower by textTowerLoad
+    private val imageTower by imageTowerLoad
+    private val pq: ProductQuantizer? by lazy { ProductQuantizer.fromBundle(manifest) }
+    private var vectors: StoredVectors? = null
+    private var codes: ByteArray? = null
+    private var uris: Map<String, Uri> = emptyMap()
+
+    /** Reload the vectors (after indexing); cheap enough for a phone library, once per search session. */
+    @Synchronized
+    fun reload() {
+        val loaded = store.vectors(manifest.fingerprint)
+        vectors = loaded
+        val books = pq
+        codes = if (books != null && loaded.size >= EXACT_BELOW && loaded.pqCodes.all { it?.size == books.subspaces } &&
+            store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] == manifest.pq?.sha256) {
+            ProductQuantizer.columnMajor(loaded.pqCodes.map { it!! }, books.subspaces)
+        } else null
+        uris = PhotoLibrary(context).list().associate { it.stat.path to it.uri }
+    }
+
+    @Synchronized
+    fun searchText(query: String, k: Int = K): List<Hit> =
+        rank(textTower.embedIds(listOf(tokenizer.tokenize(query)))[0], k)
+
+    @Synchronized
+    fun searchPhoto(uri: Uri, k: Int = K): List<Hit> =
+        rank(imageTower.embedPixels(listOf(PhotoDecoder.load(context.contentResolver, uri, manifest.preprocess).pixels))[0], k)
+
+    private fun rank(query: FloatArray, k: Int): List<Hit> {
+        if (vectors == null) reload()
+        val v = vectors!!
+        val q = Search.normalised(query)
+        val hits: List<Scored> = codes?.let { pq!!.search(it, v.size, q, k, v.matrix, RERANK) }
+            ?: Search.cosineTopK(v.matrix, v.dim, q, k)
+        return hits.map { Hit(v.paths[it.index], it.score, uris[v.paths[it.index]]) }
+    }
+
+    override fun close() {
+        for (load in listOf(textTowerLoad, imageTowerLoad)) if (load.isInitialized()) load.value.close()
+    }
+
+    companion object {
+        const val K = 60
+        const val EXACT_BELOW = 50_000 // runtime/pq_index.py: below this a float32 scan is ~1 ms
+        const val RERANK = 1000
+    }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The core module's JUnit 5 tests on a plain JVM, without Gradle or the Android SDK.
+#   core/jvm-test.sh --install   install kotlinc (npm) and the JUnit / sqlite-jdbc / Gson jars (apt) if missing
+#   core/jvm-test.sh             compile main + test sources once (cached by a hash of the sources), run the tests
+# Inputs come from the environment: POCKETCLIP_BUNDLE, POCKETCLIP_PY_STORE, POCKETCLIP_OUT_STORE,
+# POCKETCLIP_OUT_REPORT (tests/apps/test_android_core.py sets them). Exit code: the tests' result.
+set -euo pipefail
+
+CORE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TOOLS="$CORE/../.tools"
+KOTLIN_VERSION="2.4.20"
+KOTLIN_HOME="$TOOLS/node_modules/kotlin-compiler"
+KOTLINC="$KOTLIN_HOME/bin/kotlinc-jvm"
+JAVA_LIBS=/usr/share/java
+JARS=("$JAVA_LIBS/junit-platform-console-standalone.jar" "$JAVA_LIBS/sqlite-jdbc.jar" "$JAVA_LIBS/gson.jar")
+BUILD="$CORE/build/jvm"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_tools() {
+    local packages=()
+    command -v java >/dev/null || packages+=(openjdk-17-jdk-headless)
+    command -v npm >/dev/null || packages+=(npm)
+    [ -f "${JARS[0]}" ] || packages+=(junit5)
+    [ -f "${JARS[1]}" ] || packages+=(libxerial-sqlite-jdbc-java)
+    [ -f "${JARS[2]}" ] || packages+=(libgoogle-gson-java)
+    if [ ${#packages[@]} -gt 0 ]; then
+        echo "jvm-test.sh: apt-get install ${packages[*]}" >&2
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${packages[@]}" >/dev/null
+    fi
+    if [ ! -x "$KOTLINC" ] || ! grep -qx "$KOTLIN_VERSION" "$KOTLIN_HOME/build.txt" 2>/dev/null; then
+        echo "jvm-test.sh: npm install kotlin-compiler@$KOTLIN_VERSION into $TOOLS" >&2
+        mkdir -p "$TOOLS"
+        npm install --prefix "$TOOLS" --no-audit --no-fund --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null
+    fi
+}
+
+if [ "${1:-}" = "--install" ]; then
+    install_tools
+    exit 0
+fi
+[ $# -eq 0 ] || { echo "usage: $0 [--install]" >&2; exit 2; }
+for tool in "$KOTLINC" "${JARS[@]}"; do
+    [ -e "$tool" ] || { echo "jvm-test.sh: $tool is missing; run $0 --install" >&2; exit 2; }
+done
+
+STDLIB="$KOTLIN_HOME/lib/kotlin-stdlib.jar"
+COMPILE_CP="$JAVA_LIBS/gson.jar:${JARS[0]}"
+RESOURCES="$CORE/src/main/resources"
+# Recompile only when a source, a resource or the compiler changed.
+STAMP="$( (cat "$KOTLIN_HOME/build.txt"; find "$CORE/src/main" "$CORE/src/test" -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-64)"
+if [ "$(cat "$BUILD/stamp" 2>/dev/null)" != "$STAMP" ]; then
+    rm -rf "$BUILD" && mkdir -p "$BUILD"
+    start=$(date +%s)
+    # One kotlinc run for main + test (one JVM start-up); Gradle keeps the two source sets apart on Android.
+    "$KOTLINC" -nowarn -jvm-target 17 -cp "$COMPILE_CP" -d "$BUILD/classes" \
+        "$CORE/src/main/kotlin" "$CORE/src/test/kotlin" 2>&1 | grep -v '^OpenJDK 64-Bit Server VM warning' >&2 || true
+    [ -d "$BUILD/classes/org" ] || { echo "jvm-test.sh: kotlinc failed" >&2; exit 1; }
+    echo "$STAMP" > "$BUILD/stamp"
+    echo "jvm-test.sh: compiled in $(( $(date +%s) - start )) s" >&2
+fi
+
+exec java -jar "${JARS[0]}" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
+    --class-path "$BUILD/classes:$RESOURCES:$STDLIB:$JAVA_LIBS/gson.jar:$JAVA_LIBS/sqlite-jdbc.jar" \
+    --select-package org.pocketclip.core

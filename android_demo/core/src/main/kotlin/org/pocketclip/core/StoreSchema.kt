@@ -1,0 +1,47 @@
+// The store's SQL, statement for statement as runtime/store.py creates it through sqlite-utils
+// (including sqlite-utils' migrations table, so Python opens a phone's store without migrating it).
+package org.pocketclip.core
+
+object StoreSchema {
+    const val SCHEMA_VERSION = 1
+    const val MIGRATION_SET = "pocketclip-store"
+    val MIGRATIONS = listOf("m001_initial")
+
+    object Meta {
+        const val SCHEMA_VERSION = "schema_version"
+        const val MODEL_FINGERPRINT = "model_fingerprint"
+        const val DIM = "dim"
+        const val PREPROCESS_SHA256 = "preprocess_sha256"
+        const val PQ_CODEBOOKS_SHA256 = "pq_codebooks_sha256"
+        const val ROOT = "root"
+        const val BUNDLE = "bundle"
+        const val BACKEND = "backend"
+        const val PRECISION = "precision"
+    }
+
+    object Status {
+        const val OK = "ok"
+        const val ERROR = "error"
+        const val DELETED = "deleted"
+    }
+
+    val MIGRATIONS_DDL = listOf(
+        "CREATE TABLE \"_sqlite_migrations\" (\n   \"id\" INTEGER PRIMARY KEY,\n   \"migration_set\" TEXT,\n" +
+            "   \"name\" TEXT,\n   \"applied_at\" TEXT\n)",
+        "CREATE UNIQUE INDEX \"idx__sqlite_migrations_migration_set_name\"\n    ON \"_sqlite_migrations\" (\"migration_set\", \"name\")",
+    )
+
+    /** m001_initial: tables meta, photos, embeddings and the photos indexes. */
+    val DDL = listOf(
+        "CREATE TABLE \"meta\" (\n   \"key\" TEXT PRIMARY KEY,\n   \"value\" TEXT\n)",
+        "CREATE TABLE \"photos\" (\n   \"id\" INTEGER PRIMARY KEY,\n   \"path\" TEXT NOT NULL,\n   \"size\" INTEGER,\n" +
+            "   \"mtime_ns\" INTEGER,\n   \"content_hash\" TEXT,\n   \"width\" INTEGER,\n   \"height\" INTEGER,\n" +
+            "   \"status\" TEXT NOT NULL,\n   \"error\" TEXT,\n   \"indexed_at\" TEXT\n)",
+        "CREATE UNIQUE INDEX \"idx_photos_path\"\n    ON \"photos\" (\"path\")",
+        "CREATE INDEX \"idx_photos_content_hash\"\n    ON \"photos\" (\"content_hash\")",
+        "CREATE TABLE \"embeddings\" (\n   \"photo_id\" INTEGER REFERENCES \"photos\"(\"id\"),\n   \"model\" TEXT,\n" +
+            "   \"vector\" BLOB,\n   \"pq_code\" BLOB,\n   PRIMARY KEY (\"photo_id\", \"model\")\n)",
+    )
+
+    val TABLES = listOf("meta", "photos", "embeddings")
+}

@@ -1,0 +1,97 @@
+package org.pocketclip.core
+
+import org.junit.jupiter.api.Assertions.assertArrayEquals
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Assumptions.assumeTrue
+import org.junit.jupiter.api.Test
+
+class SearchTest {
+    private val golden get() = TestInputs.golden
+    private val dim get() = TestInputs.manifest.embedDim
+    private val images by lazy { golden.array("gallery_image_embeddings.npy") }
+    private val captions by lazy { golden.array("gallery_text_embeddings.npy").floatRows() }
+
+    private fun bundlePq(): ProductQuantizer {
+        assumeTrue(TestInputs.manifest.pq != null && golden.has("pq_codes.npy"),
+            "the bundle has no pq/codebooks.npy and golden pq files (exported without codebooks)")
+        return ProductQuantizer.fromBundle(TestInputs.manifest)!!
+    }
+
+    private fun rows(name: String): List<IntArray> {
+        val a = golden.array(name)
+        val all = a.ints()
+        return (0 until a.shape[0]).map { all.copyOfRange(it * a.shape[1], (it + 1) * a.shape[1]) }
+    }
+
+    @Test
+    fun exactTop10MatchesGolden() {
+        assumeTrue(golden.has("exact_top10.npy"), "the bundle has no golden/exact_top10.npy")
+        val expected = rows("exact_top10.npy")
+        assertEquals(captions.size, expected.size)
+        val matrix = images.floats()
+        captions.forEachIndexed { c, q ->
+            assertArrayEquals(expected[c], Search.top(Search.scores(matrix, dim, q), 10), "caption $c")
+            assertArrayEquals(expected[c], Search.cosineTopK(matrix, dim, q, 10).map { it.index }.toIntArray())
+        }
+    }
+
+    @Test
+    fun pqCodesMatchGolden() {
+        val pq = bundlePq()
+        val golden = this.golden.array("pq_codes.npy")
+        assertEquals(listOf(pq.subspaces, images.shape[0]), golden.shape.toList()) // column-major (M, G)
+        val codes = ProductQuantizer.columnMajor(images.floatRows().map { pq.encode(it) }, pq.subspaces)
+        assertArrayEquals(golden.bytes(), codes)
+    }
+
+    @Test
+    fun pqTop10MatchesGolden() {
+        val pq = bundlePq()
+        val codes = golden.array("pq_codes.npy").bytes()
+        val n = images.shape[0]
+        val expected = rows("pq_top10.npy")
+        captions.forEachIndexed { c, q ->
+            assertArrayEquals(expected[c], pq.search(codes, n, q, 10).map { it.index }.toIntArray(), "caption $c")
+            // the scan agrees with decoding the codes and taking exact dot products on the reconstruction
+            val tables = pq.lookupTables(q)
+            val adc = pq.adcScores(tables, codes, n)
+            for (i in 0 until n) {
+                var s = 0f
+                for (m in 0 until pq.subspaces) s += tables[m * pq.codewords + (codes[m * n + i].toInt() and 0xff)]
+                assertEquals(s, adc[i])
+            }
+        }
+    }
+
+    @Test
+    fun rerankRecoversExact() {
+        // The store keeps float16 vectors: codes and the re-rank both work on those, as runtime/pq_index.py.
+        val stored = images.floatRows().map { Float16.decode(Float16.encode(it)) }
+        val matrix = FloatArray(stored.size * dim).also { m -> stored.forEachIndexed { i, v -> v.copyInto(m, i * dim) } }
+        // Without bundle codebooks: a deliberately coarse quantizer (4 codewords from 4 gallery rows per sub-space).
+        val pq = TestInputs.manifest.pq?.let { ProductQuantizer.fromBundle(TestInputs.manifest) } ?: run {
+            val m = 8
+            val sub = dim / m
+            val centroids = FloatArray(m * 4 * sub)
+            for (s in 0 until m) for (k in 0 until 4) stored[k].copyInto(centroids, (s * 4 + k) * sub, s * sub, (s + 1) * sub)
+            ProductQuantizer(m, 4, sub, centroids)
+        }
+        val codes = ProductQuantizer.columnMajor(stored.map { pq.encode(it) }, pq.subspaces)
+        val n = stored.size
+        var pqAlone = 0
+        captions.forEach { q ->
+            val exact = Search.top(Search.scores(matrix, dim, q), 10)
+            val reranked = pq.search(codes, n, q, 10, matrix, candidates = n)
+            assertArrayEquals(exact, reranked.map { it.index }.toIntArray()) // every candidate re-ranked: exact
+            for (hit in reranked) assertEquals(Search.dot(matrix, hit.index * dim, q, dim), hit.score)
+            val few = pq.search(codes, n, q, 5, matrix, candidates = 10)
+            val proposed = pq.search(codes, n, q, 10).map { it.index }.toSet()
+            assertTrue(few.all { it.index in proposed }, "re-rank only reorders the PQ candidates")
+            assertEquals(few.sortedByDescending { it.score }, few)
+            pqAlone += pq.search(codes, n, q, 10).map { it.index }.toSet().intersect(exact.toSet()).size
+        }
+        println("search: PQ alone recall@10 ${pqAlone / (10.0 * captions.size)} (${pq.subspaces} x ${pq.codewords}); " +
+            "with every candidate re-ranked 1.0")
+    }
+}

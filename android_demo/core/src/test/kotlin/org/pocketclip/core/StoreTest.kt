@@ -1,0 +1,152 @@
+package org.pocketclip.core
+
+import org.junit.jupiter.api.Assertions.assertArrayEquals
+import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertThrows
+import org.junit.jupiter.api.Assertions.assertTrue
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
+import java.io.File
+
+class StoreTest {
+    private val manifest get() = TestInputs.manifest
+    private val gallery by lazy { TestInputs.golden.array("gallery_image_embeddings.npy").floatRows() }
+
+    /** Everything about a store's schema that SQLite reports, per table and index. */
+    private fun describe(db: JdbcDriver): Map<String, Any?> {
+        val out = LinkedHashMap<String, Any?>()
+        out["sqlite_master"] = db.query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+        for (table in StoreSchema.TABLES + "_sqlite_migrations") {
+            out["table_info $table"] = db.query("PRAGMA table_info(\"$table\")")
+            val indexes = db.query("PRAGMA index_list(\"$table\")")
+            out["index_list $table"] = indexes
+            for (index in indexes) out["index_info ${index[1]}"] = db.query("PRAGMA index_info(\"${index[1]}\")")
+        }
+        out["journal_mode"] = db.query("PRAGMA journal_mode")
+        return out
+    }
+
+    private fun storeAt(file: File): Pair<JdbcDriver, EmbeddingStore> {
+        listOf("", "-wal", "-shm").forEach { File(file.path + it).delete() }
+        val db = JdbcDriver(file)
+        return db to EmbeddingStore.open(db)
+    }
+
+    private val stableMeta = listOf(StoreSchema.Meta.SCHEMA_VERSION, StoreSchema.Meta.MODEL_FINGERPRINT,
+        StoreSchema.Meta.DIM, StoreSchema.Meta.PREPROCESS_SHA256)
+
+    @Test
+    fun schemaMatchesPythonStore(@TempDir tmp: File) {
+        val (db, store) = storeAt(File(tmp, "kotlin.db"))
+        db.use {
+            store.bindBundle(manifest)
+            JdbcDriver(TestInputs.pythonStore).use { python ->
+                assertEquals(describe(python), describe(db))
+                val pythonMeta = EmbeddingStore.open(python).meta()
+                val meta = store.meta()
+                for (key in stableMeta) assertEquals(pythonMeta[key], meta[key], "meta $key")
+                assertEquals(pythonMeta[StoreSchema.Meta.PREPROCESS_SHA256], manifest.preprocessSha256)
+            }
+        }
+        // A store newer than this code is refused, not misread.
+        JdbcDriver(File(tmp, "kotlin.db")).use { db2 ->
+            db2.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+            assertThrows(StoreTooNew::class.java) { EmbeddingStore.open(db2) }
+        }
+    }
+
+    @Test
+    fun readsPythonVectors() {
+        JdbcDriver(TestInputs.pythonStore).use { db ->
+            val store = EmbeddingStore.open(db)
+            val vectors = store.vectors(manifest.fingerprint)
+            assertEquals(gallery.size, vectors.size)
+            assertEquals(manifest.embedDim, vectors.dim)
+            gallery.forEachIndexed { i, v -> assertArrayEquals(Float16.decode(Float16.encode(v)), vectors.row(i)) }
+            assertEquals(gallery.size, store.photos().values.count { it.status == StoreSchema.Status.OK })
+            assertThrows(ModelMismatch::class.java) { store.bindModel("0".repeat(64), manifest.embedDim, manifest.preprocessSha256) }
+            val pq = ProductQuantizer.fromBundle(manifest)
+            if (pq != null) { // codes made in Python from the float16 vectors, by the same rule
+                assertEquals(manifest.pq!!.sha256, store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256])
+                for (i in 0 until vectors.size) assertArrayEquals(pq.encode(vectors.row(i)), vectors.pqCodes[i], "code $i")
+            }
+            val captions = TestInputs.golden.array("gallery_text_embeddings.npy").floatRows()
+            val top1 = captions.count { q ->
+                Search.top(Search.scores(vectors.matrix, vectors.dim, q), 1)[0] ==
+                    Search.top(Search.scores(TestInputs.golden.array("gallery_image_embeddings.npy").floats(), vectors.dim, q), 1)[0]
+            }
+            assertEquals(captions.size, top1, "float16 storage keeps every caption's best photo")
+        }
+    }
+
+    @Test
+    fun writesAStorePythonReads() {
+        val (db, store) = storeAt(TestInputs.outStore)
+        db.use {
+            store.bindBundle(manifest)
+            val pq = ProductQuantizer.fromBundle(manifest)
+            if (pq != null) store.bindCodebooks(manifest.pq!!.sha256)
+            val records = gallery.mapIndexed { i, v ->
+                val stored = Float16.decode(Float16.encode(v))
+                PhotoRecord("gallery/%03d.png".format(i), 1000L + i, 1_700_000_000_000_000_000L + i,
+                    "%032x".format(i), 64, 64, vector = v, pqCode = if (i % 2 == 0) pq?.encode(stored) else null)
+            } + PhotoRecord("gallery/broken.png", 10, 1, "f".repeat(32), null, null, error = "cannot decode: truncated")
+            for (batch in records.chunked(8)) store.writeBatch(manifest.fingerprint, batch)
+            if (pq != null) assertEquals(gallery.size / 2, store.fillMissingCodes(manifest.fingerprint, pq, chunk = 3))
+            assertEquals(gallery.size, store.vectors(manifest.fingerprint).size)
+            assertEquals("error", store.photos().getValue("gallery/broken.png").status)
+        }
+    }
+
+    /** Wraps a driver and fails the n-th write of a vector, as if the app were killed mid-batch. */
+    private class KilledAt(private val inner: SqlDriver, private var vectorsLeft: Int) : SqlDriver by inner {
+        override fun execute(sql: String, args: List<Any?>) {
+            if (sql.startsWith("INSERT OR REPLACE INTO embeddings") && vectorsLeft-- == 0) throw IllegalStateException("killed")
+            inner.execute(sql, args)
+        }
+    }
+
+    @Test
+    fun resumeDoesNotDuplicate(@TempDir tmp: File) {
+        val model = manifest.fingerprint
+        val photos = (0 until 10).map { PhotoStat("DCIM/photo_$it.jpg", 100L + it, 5_000L + it) }.toMutableList()
+        val hashes = photos.associate { it.path to "hash-${it.path}" }.toMutableMap()
+        var embedCalls = 0
+        val embed = { batch: List<Pair<PhotoStat, String>> ->
+            embedCalls += batch.size
+            batch.map { (p, digest) ->
+                PhotoRecord(p.path, p.size, p.mtimeNs, digest, 64, 48, vector = gallery[p.path.filter(Char::isDigit).toInt()])
+            }
+        }
+        val file = File(tmp, "resume.db")
+        JdbcDriver(file).use { db ->
+            val store = EmbeddingStore.open(KilledAt(db, 6)) // dies while writing the second batch of 4
+            store.bindBundle(manifest)
+            assertThrows(IllegalStateException::class.java) { IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed) }
+            assertEquals(listOf(listOf(4L, 4L)), db.query("SELECT count(*), count(DISTINCT path) FROM photos"))
+            assertEquals(listOf(listOf(4L)), db.query("SELECT count(*) FROM embeddings"), "the killed batch left nothing")
+        }
+        JdbcDriver(file).use { db ->
+            val store = EmbeddingStore.open(db)
+            embedCalls = 0
+            val resumed = IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed)
+            assertEquals(4, resumed.unchanged); assertEquals(6, resumed.embedded); assertEquals(6, embedCalls)
+            assertEquals(listOf(listOf(10L, 10L)), db.query("SELECT count(*), count(DISTINCT path) FROM photos"))
+            assertEquals(listOf(listOf(10L)), db.query("SELECT count(*) FROM embeddings"))
+            assertEquals(10, IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed).unchanged)
+
+            photos.removeAt(0)                                                        // deleted
+            photos[0] = photos[0].copy(path = "Camera/renamed.jpg")                   // moved: same content
+            hashes["Camera/renamed.jpg"] = hashes.getValue("DCIM/photo_1.jpg")
+            photos[1] = photos[1].copy(mtimeNs = 9_999)                               // touched: same content
+            photos[2] = photos[2].copy(size = 1)                                      // changed content
+            hashes[photos[2].path] = "new-content"
+            val sync = IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed)
+            assertEquals(SyncReport(embedded = 1, unchanged = 6, moved = 1, touched = 1, deleted = 1), sync)
+            assertEquals(listOf(listOf(10L, 10L)), db.query("SELECT count(*), count(DISTINCT path) FROM photos"))
+            assertEquals(listOf(listOf(9L)), db.query("SELECT count(*) FROM embeddings"))
+            assertEquals("deleted", store.photos().getValue("DCIM/photo_0.jpg").status)
+            assertEquals(9, store.vectors(model).size)
+        }
+    }
+}

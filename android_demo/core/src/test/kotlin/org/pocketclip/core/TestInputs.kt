@@ -1,0 +1,22 @@
+// Where the tests' inputs are: environment variables (or -D system properties) set by the pytest driver.
+package org.pocketclip.core
+
+import org.junit.jupiter.api.Assertions.fail
+import java.io.File
+
+object TestInputs {
+    private fun setting(name: String): String? = System.getProperty(name) ?: System.getenv(name)
+
+    private fun required(name: String, what: String): File =
+        setting(name)?.let(::File) ?: fail("set $name to $what (tests/apps/test_android_core.py does)")
+
+    /** The bundle under test (POCKETCLIP_BUNDLE). */
+    val bundle: File by lazy { required("POCKETCLIP_BUNDLE", "an exported bundle folder") }
+    val manifest: Manifest by lazy { Manifest.load(bundle) }
+    val golden: Golden by lazy { Golden(manifest) }
+
+    /** A store runtime/store.py wrote, holding the golden gallery's image embeddings in order. */
+    val pythonStore: File by lazy { required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
+    val outStore: File by lazy { required("POCKETCLIP_OUT_STORE", "where the Kotlin store goes") }
+    val outReport: File by lazy { required("POCKETCLIP_OUT_REPORT", "where the device report goes") }
+}

@@ -1,0 +1,211 @@
+// The bundle's manifest.json (docs/contracts.md): artifacts, preprocessing, text spec, PQ codebooks,
+// and every file's sha256, which `verify` checks before a file is used.
+import Foundation
+
+public enum BundleError: Error, CustomStringConvertible {
+    case missing(String)
+    case malformed(String)
+    case hashMismatch(file: String, expected: String, actual: String)
+    case noArtifact(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path): return "\(path) is missing from the bundle"
+        case .malformed(let why): return why
+        case .hashMismatch(let file, let expected, let actual):
+            return "\(file): sha256 \(actual.prefix(16))… does not match the manifest's \(expected.prefix(16))…; "
+                + "the file was changed after export"
+        case .noArtifact(let why): return why
+        }
+    }
+}
+
+/// A tensor dimension: a number, or a name such as "batch" for a dynamic one.
+public enum Dimension: Decodable, Equatable {
+    case fixed(Int)
+    case named(String)
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let n = try? container.decode(Int.self) {
+            self = .fixed(n)
+        } else {
+            self = .named(try container.decode(String.self))
+        }
+    }
+}
+
+public struct TensorSpec: Decodable, Equatable {
+    public let name: String
+    public let shape: [Dimension]?
+    public let dtype: String?
+    public let shapeRange: [[Int]]?  // CoreML's flexible dimensions: [lower, upper] per axis
+
+    enum CodingKeys: String, CodingKey {
+        case name, shape, dtype
+        case shapeRange = "shape_range"
+    }
+}
+
+public struct Artifact: Decodable {
+    public let name: String
+    public let tower: String  // "image" | "text"
+    public let format: String  // "pte" | "mlpackage" | "onnx"
+    public let precision: String  // "fp32" | "fp16" | "int8" | "palettized-N"
+    public let file: String
+    public let sha256: String
+    public let bytes: Int
+    public let inputs: [TensorSpec]
+    public let outputs: [TensorSpec]
+    public let tolerance: [String: Double]?
+    public let validatedOn: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, tower, format, precision, file, sha256, bytes, inputs, outputs, tolerance
+        case validatedOn = "validated_on"
+    }
+}
+
+public struct PreprocessSpec: Decodable {
+    public let size: Int
+    public let resize: String
+    public let crop: String
+    public let resample: String
+    public let mean: [Float]
+    public let std: [Float]
+    public let channelOrder: String
+    public let layout: String
+    public let exifTranspose: Bool
+    public let background: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case size, resize, crop, resample, mean, std, layout, background
+        case channelOrder = "channel_order"
+        case exifTranspose = "exif_transpose"
+    }
+}
+
+public struct TextSpec: Decodable {
+    public let tokenizer: String
+    public let files: [String: String]
+    public let mergesUsed: Int
+    public let contextLength: Int
+    public let lowerCase: Bool
+    public let sotId: Int
+    public let eotId: Int
+    public let padId: Int
+
+    enum CodingKeys: String, CodingKey {
+        case tokenizer, files
+        case mergesUsed = "merges_used"
+        case contextLength = "context_length"
+        case lowerCase = "lower_case"
+        case sotId = "sot_id"
+        case eotId = "eot_id"
+        case padId = "pad_id"
+    }
+}
+
+public struct PQSpec: Decodable {
+    public let file: String
+    public let subspaces: Int
+    public let codewords: Int
+    public let subDim: Int
+    public let method: String
+    public let sha256: String
+
+    enum CodingKeys: String, CodingKey {
+        case file, subspaces, codewords, method, sha256
+        case subDim = "sub_dim"
+    }
+}
+
+public struct ModelInfo: Decodable {
+    public let name: String
+    public let fingerprint: String
+    public let embedDim: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, fingerprint
+        case embedDim = "embed_dim"
+    }
+}
+
+public struct FileRecord: Decodable {
+    public let sha256: String
+    public let bytes: Int
+}
+
+public struct Manifest: Decodable {
+    public static let readableSchemaVersion = 1
+
+    public let schemaVersion: Int
+    public let model: ModelInfo
+    public let preprocess: PreprocessSpec
+    public let text: TextSpec
+    public let artifacts: [Artifact]
+    public let pq: PQSpec?
+    public let files: [String: FileRecord]
+    /// sha256 of the `preprocess` record serialised as Python's json.dumps(sort_keys=True): the store's
+    /// preprocess_sha256 (runtime/bundle.py), so a phone's store and a Python store agree.
+    public private(set) var preprocessSha256 = ""
+    /// The bundle folder this manifest was read from.
+    public private(set) var root = URL(fileURLWithPath: "/")
+
+    enum CodingKeys: String, CodingKey {
+        case model, preprocess, text, artifacts, pq, files
+        case schemaVersion = "schema_version"
+    }
+
+    /// Reads ROOT/manifest.json; refuses a schema newer than this code.
+    public static func load(bundle root: URL) throws -> Manifest {
+        let url = root.appendingPathComponent("manifest.json")
+        guard let data = try? Data(contentsOf: url) else {
+            throw BundleError.missing("\(url.path) (not a bundle: no manifest.json)")
+        }
+        var manifest: Manifest
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: data)
+        } catch {
+            throw BundleError.malformed("\(url.path) is not a readable manifest: \(error)")
+        }
+        guard manifest.schemaVersion <= readableSchemaVersion else {
+            throw BundleError.malformed("\(url.path): schema_version \(manifest.schemaVersion); "
+                + "this app reads up to \(readableSchemaVersion)")
+        }
+        let document = try PythonJSON.parse(data)
+        guard case .object(let top) = document, let spec = top["preprocess"] else {
+            throw BundleError.malformed("\(url.path) has no 'preprocess' section")
+        }
+        manifest.preprocessSha256 = BundleHash.sha256(of: Data(PythonJSON.dumpsSorted(spec).utf8))
+        manifest.root = root
+        return manifest
+    }
+
+    public func artifact(tower: String, format: String, precision: String) throws -> Artifact {
+        if let hit = artifacts.first(where: { $0.tower == tower && $0.format == format && $0.precision == precision }) {
+            return hit
+        }
+        let have = artifacts.filter { $0.tower == tower }.map { "\($0.format)/\($0.precision)" }.sorted()
+        throw BundleError.noArtifact("no \(tower) artifact in \(format)/\(precision); the bundle has \(have)")
+    }
+
+    /// The URL of a bundle file after checking it against the manifest's sha256 (folders as runtime/bundle.py).
+    @discardableResult
+    public func verify(_ relative: String) throws -> URL {
+        guard let record = files[relative] else {
+            throw BundleError.malformed("\(relative) is not listed in \(root.appendingPathComponent("manifest.json").path)")
+        }
+        let url = root.appendingPathComponent(relative)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw BundleError.missing(url.path) }
+        let actual = try BundleHash.sha256(of: url)
+        guard actual == record.sha256 else {
+            throw BundleError.hashMismatch(file: url.path, expected: record.sha256, actual: actual)
+        }
+        return url
+    }
+
+    public func verifyAll() throws {
+        for relative in files.keys.sorted() { try verify(relative) }
+    }
+}

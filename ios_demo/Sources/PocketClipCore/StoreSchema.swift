@@ -1,0 +1,96 @@
+// The store's SQL, exactly as runtime/store.py creates it through sqlite-utils (table and column
+// names, types, NOT NULL, keys, indexes, even the SQL text), plus sqlite-utils' migrations table, so
+// Python opens a phone's store as one of its own. tests/apps/test_ios_sources.py runs these statements
+// and compares them with a store made by runtime.store.open_store.
+import Foundation
+
+public enum StoreSchema {
+    /// runtime/store.py SCHEMA_VERSION; a store with a newer one is refused.
+    public static let version = 1
+
+    /// (name, SQL) in creation order, the SQL text exactly as sqlite-utils writes it (so even
+    /// sqlite_master reads the same as in a Python store); each runs only if its object is missing.
+    public static let statements: [(name: String, sql: String)] = [
+        ("_sqlite_migrations", """
+            CREATE TABLE "_sqlite_migrations" (
+               "id" INTEGER PRIMARY KEY,
+               "migration_set" TEXT,
+               "name" TEXT,
+               "applied_at" TEXT
+            )
+            """),
+        ("idx__sqlite_migrations_migration_set_name", """
+            CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name"
+                ON "_sqlite_migrations" ("migration_set", "name")
+            """),
+        ("meta", """
+            CREATE TABLE "meta" (
+               "key" TEXT PRIMARY KEY,
+               "value" TEXT
+            )
+            """),
+        ("photos", """
+            CREATE TABLE "photos" (
+               "id" INTEGER PRIMARY KEY,
+               "path" TEXT NOT NULL,
+               "size" INTEGER,
+               "mtime_ns" INTEGER,
+               "content_hash" TEXT,
+               "width" INTEGER,
+               "height" INTEGER,
+               "status" TEXT NOT NULL,
+               "error" TEXT,
+               "indexed_at" TEXT
+            )
+            """),
+        ("idx_photos_path", """
+            CREATE UNIQUE INDEX "idx_photos_path"
+                ON "photos" ("path")
+            """),
+        ("idx_photos_content_hash", """
+            CREATE INDEX "idx_photos_content_hash"
+                ON "photos" ("content_hash")
+            """),
+        ("embeddings", """
+            CREATE TABLE "embeddings" (
+               "photo_id" INTEGER REFERENCES "photos"("id"),
+               "model" TEXT,
+               "vector" BLOB,
+               "pq_code" BLOB,
+               PRIMARY KEY ("photo_id", "model")
+            )
+            """),
+    ]
+
+    /// Creates whatever of the schema is missing (a store is created once, then only opened).
+    static func createMissing(_ driver: SQLDriver) throws {
+        let existing = Set(try driver.query("SELECT name FROM sqlite_master", []).compactMap { $0[0].string })
+        for statement in statements where !existing.contains(statement.name) {
+            try driver.execute(statement.sql, [])
+        }
+    }
+
+    /// The sqlite-utils migration these tables stand for: recorded so runtime/store.py does not re-run it.
+    public static let migrationSet = "pocketclip-store"
+    public static let migrationName = "m001_initial"
+
+    /// Meta keys (runtime/store.py bind_model, runtime/indexer.py remember_source, the PQ contract).
+    public enum MetaKey {
+        public static let schemaVersion = "schema_version"
+        public static let modelFingerprint = "model_fingerprint"
+        public static let dim = "dim"
+        public static let preprocessSha256 = "preprocess_sha256"
+        public static let pqCodebooksSha256 = "pq_codebooks_sha256"
+        public static let root = "root"
+        public static let bundle = "bundle"
+        public static let backend = "backend"
+        public static let precision = "precision"
+    }
+
+    /// Values of photos.status.
+    public enum Status {
+        public static let ok = "ok"
+        public static let error = "error"
+        public static let deleted = "deleted"
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import XCTest
+@testable import PocketClipCore
+
+/// Fails the n-th write of a vector, as if the app were killed in the middle of a batch.
+private final class KilledAt: SQLDriver {
+    let inner: SQLDriver
+    var vectorsLeft: Int
+
+    init(_ inner: SQLDriver, vectorsLeft: Int) {
+        self.inner = inner
+        self.vectorsLeft = vectorsLeft
+    }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws {
+        if sql.hasPrefix("INSERT OR REPLACE INTO embeddings") {
+            if vectorsLeft == 0 { throw SQLError("killed") }
+            vectorsLeft -= 1
+        }
+        try inner.execute(sql, arguments)
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [[SQLValue]] {
+        try inner.query(sql, arguments)
+    }
+}
+
+final class StoreTest: XCTestCase {
+    private let stableMeta = [StoreSchema.MetaKey.schemaVersion, StoreSchema.MetaKey.modelFingerprint,
+                              StoreSchema.MetaKey.dim, StoreSchema.MetaKey.preprocessSha256]
+
+    /// Everything SQLite reports about a store's schema, per table and index.
+    private func describe(_ db: SQLDriver) throws -> [String: [[SQLValue]]] {
+        var out: [String: [[SQLValue]]] = [:]
+        out["sqlite_master"] = try db.query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name", [])
+        for table in ["meta", "photos", "embeddings", "_sqlite_migrations"] {
+            out["table_info \(table)"] = try db.query("PRAGMA table_info(\"\(table)\")", [])
+            let indexes = try db.query("PRAGMA index_list(\"\(table)\")", [])
+            out["index_list \(table)"] = indexes
+            for index in indexes {
+                let name = index[1].string ?? ""
+                out["index_info \(name)"] = try db.query("PRAGMA index_info(\"\(name)\")", [])
+            }
+        }
+        out["journal_mode"] = try db.query("PRAGMA journal_mode", [])
+        return out
+    }
+
+    private func freshPath(_ url: URL) -> String {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) }
+        return url.path
+    }
+
+    private func gallery(_ manifest: Manifest) throws -> [[Float]] {
+        try TestInputs.golden("gallery_image_embeddings.npy", manifest).floatRows()
+    }
+
+    func testSchemaMatchesPythonStore() throws {
+        let manifest = try TestInputs.manifest()
+        let folder = try TestInputs.scratch("schema")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("swift.db").path
+        do {
+            let store = try PhotoStore(path: path)
+            try store.bind(manifest)
+            let python = try SQLiteDriver(path: try TestInputs.pythonStore().path)
+            let ours = try describe(store.driver), theirs = try describe(python)
+            for key in Set(ours.keys).union(theirs.keys).sorted() {
+                XCTAssertEqual(ours[key], theirs[key], key)
+            }
+            let pythonMeta = try PhotoStore(driver: python).meta(), meta = try store.meta()
+            for key in stableMeta { XCTAssertEqual(meta[key], pythonMeta[key], "meta \(key)") }
+        }
+        // A store newer than this code is refused, not misread.
+        try SQLiteDriver(path: path).execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", [])
+        XCTAssertThrowsError(try PhotoStore(path: path)) { error in
+            guard case StoreError.tooNew(99) = error else { return XCTFail("expected tooNew, got \(error)") }
+        }
+    }
+
+    func testReadsPythonVectors() throws {
+        let manifest = try TestInputs.manifest()
+        let gallery = try gallery(manifest)
+        let store = try PhotoStore(path: try TestInputs.pythonStore().path)
+        let stored = try store.vectors(model: manifest.model.fingerprint)
+        XCTAssertEqual(stored.ids.count, gallery.count)
+        XCTAssertEqual(stored.matrix.dim, manifest.model.embedDim)
+        for (i, vector) in gallery.enumerated() {
+            XCTAssertEqual(Array(stored.matrix.row(i)), Float16Codec.decode(Float16Codec.encode(vector)), "row \(i)")
+        }
+        XCTAssertEqual(try store.photos().filter { $0.status == StoreSchema.Status.ok }.count, gallery.count)
+        if manifest.pq != nil {  // codes made in Python from the float16 vectors, by the same rule
+            let books = try Codebooks(manifest: manifest)
+            XCTAssertEqual(try store.meta()[StoreSchema.MetaKey.pqCodebooksSha256], manifest.pq?.sha256)
+            let codes = try XCTUnwrap(stored.codes, "the Python store has PQ codes")
+            for i in 0 ..< stored.ids.count {
+                XCTAssertEqual(books.encode(Array(stored.matrix.row(i))), codes.code(i), "code \(i)")
+            }
+        }
+        // float16 storage keeps every caption's best photo.
+        let exact = VectorMatrix(dim: manifest.model.embedDim, values: gallery.flatMap { $0 })
+        for query in try TestInputs.golden("gallery_text_embeddings.npy", manifest).floatRows() {
+            XCTAssertEqual(Search.exact(stored.matrix, query: query, k: 1).first?.index,
+                           Search.exact(exact, query: query, k: 1).first?.index)
+        }
+    }
+
+    func testWritesAStorePythonReads() throws {
+        let manifest = try TestInputs.manifest()
+        let gallery = try gallery(manifest)
+        let store = try PhotoStore(path: freshPath(try TestInputs.outStore()))
+        try store.bind(manifest)
+        let books: Codebooks? = try manifest.pq.map { _ in try Codebooks(manifest: manifest) }
+        try store.bindCodebooks(books, sha256: manifest.pq?.sha256, model: manifest.model.fingerprint)
+        var photos = gallery.enumerated().map { i, vector -> IndexedPhoto in
+            let stored = Float16Codec.decode(Float16Codec.encode(vector))  // codes are made from the stored vector
+            return IndexedPhoto(record: PhotoRecord(path: String(format: "gallery/%03ld.png", i), size: 1000 + Int64(i),
+                                                    mtimeNs: 1_700_000_000_000_000_000 + Int64(i),
+                                                    contentHash: String(format: "%032lx", i), width: 64, height: 64),
+                                vector: vector, pqCode: books?.encode(stored))
+        }
+        photos.append(IndexedPhoto(record: PhotoRecord(path: "gallery/broken.png", size: 10, mtimeNs: 1,
+                                                       contentHash: String(repeating: "f", count: 32),
+                                                       status: StoreSchema.Status.error, error: "cannot decode: truncated"),
+                                   vector: nil))
+        var start = 0
+        while start < photos.count {
+            try store.write(Array(photos[start ..< min(start + 8, photos.count)]), model: manifest.model.fingerprint)
+            start += 8
+        }
+        XCTAssertEqual(try store.vectors(model: manifest.model.fingerprint).ids.count, gallery.count)
+        XCTAssertEqual(try store.photos().first { $0.path == "gallery/broken.png" }?.status, "error")
+        _ = try store.driver.query("PRAGMA wal_checkpoint(TRUNCATE)", [])  // everything in the main file for Python
+    }
+
+    func testResumeDoesNotDuplicate() async throws {
+        let manifest = try TestInputs.manifest()
+        let gallery = try gallery(manifest)
+        let model = manifest.model.fingerprint
+        let folder = try TestInputs.scratch("resume")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("resume.db").path
+        var photos = (0 ..< 10).map { PhotoStat(path: "DCIM/photo_\($0).jpg", size: 100 + Int64($0), mtimeNs: 5_000 + Int64($0)) }
+        var embedCalls = 0
+        let embed: ([PhotoStat]) async throws -> [IndexedPhoto] = { batch in
+            embedCalls += batch.count
+            return batch.map { stat in
+                let i = Int(stat.path.filter(\.isNumber)) ?? 0
+                return IndexedPhoto(record: PhotoRecord(path: stat.path, size: stat.size, mtimeNs: stat.mtimeNs, width: 64, height: 48),
+                                    vector: gallery[i % gallery.count])
+            }
+        }
+        do {  // killed while writing the second batch of 4: that batch leaves nothing behind
+            let raw = try SQLiteDriver(path: path)
+            let store = try PhotoStore(driver: KilledAt(raw, vectorsLeft: 6))
+            try store.bind(manifest)
+            do {
+                _ = try await LibrarySync(store: store, model: model).run(photos, batchSize: 4, embed: embed)
+                XCTFail("the run was meant to be killed")
+            } catch let error as SQLError {
+                XCTAssertEqual(error.message, "killed")
+            }
+            XCTAssertEqual(try raw.query("SELECT count(*), count(DISTINCT path) FROM photos", []), [[.integer(4), .integer(4)]])
+            XCTAssertEqual(try raw.query("SELECT count(*) FROM embeddings", []), [[.integer(4)]])
+        }
+        let raw = try SQLiteDriver(path: path)
+        let store = try PhotoStore(driver: raw)
+        let sync = LibrarySync(store: store, model: model)
+        embedCalls = 0
+        let resumed = try await sync.run(photos, batchSize: 4, embed: embed)
+        XCTAssertEqual(resumed.unchanged, 4)
+        XCTAssertEqual(resumed.embedded, 6)
+        XCTAssertEqual(embedCalls, 6)
+        XCTAssertEqual(try raw.query("SELECT count(*), count(DISTINCT path) FROM photos", []), [[.integer(10), .integer(10)]])
+        XCTAssertEqual(try raw.query("SELECT count(*) FROM embeddings", []), [[.integer(10)]])
+        let again = try await sync.run(photos, batchSize: 4, embed: embed)
+        XCTAssertEqual(again.unchanged, 10)
+
+        photos.removeFirst()  // deleted
+        photos[0].mtimeNs = 9_999  // edited
+        let changed = try await sync.run(photos, batchSize: 4, embed: embed)
+        XCTAssertEqual(changed.embedded, 1)
+        XCTAssertEqual(changed.unchanged, 8)
+        XCTAssertEqual(changed.deleted, 1)
+        XCTAssertEqual(try raw.query("SELECT count(*), count(DISTINCT path) FROM photos", []), [[.integer(10), .integer(10)]])
+        XCTAssertEqual(try raw.query("SELECT count(*) FROM embeddings", []), [[.integer(9)]])
+        XCTAssertEqual(try store.photos().first { $0.path == "DCIM/photo_0.jpg" }?.status, StoreSchema.Status.deleted)
+        XCTAssertEqual(try store.vectors(model: model).ids.count, 9)
+    }
+}

@@ -1,0 +1,108 @@
+"""The Android app's platform-independent core (android_demo/core) against the Python runtime.
+
+Its JUnit 5 tests run on this machine's JVM (android_demo/core/jvm-test.sh, no Gradle or Android
+SDK) and read the same bundle and golden files; they also read a store this runtime wrote and write
+a store and a device report, which this runtime then opens with its own code.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from runtime.cli import cli
+from runtime.device_report import check_device_report, load_device_report
+from runtime.golden import load_golden
+from runtime.search import VectorIndex
+from runtime.store import bind_bundle, get_meta, now, open_store, to_blob
+
+JVM_TEST = Path(__file__).resolve().parents[2] / "android_demo" / "core" / "jvm-test.sh"
+
+
+def write_python_store(bundle, path: Path) -> None:
+    """The golden gallery's image embeddings as photos gallery/000.png..., with PQ codes if the bundle has codebooks."""
+    golden = load_golden(bundle)
+    size = bundle.preprocess["size"]
+    db = open_store(path)
+    bind_bundle(db, bundle)
+    with db.atomic():
+        for i, vector in enumerate(golden.gallery_image_ref):
+            photo_id = db["photos"].insert({
+                "path": f"gallery/{i:03d}.png", "size": 1000 + i, "mtime_ns": 1_700_000_000_000_000_000 + i,
+                "content_hash": f"{i:032x}", "width": size, "height": size, "status": "ok", "error": None,
+                "indexed_at": now()}).last_pk
+            db["embeddings"].insert({"photo_id": photo_id, "model": bundle.fingerprint, "vector": to_blob(vector),
+                                     "pq_code": None})
+    if bundle.manifest.get("pq"):
+        from runtime.pq_index import bind_bundle_codebooks
+        bind_bundle_codebooks(db, bundle)
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def kotlin_run(fp32_bundle, tmp_path_factory):
+    """Run the Kotlin tests once; (completed process, Python store, Kotlin store, device report)."""
+    missing = subprocess.run(["bash", "-c", 'command -v java && test -x "$0"',
+                              str(JVM_TEST.parent.parent / ".tools/node_modules/kotlin-compiler/bin/kotlinc-jvm")],
+                             capture_output=True)
+    if missing.returncode:
+        pytest.fail(f"the JVM tools are not installed: run {JVM_TEST} --install (`make test` does)")
+    tmp = tmp_path_factory.mktemp("android-core")
+    paths = {"POCKETCLIP_BUNDLE": fp32_bundle.root, "POCKETCLIP_PY_STORE": tmp / "python.db",
+             "POCKETCLIP_OUT_STORE": tmp / "kotlin.db", "POCKETCLIP_OUT_REPORT": tmp / "device-report.json"}
+    write_python_store(fp32_bundle, paths["POCKETCLIP_PY_STORE"])
+    env = {**os.environ, **{key: str(value) for key, value in paths.items()}}
+    result = subprocess.run([str(JVM_TEST)], env=env, capture_output=True, text=True, timeout=1200)
+    return result, paths
+
+
+def junit_counts(output: str) -> dict[str, int]:
+    """The console launcher's summary: '[  25 tests successful  ]' and friends."""
+    return {name: int(count) for count, name in re.findall(r"\[\s*(\d+) tests (\w+)\s*\]", output)}
+
+
+def test_kotlin_core_passes_its_junit_tests(kotlin_run, fp32_bundle):
+    result, _ = kotlin_run
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"JUnit failed (exit {result.returncode}):\n{output}"
+    counts = junit_counts(output)
+    assert counts.get("found", 0) >= 21 and counts.get("failed", 1) == 0, output
+    # The golden-PQ tests are skipped (JUnit assumptions) only for a bundle without codebooks; this one has them.
+    assert fp32_bundle.manifest.get("pq") and counts.get("aborted", 0) == 0, output
+    assert counts.get("successful") == counts["found"], output
+
+
+def test_python_reads_the_kotlin_store(kotlin_run, fp32_bundle):
+    result, paths = kotlin_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    model = fp32_bundle.fingerprint
+    kotlin, python = open_store(paths["POCKETCLIP_OUT_STORE"]), open_store(paths["POCKETCLIP_PY_STORE"])
+    for key in ("schema_version", "model_fingerprint", "dim", "preprocess_sha256", "pq_codebooks_sha256"):
+        assert get_meta(kotlin).get(key) == get_meta(python).get(key), key
+    kotlin_index, python_index = VectorIndex(kotlin, model), VectorIndex(python, model)
+    assert kotlin_index.paths == python_index.paths  # the error row is not searchable
+    np.testing.assert_array_equal(kotlin_index.matrix, python_index.matrix)  # same float16 bytes
+    for query in load_golden(fp32_bundle).gallery_text_ref:
+        assert kotlin_index.top_k(query, 10) == python_index.top_k(query, 10)
+    codes = "SELECT p.path, e.pq_code FROM embeddings e JOIN photos p ON p.id = e.photo_id ORDER BY p.path"
+    assert kotlin.execute(codes).fetchall() == python.execute(codes).fetchall()
+    assert kotlin.execute("SELECT status, error FROM photos WHERE path = 'gallery/broken.png'").fetchall() == [
+        ("error", "cannot decode: truncated")]
+
+
+def test_device_report_passes_parity(kotlin_run, fp32_bundle):
+    result, paths = kotlin_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = load_device_report(paths["POCKETCLIP_OUT_REPORT"])  # schema-checked
+    assert report["runtime"] == "jvm golden echo"
+    rows = check_device_report(fp32_bundle, report, load_golden(fp32_bundle))
+    assert sorted(r["file"] for r in rows) == sorted(a["file"] for a in fp32_bundle.artifacts)
+    assert all(not r["missed"] for r in rows), rows
+    cli_result = CliRunner().invoke(cli, ["parity", str(fp32_bundle.root), "--device-report",
+                                          str(paths["POCKETCLIP_OUT_REPORT"])])
+    assert cli_result.exit_code == 0, cli_result.output

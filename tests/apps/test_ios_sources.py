@@ -1,0 +1,137 @@
+"""The iOS app's Swift sources against the Python runtime, without a Swift toolchain (none on Linux).
+
+What can be checked by reading the sources: the store schema the Swift code creates is the one
+runtime/store.py creates, the XCTest names mirror the core test list (the Kotlin core's names), and
+the meta keys the Swift code writes are the runtime's.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runtime.store import open_store
+
+IOS = Path(__file__).resolve().parents[2] / "ios_demo"
+SCHEMA_SWIFT = IOS / "Sources" / "PocketClipCore" / "StoreSchema.swift"
+CORE_TESTS = IOS / "Tests" / "PocketClipCoreTests"
+TABLES = ("meta", "photos", "embeddings", "_sqlite_migrations")
+
+# The core test list (shared with android_demo/core), class -> XCTest methods.
+CORE_TEST_LIST = {
+    "ManifestTest": ["parsesArtifactsAndPreprocessing", "refusesATamperedArtifact"],
+    "NpyTest": ["readsEveryGoldenArray"],
+    "TokenizerTest": ["goldenTextsGiveTheGoldenIds"],
+    "PreprocessTest": ["pngGoldenImageWithinOneLevel", "gallerySquaresNormaliseExactly", "jpegGoldenImagesReportDiff"],
+    "Float16Test": ["roundTripsLikeNumpy", "specialValues"],
+    "SearchTest": ["exactTop10MatchesGolden", "pqTop10MatchesGolden", "pqCodesMatchGolden", "rerankRecoversExact"],
+    "StoreTest": ["schemaMatchesPythonStore", "readsPythonVectors", "writesAStorePythonReads", "resumeDoesNotDuplicate"],
+    "DeviceReportTest": ["writesTheSchema"],
+}
+
+
+def swift_ddl() -> list[str]:
+    """The CREATE statements of StoreSchema.swift: Swift multi-line literals, dedented as Swift does
+    (by the indentation of the closing delimiter)."""
+    source = SCHEMA_SWIFT.read_text()
+    statements = []
+    for body, indent in re.findall(r'"""\n(.*?)\n([ \t]*)"""', source, flags=re.S):
+        text = textwrap.dedent(body + "\n" + indent).rstrip("\n")
+        assert all(line.startswith(indent) or not line for line in body.split("\n")), "bad multi-line literal"
+        if re.match(r"CREATE (UNIQUE )?(TABLE|INDEX)", text):
+            statements.append(text)
+    return statements
+
+
+def describe(db: sqlite3.Connection) -> dict:
+    """Per table: columns (name, type, notnull, pk), indexes (name, unique, origin, columns); and the SQL."""
+    out = {}
+    for table in TABLES:
+        out[f"columns {table}"] = [(r[1], r[2], r[3], r[5]) for r in db.execute(f'PRAGMA table_info("{table}")')]
+        out[f"indexes {table}"] = sorted(
+            (r[1], r[2], r[3], [c[2] for c in db.execute(f'PRAGMA index_info("{r[1]}")')])
+            for r in db.execute(f'PRAGMA index_list("{table}")'))
+        out[f"foreign keys {table}"] = [r[2:5] for r in db.execute(f'PRAGMA foreign_key_list("{table}")')]
+    out["sql"] = sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(),
+                        key=lambda r: r[1])
+    return out
+
+
+def python_store(tmp_path: Path) -> sqlite3.Connection:
+    open_store(tmp_path / "python.db").close()
+    return sqlite3.connect(tmp_path / "python.db")
+
+
+def test_swift_store_schema_is_the_runtime_schema(tmp_path):
+    statements = swift_ddl()
+    assert len(statements) == 7, statements
+    swift = sqlite3.connect(":memory:")
+    for statement in statements:
+        swift.execute(statement)
+    assert describe(swift) == describe(python_store(tmp_path))
+
+
+def test_swift_store_schema_extraction_sees_a_change(tmp_path):
+    """The comparison above is not vacuous: a Swift schema without one column differs."""
+    swift = sqlite3.connect(":memory:")
+    for statement in swift_ddl():
+        swift.execute(statement.replace('   "width" INTEGER,\n', ""))
+    assert describe(swift) != describe(python_store(tmp_path))
+
+
+def xctest_methods() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in sorted(CORE_TESTS.glob("*.swift")):
+        source = path.read_text()
+        classes = list(re.finditer(r"^(?:final )?class (\w+): XCTestCase", source, flags=re.M))
+        for n, match in enumerate(classes):
+            end = classes[n + 1].start() if n + 1 < len(classes) else len(source)
+            body = source[match.end():end]
+            found.setdefault(match.group(1), []).extend(re.findall(r"^    func (test\w+)\(", body, flags=re.M))
+    return found
+
+
+@pytest.mark.parametrize("cls", sorted(CORE_TEST_LIST))
+def test_xctest_names_mirror_the_core_test_list(cls):
+    methods = xctest_methods().get(cls)
+    assert methods is not None, f"no XCTestCase class {cls} in {CORE_TESTS}"
+    for name in CORE_TEST_LIST[cls]:
+        swift_name = "test" + name[0].upper() + name[1:]
+        assert methods.count(swift_name) == 1, f"{cls}.{swift_name} missing (have {methods})"
+
+
+def test_tests_read_the_documented_environment():
+    source = (CORE_TESTS / "TestInputs.swift").read_text()
+    for variable in ("POCKETCLIP_BUNDLE", "POCKETCLIP_PY_STORE", "POCKETCLIP_OUT_STORE", "POCKETCLIP_OUT_REPORT"):
+        assert f'"{variable}"' in source
+
+
+def runtime_meta_keys() -> set[str]:
+    """Keys runtime/store.py, runtime/indexer.py and runtime/pq_index.py write into meta, read from their source."""
+    keys = set()
+    for name in ("store.py", "indexer.py", "pq_index.py"):
+        path = Path(__file__).resolve().parents[2] / "runtime" / name
+        if not path.exists():  # pq_index.py arrives with the product-quantization contract
+            continue
+        source = path.read_text()
+        keys |= set(re.findall(r'\(\s*"(\w+)",\s*(?:\w|str\()', source))  # ("key", value) pairs
+        keys |= set(re.findall(r'"key":\s*"(\w+)"', source))
+        keys |= set(re.findall(r'^META_KEY = "(\w+)"', source, flags=re.M))
+    return keys
+
+
+def test_swift_meta_keys_are_the_runtime_keys():
+    source = SCHEMA_SWIFT.read_text()
+    block = re.search(r"enum MetaKey \{(.*?)\n    \}", source, flags=re.S).group(1)
+    swift_keys = set(re.findall(r'static let \w+ = "(\w+)"', block))
+    runtime_keys = runtime_meta_keys()
+    assert {"schema_version", "model_fingerprint", "dim", "preprocess_sha256", "root"} <= runtime_keys
+    # The PQ contract's key (runtime/pq_index.py) is expected even before the runtime writes it.
+    assert swift_keys == runtime_keys | {"pq_codebooks_sha256"}, (swift_keys, runtime_keys)
+    # ... and every key the Swift store writes is one of those constants, not a stray literal.
+    store = (IOS / "Sources" / "PocketClipCore" / "PhotoStore.swift").read_text()
+    literals = set(re.findall(r'\.text\("(\w+)"\)', store))
+    assert not literals - swift_keys, literals - swift_keys
