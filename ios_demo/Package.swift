@@ -11,7 +11,10 @@ let package = Package(
         .library(name: "PocketClipCoreML", targets: ["PocketClipCoreML"]),
     ],
     targets: [
-        .target(name: "PocketClipCore", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("sqlite3")]),
+        // html5_entities.tsv: Python's html.entities.html5, which the tokenizer's text cleaning needs whole.
+        // libz and libsqlite3 are the SDK's; their modules (`import zlib`, `import SQLite3`) link them too.
+        .target(name: "PocketClipCore", resources: [.copy("Resources/html5_entities.tsv")],
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("sqlite3")]),
         .target(name: "PocketClipCoreML", dependencies: ["PocketClipCore"]),
         .testTarget(name: "PocketClipCoreTests", dependencies: ["PocketClipCore"]),
         .testTarget(name: "PocketClipCoreMLTests", dependencies: ["PocketClipCore", "PocketClipCoreML"]),

@@ -10,7 +10,7 @@ kotlin {
 }
 
 dependencies {
-    implementation(libs.gson)
+    api(libs.gson) // Manifest's public constructor takes a Gson JsonObject
     testImplementation(libs.junit.jupiter)
     testRuntimeOnly(libs.junit.platform.launcher)
     testImplementation(libs.sqlite.jdbc)

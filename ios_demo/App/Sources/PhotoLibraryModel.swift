@@ -61,7 +61,7 @@ final class PhotoLibraryModel: NSObject, ObservableObject {
 
     /// One sync at a time; a change arriving meanwhile triggers one more pass afterwards.
     private func sync(_ fetched: PHFetchResult<PHAsset>) async {
-        guard let engine else { return }
+        guard engine != nil else { return }
         if isIndexing {
             pendingSync = true
             return
@@ -70,6 +70,7 @@ final class PhotoLibraryModel: NSObject, ObservableObject {
         defer { isIndexing = false }
         repeat {
             pendingSync = false
+            guard let engine else { break }  // read each pass: an imported bundle replaces the engine
             let current = assets ?? fetched
             let list = current.objects(at: IndexSet(integersIn: 0 ..< current.count))
             status = "Indexing \(list.count) photos…"

@@ -49,7 +49,10 @@ enum PhotoLoader {
         let pixels = side * 3  // enough for a 3x screen
         return await withCheckedContinuation { continuation in
             PHImageManager.default().requestImage(for: asset, targetSize: CGSize(width: pixels, height: pixels),
-                                                  contentMode: .aspectFill, options: options) { image, _ in
+                                                  contentMode: .aspectFill, options: options) { image, info in
+                // .highQualityFormat calls back once, never with a degraded image first; a second call
+                // would resume the continuation twice, which traps.
+                if (info?[PHImageResultIsDegradedKey] as? Bool) == true { return }
                 continuation.resume(returning: image)
             }
         }

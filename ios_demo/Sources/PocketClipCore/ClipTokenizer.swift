@@ -8,6 +8,7 @@ public final class ClipTokenizer {
     public let sotId: Int
     public let eotId: Int
     public let padId: Int
+    public let lowerCase: Bool
     private let encoder: [String: Int]
     private let ranks: [String: Int]  // "first second" -> merge rank
     private let byteSymbols: [String]  // byte -> its printable stand-in (GPT-2's bytes_to_unicode)
@@ -36,22 +37,24 @@ public final class ClipTokenizer {
             throw BundleError.malformed("the merges file has \(lines.count - 1) merges, the manifest uses \(spec.mergesUsed)")
         }
         let merges = lines[1 ... spec.mergesUsed].map { $0.split(separator: " ").map(String.init) }
-        let units = Self.bytesToUnicodeOrder()
+        // ClipTokenizer, not Self: `Self` is self's dynamic type, not usable before every property is set.
+        let units = ClipTokenizer.bytesToUnicodeOrder()
         var vocab = units.map { String($0.symbol) }
         vocab += units.map { String($0.symbol) + "</w>" }
         vocab += merges.map { $0.joined() }
-        vocab += [Self.startMarker, Self.endMarker]
+        vocab += [ClipTokenizer.startMarker, ClipTokenizer.endMarker]
         var encoder: [String: Int] = [:]
         for (i, token) in vocab.enumerated() { encoder[token] = i }
         var ranks: [String: Int] = [:]
         for (i, pair) in merges.enumerated() where pair.count == 2 {
-            ranks[pair[0] + " " + pair[1]] = ranks[pair[0] + " " + pair[1]] ?? i
+            ranks[pair[0] + " " + pair[1]] = i  // a repeated merge takes its last rank, as Python's dict
         }
         var symbols = [String](repeating: "", count: 256)
         for unit in units { symbols[Int(unit.byte)] = String(unit.symbol) }
-        guard encoder[Self.startMarker] == spec.sotId, encoder[Self.endMarker] == spec.eotId else {
-            throw BundleError.malformed("the merges give start/end ids \(encoder[Self.startMarker] ?? -1)/"
-                + "\(encoder[Self.endMarker] ?? -1), the manifest says \(spec.sotId)/\(spec.eotId)")
+        let start = encoder[ClipTokenizer.startMarker], end = encoder[ClipTokenizer.endMarker]
+        guard start == spec.sotId, end == spec.eotId else {
+            throw BundleError.malformed("the merges give start/end ids \(start ?? -1)/\(end ?? -1), "
+                + "the manifest says \(spec.sotId)/\(spec.eotId)")
         }
         self.encoder = encoder
         self.ranks = ranks
@@ -60,6 +63,7 @@ public final class ClipTokenizer {
         self.sotId = spec.sotId
         self.eotId = spec.eotId
         self.padId = spec.padId
+        self.lowerCase = spec.lowerCase
     }
 
     /// GPT-2's reversible byte -> printable character table, in the order CLIP's vocabulary lists it:
@@ -77,7 +81,7 @@ public final class ClipTokenizer {
 
     /// BPE ids of one text, without start/end tokens or truncation.
     public func encode(_ text: String) -> [Int] {
-        let cleaned = TextCleaning.clean(text)
+        let cleaned = TextCleaning.clean(text, lowerCase: lowerCase)
         var ids: [Int] = []
         // Written out in a text, the two markers are the special tokens (as in open_clip's regex).
         var rest = Substring(cleaned)

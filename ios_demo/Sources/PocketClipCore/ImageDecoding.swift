@@ -59,7 +59,7 @@ public enum ImageDecoding {
         if let raw = rawPixels(image) { return raw }
         let w = image.width, h = image.height
         let rgbSpace = image.colorSpace?.model == .rgb ? image.colorSpace! : CGColorSpaceCreateDeviceRGB()
-        let opaque = [.none, .noneSkipLast, .noneSkipFirst].contains(image.alphaInfo)
+        let opaque = [CGImageAlphaInfo.none, .noneSkipLast, .noneSkipFirst].contains(image.alphaInfo)
         let alpha: CGImageAlphaInfo = opaque ? .noneSkipLast : .premultipliedLast
         var bytes = [UInt8](repeating: 0, count: w * h * 4)
         let drawn = bytes.withUnsafeMutableBytes { buffer -> Bool in

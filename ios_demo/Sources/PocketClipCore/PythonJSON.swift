@@ -182,7 +182,11 @@ public enum PythonJSON {
                        bytes[at + 1] == UInt8(ascii: "u") {
                         at += 2
                         let low = try hex4()
-                        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00)
+                        if (0xdc00 ..< 0xe000).contains(low) {
+                            code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00)
+                        } else {
+                            at -= 6  // not a low surrogate (and no trap on `low - 0xdc00`): read it on its own
+                        }
                     }
                     scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
                 default: scalars.append(Unicode.Scalar(escape))  // \" \\ \/

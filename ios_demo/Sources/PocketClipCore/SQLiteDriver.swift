@@ -86,8 +86,10 @@ public final class SQLiteDriver: SQLDriver {
             guard let text = sqlite3_column_text(statement, i) else { return .text("") }
             return .text(String(cString: text))
         case SQLITE_BLOB:
+            // sqlite3_column_blob first, then sqlite3_column_bytes, the order SQLite's documentation asks for.
+            let bytes = sqlite3_column_blob(statement, i)
             let count = Int(sqlite3_column_bytes(statement, i))
-            guard count > 0, let bytes = sqlite3_column_blob(statement, i) else { return .blob(Data()) }
+            guard count > 0, let bytes else { return .blob(Data()) }
             return .blob(Data(bytes: bytes, count: count))
         default:
             return .null

@@ -44,8 +44,10 @@ public struct VectorMatrix {
 }
 
 public enum Search {
-    /// Indices of the k largest scores, best first; equal scores keep the lower index first.
+    /// Indices of the k largest scores, best first; equal scores keep the lower index first, NaN ranks
+    /// last (as android_demo/core; a NaN would otherwise break the sort's ordering).
     public static func top(_ scores: [Float], k: Int) -> [Int] {
+        let scores = scores.contains(where: \.isNaN) ? scores.map { $0.isNaN ? -Float.infinity : $0 } : scores
         let k = min(k, scores.count)
         guard k > 0 else { return [] }
         if k > 64 {  // many candidates (PQ's first stage): one sort beats insertion

@@ -1,21 +1,35 @@
 // open_clip's text cleaning (ftfy.fix_text, html.unescape twice, whitespace collapse, lower case)
-// without ftfy: the fixes that change ordinary typed text are reproduced (NFC, curly quotes, Latin
-// ligatures, full-width forms, C1 and control characters, HTML entities); ftfy's mojibake repair
-// (text decoded with the wrong codec) is not, nor are the rarer of HTML5's 2,231 entity names.
+// without ftfy: its table-driven fixes are reproduced (HTML entities, C1 controls, Latin ligatures,
+// full-width forms, curly quotes, terminal escapes, control characters, NFC), as android_demo/core's
+// TextCleaning; ftfy's mojibake repair (text decoded with the wrong codec) is not.
+// Every comparison is by code point (Swift's String == compares canonically equivalent text as equal).
 import Foundation
 
 enum TextCleaning {
-    static func clean(_ text: String) -> String {
-        var text = text
-        let unescapeInFtfy = !text.contains("<")  // ftfy's unescape_html="auto"
-        while true {  // ftfy repeats its fixes until the text stops changing
-            let before = text
-            if unescapeInFtfy { text = unescapeHTML(text, strict: true) }
-            text = ftfyFixes(text)
-            if text == before { break }
+    static func clean(_ text: String, lowerCase: Bool = true) -> String {
+        let text = unescapeHTML(unescapeHTML(ftfyFixText(text)))
+        let collapsed = collapseWhitespace(text)
+        return lowerCase ? pythonLower(collapsed) : collapsed
+    }
+
+    /// ftfy.fix_text: line by line; HTML entities are unescaped ("auto") until the first line holding '<';
+    /// each line's fixes repeat until it stops changing.
+    static func ftfyFixText(_ text: String) -> String {
+        var unescape = true
+        var out = String.UnicodeScalarView()
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        for (n, line) in lines.enumerated() {
+            var segment = String(String.UnicodeScalarView(line)) + (n < lines.count - 1 ? "\n" : "")
+            if unescape && segment.unicodeScalars.contains("<") { unescape = false }
+            while true {
+                let before = segment
+                if unescape { segment = ftfyUnescape(segment) }
+                segment = ftfyFixes(segment)
+                if segment.unicodeScalars.elementsEqual(before.unicodeScalars) { break }
+            }
+            out.append(contentsOf: segment.unicodeScalars)
         }
-        text = unescapeHTML(unescapeHTML(text, strict: false), strict: false)
-        return collapseWhitespace(text).lowercased()
+        return String(out)
     }
 
     /// Python's str.isspace / re's \s: Unicode White_Space plus the four ASCII separators 0x1C-0x1F.
@@ -39,6 +53,31 @@ enum TextCleaning {
         return String(out)
     }
 
+    /// Python's str.lower: full lower-case mappings, and a capital sigma at the end of a word as final sigma.
+    static func pythonLower(_ text: String) -> String {
+        let s = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        for (i, c) in s.enumerated() {
+            if c == "\u{3A3}" {
+                out.append(finalSigma(s, at: i) ? "\u{3C2}" : "\u{3C3}")
+            } else {
+                out.append(contentsOf: c.properties.lowercaseMapping.unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    /// CPython's handle_capital_sigma: \p{cased} \p{case-ignorable}* SIGMA !(\p{case-ignorable}* \p{cased}).
+    private static func finalSigma(_ s: [Unicode.Scalar], at i: Int) -> Bool {
+        var j = i - 1
+        while j >= 0 && s[j].properties.isCaseIgnorable { j -= 1 }
+        guard j >= 0 && s[j].properties.isCased else { return false }
+        j = i + 1
+        while j < s.count && s[j].properties.isCaseIgnorable { j += 1 }
+        return j == s.count || !s[j].properties.isCased
+    }
+
+    /// One round of ftfy's fixes after unescaping, in ftfy's order (fix_encoding aside).
     static func ftfyFixes(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for s in text.unicodeScalars {
@@ -46,21 +85,37 @@ enum TextCleaning {
             switch v {
             case 0x80 ... 0x9f:  // fix_c1_controls: C1 controls are Windows-1252 bytes misread as Latin-1
                 out.append(Unicode.Scalar(cp1252[Int(v - 0x80)])!)
-            case 0x02bc, 0x2018 ... 0x201b:  // uncurl_quotes
-                out.append("'")
-            case 0x201c ... 0x201f:
-                out.append("\"")
             case 0x0132, 0x0133, 0x0149, 0x01c4 ... 0x01cc, 0x01f1 ... 0x01f3, 0xfb00 ... 0xfb06:  // fix_latin_ligatures
                 out.append(contentsOf: ligatures[v, default: String(s)].unicodeScalars)
             case 0x3000, 0xff01 ... 0xffee:  // fix_character_width: full- and half-width forms
                 out.append(contentsOf: String(s).precomposedStringWithCompatibilityMapping.unicodeScalars)
-            case 0x00 ... 0x08, 0x0b, 0x0e ... 0x1f, 0x7f, 0x206a ... 0x206f, 0xfeff, 0xfff9 ... 0xfffc:
-                continue  // remove_control_chars
+            case 0x02bc, 0x2018 ... 0x201b:  // uncurl_quotes
+                out.append("'")
+            case 0x201c ... 0x201f:
+                out.append("\"")
             default:
                 out.append(s)
             }
         }
-        return String(out).precomposedStringWithCanonicalMapping  // NFC
+        let noEscapes = removeTerminalEscapes(String(out))  // before the control characters: it needs the ESC
+        var kept = String.UnicodeScalarView()
+        for s in noEscapes.unicodeScalars {
+            switch s.value {
+            case 0x00 ... 0x08, 0x0b, 0x0e ... 0x1f, 0x7f, 0x206a ... 0x206f, 0xfeff, 0xfff9 ... 0xfffc:
+                continue  // remove_control_chars
+            default:
+                kept.append(s)
+            }
+        }
+        return String(kept).precomposedStringWithCanonicalMapping  // NFC
+    }
+
+    // ftfy's remove_terminal_escapes: ESC [ digits-or-semicolons letter.
+    private static let terminalEscape = try! NSRegularExpression(pattern: #"\x1B\[(?:\d|;)*[a-zA-Z]"#)
+
+    static func removeTerminalEscapes(_ text: String) -> String {
+        guard text.unicodeScalars.contains("\u{1B}") else { return text }
+        return terminalEscape.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "")
     }
 
     static let ligatures: [UInt32: String] = [
@@ -73,115 +128,84 @@ enum TextCleaning {
     /// Windows-1252 for 0x80-0x9F (Python's html._invalid_charrefs, ftfy's C1 fix).
     static let cp1252: [UInt32] = [0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178]
 
-    /// HTML entity name -> (text, also valid without the semicolon, as HTML's legacy names are).
-    static let entities: [String: (text: String, legacy: Bool)] = [
-        "amp": ("\u{26}", true),
-        "lt": ("\u{3C}", true),
-        "Lt": ("\u{226A}", false),
-        "gt": ("\u{3E}", true),
-        "Gt": ("\u{226B}", false),
-        "quot": ("\u{22}", true),
-        "apos": ("\u{27}", false),
-        "nbsp": ("\u{A0}", true),
-        "copy": ("\u{A9}", true),
-        "reg": ("\u{AE}", true),
-        "trade": ("\u{2122}", false),
-        "hellip": ("\u{2026}", false),
-        "mdash": ("\u{2014}", false),
-        "ndash": ("\u{2013}", false),
-        "lsquo": ("\u{2018}", false),
-        "rsquo": ("\u{2019}", false),
-        "ldquo": ("\u{201C}", false),
-        "rdquo": ("\u{201D}", false),
-        "laquo": ("\u{AB}", true),
-        "raquo": ("\u{BB}", true),
-        "deg": ("\u{B0}", true),
-        "middot": ("\u{B7}", true),
-        "bull": ("\u{2022}", false),
-        "euro": ("\u{20AC}", false),
-        "pound": ("\u{A3}", true),
-        "yen": ("\u{A5}", true),
-        "cent": ("\u{A2}", true),
-        "times": ("\u{D7}", true),
-        "divide": ("\u{F7}", true),
-        "sect": ("\u{A7}", true),
-        "para": ("\u{B6}", true),
-        "plusmn": ("\u{B1}", true),
-        "frac12": ("\u{BD}", true),
-        "frac14": ("\u{BC}", true),
-        "frac34": ("\u{BE}", true),
-        "iexcl": ("\u{A1}", true),
-        "iquest": ("\u{BF}", true),
-        "agrave": ("\u{E0}", true),
-        "Agrave": ("\u{C0}", true),
-        "aacute": ("\u{E1}", true),
-        "Aacute": ("\u{C1}", true),
-        "acirc": ("\u{E2}", true),
-        "Acirc": ("\u{C2}", true),
-        "auml": ("\u{E4}", true),
-        "Auml": ("\u{C4}", true),
-        "egrave": ("\u{E8}", true),
-        "Egrave": ("\u{C8}", true),
-        "eacute": ("\u{E9}", true),
-        "Eacute": ("\u{C9}", true),
-        "ecirc": ("\u{EA}", true),
-        "Ecirc": ("\u{CA}", true),
-        "euml": ("\u{EB}", true),
-        "Euml": ("\u{CB}", true),
-        "igrave": ("\u{EC}", true),
-        "Igrave": ("\u{CC}", true),
-        "iacute": ("\u{ED}", true),
-        "Iacute": ("\u{CD}", true),
-        "icirc": ("\u{EE}", true),
-        "Icirc": ("\u{CE}", true),
-        "iuml": ("\u{EF}", true),
-        "Iuml": ("\u{CF}", true),
-        "ograve": ("\u{F2}", true),
-        "Ograve": ("\u{D2}", true),
-        "oacute": ("\u{F3}", true),
-        "Oacute": ("\u{D3}", true),
-        "ocirc": ("\u{F4}", true),
-        "Ocirc": ("\u{D4}", true),
-        "ouml": ("\u{F6}", true),
-        "Ouml": ("\u{D6}", true),
-        "ugrave": ("\u{F9}", true),
-        "Ugrave": ("\u{D9}", true),
-        "uacute": ("\u{FA}", true),
-        "Uacute": ("\u{DA}", true),
-        "ucirc": ("\u{FB}", true),
-        "Ucirc": ("\u{DB}", true),
-        "uuml": ("\u{FC}", true),
-        "Uuml": ("\u{DC}", true),
-        "atilde": ("\u{E3}", true),
-        "Atilde": ("\u{C3}", true),
-        "aring": ("\u{E5}", true),
-        "Aring": ("\u{C5}", true),
-        "aelig": ("\u{E6}", true),
-        "ccedil": ("\u{E7}", true),
-        "Ccedil": ("\u{C7}", true),
-        "ntilde": ("\u{F1}", true),
-        "Ntilde": ("\u{D1}", true),
-        "otilde": ("\u{F5}", true),
-        "Otilde": ("\u{D5}", true),
-        "oslash": ("\u{F8}", true),
-        "Oslash": ("\u{D8}", true),
-        "yacute": ("\u{FD}", true),
-        "Yacute": ("\u{DD}", true),
-        "yuml": ("\u{FF}", true),
-        "Yuml": ("\u{178}", false),
-        "szlig": ("\u{DF}", true),
-        "eth": ("\u{F0}", true),
-        "thorn": ("\u{FE}", true),
-    ]
+    /// Python's html.entities.html5 (name, with or without its ';' -> text), from the core's resources.
+    static let html5: [String: String] = {
+        guard let url = Bundle.module.url(forResource: "html5_entities", withExtension: "tsv"),
+              let table = try? String(contentsOf: url, encoding: .utf8) else {
+            fatalError("html5_entities.tsv is missing from PocketClipCore's resources")
+        }
+        var out: [String: String] = [:]
+        for line in table.split(separator: "\n") where !line.hasPrefix("#") {
+            let fields = line.split(separator: "\t")
+            guard fields.count == 2 else { continue }
+            let scalars = fields[1].split(separator: " ").compactMap { UInt32($0, radix: 16).flatMap { Unicode.Scalar($0) } }
+            out[String(fields[0])] = String(String.UnicodeScalarView(scalars))
+        }
+        return out
+    }()
 
-    /// `strict`: ftfy's unescape (names must end in ';'); otherwise Python's html.unescape.
-    static func unescapeHTML(_ text: String, strict: Bool) -> String {
-        guard text.contains("&") else { return text }
+    /// ftfy's entity table: "&name;" for html5's names ending in ';', plus the all-caps forms of lower-case
+    /// names that html.unescape leaves alone (e.g. "&NTILDE;" -> "Ñ").
+    static let ftfyEntities: [String: String] = {
+        var out: [String: String] = [:]
+        for (name, text) in html5 where name.hasSuffix(";") {
+            out["&" + name] = text
+            if name == name.lowercased() {
+                let upper = "&" + name.uppercased()
+                if unescapeHTML(upper) == upper { out[upper] = text.uppercased() }
+            }
+        }
+        return out
+    }()
+
+    /// ftfy's unescape_html: "&#?[0-9A-Za-z]{1,24};" references only.
+    static func ftfyUnescape(_ text: String) -> String {
+        guard text.unicodeScalars.contains("&") else { return text }
+        let s = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < s.count {
+            guard s[i] == "&", let end = ftfyEntityEnd(s, from: i) else {
+                out.append(s[i])
+                i += 1
+                continue
+            }
+            let entity = String(String.UnicodeScalarView(s[i ... end]))
+            var text = entity
+            if let known = ftfyEntities[entity] {
+                text = known
+            } else if entity.hasPrefix("&#") {
+                let unescaped = unescapeHTML(entity)
+                if !unescaped.unicodeScalars.contains(";") { text = unescaped }
+            }
+            out.append(contentsOf: text.unicodeScalars)
+            i = end + 1
+        }
+        return String(out)
+    }
+
+    /// Index of the ';' closing a reference that starts at `start` ('&'), or nil.
+    private static func ftfyEntityEnd(_ s: [Unicode.Scalar], from start: Int) -> Int? {
+        var j = start + 1
+        if j < s.count && s[j] == "#" { j += 1 }
+        let first = j
+        while j < s.count, j - first < 24, isASCIIAlphanumeric(s[j]) { j += 1 }
+        guard j > first, j < s.count, s[j] == ";" else { return nil }
+        return j
+    }
+
+    private static func isASCIIAlphanumeric(_ c: Unicode.Scalar) -> Bool {
+        (0x30 ... 0x39).contains(c.value) || (0x41 ... 0x5a).contains(c.value) || (0x61 ... 0x7a).contains(c.value)
+    }
+
+    /// Python's html.unescape.
+    static func unescapeHTML(_ text: String) -> String {
+        guard text.unicodeScalars.contains("&") else { return text }
         let scalars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0
         while i < scalars.count {
-            guard scalars[i] == "&", let found = reference(scalars, at: i + 1, strict: strict) else {
+            guard scalars[i] == "&", let found = reference(scalars, at: i + 1) else {
                 out.append(scalars[i])
                 i += 1
                 continue
@@ -192,8 +216,8 @@ enum TextCleaning {
         return String(out)
     }
 
-    /// The text a reference starting after '&' stands for, and how many scalars it spans.
-    private static func reference(_ s: [Unicode.Scalar], at start: Int, strict: Bool) -> (text: String, used: Int)? {
+    /// The text a reference starting after '&' stands for, and how many scalars it spans (nil: not one).
+    private static func reference(_ s: [Unicode.Scalar], at start: Int) -> (text: String, used: Int)? {
         guard start < s.count else { return nil }
         if s[start] == "#" {
             var j = start + 1
@@ -202,11 +226,10 @@ enum TextCleaning {
             let digitsStart = j
             while j < s.count, hex ? s[j].properties.isASCIIHexDigit : (0x30 ... 0x39).contains(s[j].value) { j += 1 }
             guard j > digitsStart else { return nil }
-            let digits = String(String.UnicodeScalarView(s[digitsStart ..< j]))
-            let semicolon = j < s.count && s[j] == ";"
-            if strict && !semicolon { return nil }
-            let used = j - start + (semicolon ? 1 : 0)
-            guard digits.count <= 8, let number = UInt32(digits, radix: hex ? 16 : 10) else {
+            let used = j - start + (j < s.count && s[j] == ";" ? 1 : 0)
+            // Python's int() takes any length: leading zeros aside, more than 8 digits is past U+10FFFF.
+            let significant = String(String.UnicodeScalarView(s[digitsStart ..< j].drop(while: { $0 == "0" })))
+            guard significant.count <= 8, let number = UInt32(significant.isEmpty ? "0" : significant, radix: hex ? 16 : 10) else {
                 return ("\u{FFFD}", used)
             }
             return (characterReference(number), used)
@@ -214,14 +237,12 @@ enum TextCleaning {
         var j = start
         while j < s.count, j - start < 32, !"\t\n\u{0C} <&#;".unicodeScalars.contains(s[j]) { j += 1 }
         guard j > start else { return nil }
-        let name = String(String.UnicodeScalarView(s[start ..< j]))
-        let semicolon = j < s.count && s[j] == ";"
-        if semicolon, let entity = entities[name] { return (entity.text, j - start + 1) }
-        if strict { return nil }
-        // html.unescape: the longest legacy name that prefixes the run, the rest kept as text
-        for length in stride(from: name.unicodeScalars.count, through: 2, by: -1) {
-            let prefix = String(String.UnicodeScalarView(s[start ..< start + length]))
-            if let entity = entities[prefix], entity.legacy { return (entity.text, length) }
+        let length = j - start + (j < s.count && s[j] == ";" ? 1 : 0)  // the name and its ';'
+        let name = String(String.UnicodeScalarView(s[start ..< start + length]))
+        if let text = html5[name] { return (text, length) }
+        // the longest known prefix (e.g. "&ampx" -> "&" + "x"), the rest kept as text
+        for prefix in stride(from: length - 1, through: 2, by: -1) {
+            if let text = html5[String(String.UnicodeScalarView(s[start ..< start + prefix]))] { return (text, prefix) }
         }
         return nil
     }

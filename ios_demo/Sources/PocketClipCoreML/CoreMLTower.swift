@@ -39,7 +39,8 @@ public final class CoreMLTower {
         self.model = model
         self.inputName = input
         self.outputName = output
-        self.maxBatch = artifact.inputs.first?.shapeRange?.first?.last ?? 1
+        // CoreML writes an unbounded range as -1: batch 1 then, never a negative batch size.
+        self.maxBatch = max(1, artifact.inputs.first?.shapeRange?.first?.last ?? 1)
     }
 
     static func defaultCache() throws -> URL {

@@ -16,14 +16,19 @@ object BundleFiles {
     @Volatile private var cached: Manifest? = null
 
     /** The bundle's manifest; every file is verified against its sha256 when it is used. */
+    @Synchronized // the activity and the worker may both be first: one copies the assets, the other waits
     fun load(context: Context): Manifest {
         cached?.let { return it }
         val pushed = pushed(context)
         val root = when {
             File(pushed, "manifest.json").exists() -> pushed
             File(unpacked(context), "manifest.json").exists() -> unpacked(context)
-            "manifest.json" in (context.assets.list("bundle") ?: emptyArray()) -> unpacked(context).also {
-                copyAssets(context, "bundle", it)
+            "manifest.json" in (context.assets.list("bundle") ?: emptyArray()) -> unpacked(context).also { target ->
+                // Into a side folder renamed when complete: a copy killed halfway never looks like a bundle.
+                val partial = File(target.path + ".partial").apply { deleteRecursively() }
+                copyAssets(context, "bundle", partial)
+                target.deleteRecursively()
+                check(partial.renameTo(target)) { "cannot write $target" }
             }
             else -> throw BundleError("no bundle: push one to $pushed or package it as app/src/main/assets/bundle")
         }
@@ -34,9 +39,7 @@ object BundleFiles {
         val children = context.assets.list(path) ?: emptyArray()
         if (children.isEmpty()) {
             target.parentFile?.mkdirs()
-            val partial = File(target.path + ".partial")
-            context.assets.open(path).use { input -> partial.outputStream().use { input.copyTo(it) } }
-            check(partial.renameTo(target)) { "cannot write $target" }
+            context.assets.open(path).use { input -> target.outputStream().use { input.copyTo(it) } }
             return
         }
         target.mkdirs()

@@ -28,6 +28,8 @@ class IndexWorker(context: Context, params: WorkerParameters) : CoroutineWorker(
 
     override suspend fun doWork(): Result = withContext(Dispatchers.Default) {
         val context = applicationContext
+        // Without photo access MediaStore lists nothing, and syncing that would mark every indexed photo deleted.
+        if (!PhotoLibrary.hasAccess(context)) return@withContext Result.failure()
         val manifest = BundleFiles.load(context)
         val store = StoreFiles.open(context)
         val model = manifest.fingerprint
@@ -76,7 +78,7 @@ class IndexWorker(context: Context, params: WorkerParameters) : CoroutineWorker(
             Log.i(TAG, "indexed: $report")
             Result.success(workDataOf("embedded" to report.embedded, "unchanged" to report.unchanged,
                 "moved" to report.moved, "deleted" to report.deleted, "errors" to report.errors))
-        }.also { scheduleOnChange(context) }
+        }.also { scheduleOnChange(context, rearmAfterItself = ON_CHANGE in tags) }
     }
 
     companion object {
@@ -95,18 +97,22 @@ class IndexWorker(context: Context, params: WorkerParameters) : CoroutineWorker(
             work.enqueueUniquePeriodicWork(DAILY, ExistingPeriodicWorkPolicy.KEEP,
                 PeriodicWorkRequestBuilder<IndexWorker>(1, TimeUnit.DAYS)
                     .setConstraints(Constraints.Builder().setRequiresBatteryNotLow(true).build()).build())
-            scheduleOnChange(context)
+            scheduleOnChange(context, rearmAfterItself = false)
         }
 
-        /** A content-URI trigger fires once; each run re-arms it after itself. */
-        private fun scheduleOnChange(context: Context) {
+        /**
+         * A content-URI trigger fires once, so every run re-arms it. The triggered run itself is still running
+         * then, and appends its successor; any other caller keeps a pending trigger, so the chain never grows.
+         */
+        private fun scheduleOnChange(context: Context, rearmAfterItself: Boolean) {
             val constraints = Constraints.Builder()
                 .addContentUriTrigger(MediaStore.Images.Media.getContentUri(MediaStore.VOLUME_EXTERNAL), true)
                 .setTriggerContentUpdateDelay(10, TimeUnit.SECONDS)
                 .setRequiresBatteryNotLow(true)
                 .build()
-            WorkManager.getInstance(context).enqueueUniqueWork(ON_CHANGE, ExistingWorkPolicy.APPEND_OR_REPLACE,
-                OneTimeWorkRequestBuilder<IndexWorker>().setConstraints(constraints).build())
+            val policy = if (rearmAfterItself) ExistingWorkPolicy.APPEND_OR_REPLACE else ExistingWorkPolicy.KEEP
+            WorkManager.getInstance(context).enqueueUniqueWork(ON_CHANGE, policy,
+                OneTimeWorkRequestBuilder<IndexWorker>().setConstraints(constraints).addTag(ON_CHANGE).build())
         }
     }
 }

@@ -1,9 +1,6 @@
 // One screen: asks for photo access, starts background indexing, searches by text or by photo, shows a grid.
 package org.pocketclip.app
 
-import android.Manifest.permission
-import android.content.pm.PackageManager
-import android.os.Build
 import android.os.Bundle
 import android.view.inputmethod.EditorInfo
 import android.widget.Button
@@ -26,11 +23,9 @@ class MainActivity : ComponentActivity() {
     private lateinit var adapter: ResultsAdapter
     private var engine: SearchEngine? = null
 
-    private val photoPermission =
-        if (Build.VERSION.SDK_INT >= 33) permission.READ_MEDIA_IMAGES else permission.READ_EXTERNAL_STORAGE
-
-    private val askPermission = registerForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
-        if (granted) startIndexing() else status.setText(R.string.needs_permission)
+    // Android 14's "selected photos" grants READ_MEDIA_VISUAL_USER_SELECTED and denies READ_MEDIA_IMAGES: either is access.
+    private val askPermission = registerForActivityResult(ActivityResultContracts.RequestMultiplePermissions()) { granted ->
+        if (granted.values.any { it }) startIndexing() else status.setText(R.string.needs_permission)
     }
 
     private val pickPhoto = registerForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
@@ -53,17 +48,22 @@ class MainActivity : ComponentActivity() {
         findViewById<Button>(R.id.by_photo).setOnClickListener {
             pickPhoto.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly))
         }
-        if (checkSelfPermission(photoPermission) == PackageManager.PERMISSION_GRANTED) startIndexing()
-        else askPermission.launch(photoPermission)
+        if (PhotoLibrary.hasAccess(this)) startIndexing() else askPermission.launch(PhotoLibrary.PERMISSIONS)
     }
 
     private fun startIndexing() {
-        try {
-            BundleFiles.load(this)
-        } catch (e: Exception) {
-            status.text = getString(R.string.no_bundle, BundleFiles.pushed(this).path) + "\n" + e.message
-            return
+        lifecycleScope.launch {
+            // Off the main thread: the first load copies a packaged bundle (tens of MB) out of the APK.
+            val failure = withContext(Dispatchers.IO) { runCatching { BundleFiles.load(applicationContext) }.exceptionOrNull() }
+            if (failure != null) {
+                status.text = getString(R.string.no_bundle, BundleFiles.pushed(this@MainActivity).path) + "\n" + failure.message
+            } else {
+                observeIndexing()
+            }
         }
+    }
+
+    private fun observeIndexing() {
         IndexWorker.schedule(this)
         WorkManager.getInstance(this).getWorkInfosForUniqueWorkLiveData(IndexWorker.NOW).observe(this) { infos ->
             val info = infos.firstOrNull() ?: return@observe

@@ -17,15 +17,22 @@ data class DecodedPhoto(val pixels: FloatArray, val width: Int, val height: Int)
 
 object PhotoDecoder {
     private const val DRAFT_FACTOR = 2 // as runtime/photos.py: a reduced decode keeps the shorter side >= 2x size
+    // Pillow's Image.MAX_IMAGE_PIXELS, past which runtime/photos.py refuses a photo (and a full decode here runs out of memory).
+    private const val MAX_PIXELS = 1024L * 1024 * 1024 / 4 / 3
 
     fun load(resolver: ContentResolver, uri: Uri, spec: PreprocessSpec, mimeType: String? = null): DecodedPhoto {
         val bounds = BitmapFactory.Options().apply { inJustDecodeBounds = true }
-        resolver.openInputStream(uri)?.use { BitmapFactory.decodeStream(it, null, bounds) } ?: throw DecodeError("cannot open")
+        // With inJustDecodeBounds decodeStream always returns null (it only fills `bounds`): a null stream is the error.
+        val opened = resolver.openInputStream(uri)?.use { BitmapFactory.decodeStream(it, null, bounds); true }
+        if (opened != true) throw DecodeError("cannot open")
         if (bounds.outWidth <= 0 || bounds.outHeight <= 0) throw DecodeError("not an image Android can read")
+        val pixels = bounds.outWidth.toLong() * bounds.outHeight
+        if (pixels > MAX_PIXELS) throw DecodeError("decompression bomb refused ($pixels pixels > $MAX_PIXELS)")
         val options = BitmapFactory.Options().apply {
             inPreferredConfig = Bitmap.Config.ARGB_8888
             inPremultiplied = false // Pillow flattens straight alpha
-            inSampleSize = sampleSize(bounds.outWidth, bounds.outHeight, spec.size, (mimeType ?: bounds.outMimeType) == "image/jpeg")
+            // The sniffed format first (Pillow drafts by image.format), MediaStore's extension-based MIME type as a fallback.
+            inSampleSize = sampleSize(bounds.outWidth, bounds.outHeight, spec.size, (bounds.outMimeType ?: mimeType) == "image/jpeg")
         }
         val bitmap = resolver.openInputStream(uri)?.use { BitmapFactory.decodeStream(it, null, options) }
             ?: throw DecodeError("cannot decode")
@@ -40,13 +47,17 @@ object PhotoDecoder {
         }
     }
 
-    /** JPEGs much larger than the model input decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), like Pillow's draft. */
+    /**
+     * JPEGs much larger than the model input decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), with
+     * the factor Pillow's draft picks for runtime/photos.py's requested size (int(side / scale) + 1).
+     */
     fun sampleSize(width: Int, height: Int, size: Int, jpeg: Boolean): Int {
         if (!jpeg) return 1
         val scale = minOf(width, height).toDouble() / (DRAFT_FACTOR * size)
-        var sample = 1
-        while (sample < 8 && scale >= sample * 2) sample *= 2
-        return sample
+        if (scale < 2) return 1
+        // JpegImageFile.draft: scale = min(w // req_w, h // req_h), then the largest of 8, 4, 2, 1 not above it.
+        val fit = minOf(width / ((width / scale).toInt() + 1), height / ((height / scale).toInt() + 1))
+        return intArrayOf(8, 4, 2, 1).firstOrNull { fit >= it } ?: 1
     }
 
     fun orientation(resolver: ContentResolver, uri: Uri): Int = try {

@@ -1,9 +1,12 @@
 // The phone's photos as MediaStore lists them: store paths ("DCIM/Camera/IMG_1.jpg"), stats and content URIs.
 package org.pocketclip.app
 
+import android.Manifest.permission
 import android.content.ContentUris
 import android.content.Context
+import android.content.pm.PackageManager
 import android.net.Uri
+import android.os.Build
 import android.provider.MediaStore
 import org.pocketclip.core.PhotoStat
 import java.security.MessageDigest
@@ -11,6 +14,23 @@ import java.security.MessageDigest
 data class LibraryPhoto(val stat: PhotoStat, val uri: Uri, val mimeType: String?)
 
 class PhotoLibrary(private val context: Context) {
+    companion object {
+        /**
+         * What to ask for: READ_MEDIA_IMAGES from Android 13, plus READ_MEDIA_VISUAL_USER_SELECTED from 14 (the
+         * manifest declares it, so the system offers "selected photos" and grants only that one), else READ_EXTERNAL_STORAGE.
+         */
+        val PERMISSIONS: Array<String> = when {
+            Build.VERSION.SDK_INT >= Build.VERSION_CODES.UPSIDE_DOWN_CAKE ->
+                arrayOf(permission.READ_MEDIA_IMAGES, permission.READ_MEDIA_VISUAL_USER_SELECTED)
+            Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU -> arrayOf(permission.READ_MEDIA_IMAGES)
+            else -> arrayOf(permission.READ_EXTERNAL_STORAGE)
+        }
+
+        /** Full or partial (user-selected) access: without either, MediaStore lists no photos at all. */
+        fun hasAccess(context: Context): Boolean =
+            PERMISSIONS.any { context.checkSelfPermission(it) == PackageManager.PERMISSION_GRANTED }
+    }
+
     private val collection: Uri = MediaStore.Images.Media.getContentUri(MediaStore.VOLUME_EXTERNAL)
 
     /** Every image, sorted by path; the store's `path` is RELATIVE_PATH + DISPLAY_NAME ('/'-separated). */

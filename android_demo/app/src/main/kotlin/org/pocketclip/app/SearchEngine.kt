@@ -58,6 +58,7 @@ class SearchEngine(private val context: Context) : AutoCloseable {
         return hits.map { Hit(v.paths[it.index], it.score, uris[v.paths[it.index]]) }
     }
 
+    @Synchronized // after a search in flight: destroying a module mid-forward leaves ExecuTorch's native memory behind
     override fun close() {
         for (load in listOf(textTowerLoad, imageTowerLoad)) if (load.isInitialized()) load.value.close()
     }

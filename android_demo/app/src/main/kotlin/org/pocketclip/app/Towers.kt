@@ -47,12 +47,24 @@ abstract class Tower(val artifact: Artifact) : AutoCloseable {
 
 class ExecuTorchTower(artifact: Artifact, file: File) : Tower(artifact) {
     override val backend = "executorch ${BuildConfig.EXECUTORCH_VERSION} XNNPACK"
-    private val module: Module = Module.load(file.absolutePath)
+    private val module: Module = Module.load(file.absolutePath).also { module ->
+        // Module.load only maps the file; the program (its operators and XNNPACK delegate) loads on first use.
+        // Load it now, so that an artifact this runtime cannot run falls back to ONNX Runtime in Towers.open.
+        val error = module.loadMethod("forward")
+        if (error != 0) {
+            module.destroy()
+            throw IllegalStateException("${artifact.file}: ExecuTorch cannot load method forward (error 0x${error.toString(16)})")
+        }
+    }
 
     override fun runFloats(data: FloatArray, shape: LongArray) = forward(Tensor.fromBlob(data, shape))
     override fun runLongs(data: LongArray, shape: LongArray) = forward(Tensor.fromBlob(data, shape))
 
-    private fun forward(input: Tensor): FloatArray = module.forward(EValue.from(input))[0].toTensor().dataAsFloatArray
+    private fun forward(input: Tensor): FloatArray {
+        val outputs = module.forward(EValue.from(input))
+        check(outputs.isNotEmpty()) { "${artifact.file}: ExecuTorch returned no output (module closed?)" }
+        return outputs[0].toTensor().dataAsFloatArray
+    }
 
     override fun close() = module.destroy()
 }
@@ -60,7 +72,7 @@ class ExecuTorchTower(artifact: Artifact, file: File) : Tower(artifact) {
 class OnnxTower(artifact: Artifact, file: File) : Tower(artifact) {
     override val backend = "onnxruntime ${BuildConfig.ONNXRUNTIME_VERSION} CPU"
     private val env = OrtEnvironment.getEnvironment()
-    private val session: OrtSession = env.createSession(file.absolutePath, OrtSession.SessionOptions())
+    private val session: OrtSession = OrtSession.SessionOptions().use { options -> env.createSession(file.absolutePath, options) }
 
     override fun runFloats(data: FloatArray, shape: LongArray) =
         OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape).use(::runSession)

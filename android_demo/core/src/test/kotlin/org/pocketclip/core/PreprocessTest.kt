@@ -74,4 +74,20 @@ class PreprocessTest {
         }
         assertEquals(1, rotated, "the golden set has one JPEG with an EXIF rotation")
     }
+
+    @Test
+    fun orientationAndFlatteningFollowPillow() {
+        // 2x1 RGBA: an opaque red pixel, then a half-transparent blue one over white.
+        val rgba = intArrayOf(255, 0, 0, 255, 0, 0, 255, 128).map { it.toByte() }.toByteArray()
+        val image = RgbaImage(2, 1, rgba, hasAlpha = true)
+        val background = intArrayOf(255, 255, 255)
+        val flat = Preprocess.flatten(image, background)
+        assertEquals(listOf(255, 0, 0, 127, 127, 255), flat.rgb.map { it.toInt() and 0xff }) // Pillow: DIV255(255 * 127 + 0 * 128) = 127
+        // Pillow's exif_transpose comes before flattening (Preprocess.run's order); the bytes are the same either way.
+        val turned = Preprocess.flatten(Preprocess.applyOrientation(image, 6), background) // 90 degrees clockwise: 1 wide, 2 tall
+        assertEquals(listOf(1, 2), listOf(turned.width, turned.height))
+        assertEquals(listOf(255, 0, 0, 127, 127, 255), turned.rgb.map { it.toInt() and 0xff })
+        val mirrored = Preprocess.flatten(Preprocess.applyOrientation(image, 2), background)
+        assertEquals(listOf(127, 127, 255, 255, 0, 0), mirrored.rgb.map { it.toInt() and 0xff })
+    }
 }

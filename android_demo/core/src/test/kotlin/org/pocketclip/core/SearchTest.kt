@@ -94,4 +94,11 @@ class SearchTest {
         println("search: PQ alone recall@10 ${pqAlone / (10.0 * captions.size)} (${pq.subspaces} x ${pq.codewords}); " +
             "with every candidate re-ranked 1.0")
     }
+
+    @Test
+    fun topKeepsLowerIndexOnTies() {
+        assertArrayEquals(intArrayOf(1, 3, 0), Search.top(floatArrayOf(0.5f, 0.9f, 0.5f, 0.9f, 0.1f), 3))
+        assertArrayEquals(IntArray(70) { it }, Search.top(FloatArray(100) { 1f }, 70))
+        assertArrayEquals(IntArray(0), Search.top(FloatArray(0), 3))
+    }
 }
