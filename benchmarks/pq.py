@@ -32,11 +32,8 @@ from models.evaluate import embed_pairs
 from models.pq_kmeans import fit_kmeans_codebooks
 from models.train_pq import code_entropy, published_codebooks
 from runtime.pq import Codebooks, PQScanner, rerank, top
-
-
-def stored(x: torch.Tensor | np.ndarray) -> np.ndarray:
-    """float16 as the store keeps it, back to float32."""
-    return np.asarray(x, dtype=np.float32).astype(np.float16).astype(np.float32)
+from runtime.quality import mean_overlap
+from runtime.store import as_stored
 
 
 def synthetic(base: np.ndarray, n: int, noise: float, seed: int = 0, chunk: int = 100_000) -> tuple[np.ndarray, float]:
@@ -70,7 +67,7 @@ def timed(fn, queries: np.ndarray) -> tuple[list, list[float]]:
 
 
 def recall(found: list, truth: list) -> float:
-    return round(float(np.mean([len(set(f[:10]) & set(t)) / 10 for f, t in zip(found, truth)])), 4)
+    return round(mean_overlap(found, truth), 4)
 
 
 def measure_codebooks(books: Codebooks, vectors16: np.ndarray, queries: np.ndarray, truth: list, candidates: int,
@@ -123,7 +120,7 @@ def embed(model, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     data = load_split(split, n, model.cfg.preprocess)
     with torch.no_grad():
         images, texts = embed_pairs(model, data)
-    return stored(images), stored(texts)
+    return as_stored(images.numpy()), as_stored(texts.numpy())
 
 
 def run(args) -> dict:

@@ -24,14 +24,10 @@ from models.evaluate import embed_pairs, recall_at_k
 from models.pq_head import PQHead, distill_codebooks, usage_entropy
 from models.pq_kmeans import fit_kmeans_codebooks
 from runtime.pq import Codebooks, load_codebooks, recall_at_10, save_codebooks
+from runtime.store import as_stored
 
 CODEBOOKS_FILE = "pq_codebooks.npy"
 EVAL_FILE = "pq_eval.json"
-
-
-def as_stored(vectors: torch.Tensor) -> torch.Tensor:
-    """What the store holds: float16 vectors, read back as float32."""
-    return vectors.to(torch.float16).to(torch.float32)
 
 
 def code_entropy(books: Codebooks, vectors: np.ndarray) -> float:
@@ -65,7 +61,7 @@ def train_pq(recipe: dict) -> tuple[Codebooks, dict]:
     subset = train if teacher.cfg.preprocess == model.cfg.preprocess else load_split(
         "train", data["train_size"], teacher.cfg.preprocess, data["seed"])
     with torch.no_grad():
-        images, texts = (as_stored(x) for x in embed_pairs(model, _head(train, pairs)))
+        images, texts = (torch.from_numpy(as_stored(x.numpy())) for x in embed_pairs(model, _head(train, pairs)))
         t_images, t_texts = embed_pairs(teacher, _head(subset, pairs))
     kmeans = fit_kmeans_codebooks(images.numpy(), recipe["subspaces"], seed=recipe["seed"])
     head = PQHead(kmeans)
@@ -75,7 +71,7 @@ def train_pq(recipe: dict) -> tuple[Codebooks, dict]:
     learned = head.export()
     test = load_split("test", data["test_size"], model.cfg.preprocess, data["seed"])
     with torch.no_grad():
-        test_images, test_texts = (as_stored(x).numpy() for x in embed_pairs(model, test))
+        test_images, test_texts = (as_stored(x.numpy()) for x in embed_pairs(model, test))
     report = {"model": model.cfg.name, "model_fingerprint": fingerprint(model), "teacher": teacher.cfg.name,
               "subspaces": learned.subspaces, "codewords": learned.codewords, "bytes_per_photo": learned.subspaces,
               "pairs": pairs, "loss_first": round(float(np.mean(losses[:20])), 4),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.quality import mean_overlap
 from runtime.search import top
 
 
@@ -134,9 +135,7 @@ def search_pq(codebooks: Codebooks, codes: np.ndarray | PQScanner, query: np.nda
 def recall_at_10(books: Codebooks, vectors: np.ndarray, queries: np.ndarray, candidates: int | None) -> float:
     """Mean share of the exact top-10 that pq (candidates None) or pq+rerank finds, one query at a time."""
     scanner = PQScanner(books, books.encode(vectors))
-    found = []
-    for query in queries:
-        exact = set(top(vectors @ query, 10).tolist())
-        hits = search_pq(books, scanner, query, 10, vectors if candidates else None, candidates or 0)[0]
-        found.append(len(exact & set(hits.tolist())) / 10)
-    return round(float(np.mean(found)), 4)
+    exact = [top(vectors @ query, 10) for query in queries]
+    found = [search_pq(books, scanner, query, 10, vectors if candidates else None, candidates or 0)[0]
+             for query in queries]
+    return round(mean_overlap(found, exact), 4)

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from runtime.pq import Codebooks, PQScanner, rerank, top
 from runtime.search import Hit, VectorIndex, ranked_hits
-from runtime.store import StoreError, from_blobs, get_meta
+from runtime.store import StoreError, as_stored, from_blobs, get_meta
 
 EXACT_BELOW = 50_000
 MODES = ("auto", "exact", "pq", "pq+rerank")
@@ -22,8 +22,7 @@ META_KEY = "pq_codebooks_sha256"
 
 def code_blobs(books: Codebooks, vectors: np.ndarray) -> list[bytes]:
     """One M-byte pq_code blob per vector; vectors as stored (float16 values)."""
-    stored = np.asarray(vectors, dtype="<f2").astype(np.float32)
-    return [column.tobytes() for column in np.ascontiguousarray(books.encode(stored).T)]
+    return [column.tobytes() for column in np.ascontiguousarray(books.encode(as_stored(vectors)).T)]
 
 
 def bind_codebooks(db: Database, books: Codebooks | None, sha256: str | None, model: str,

@@ -18,12 +18,18 @@ BARS = {
 }
 
 
+def mean_overlap(found, reference, k: int = 10) -> float:
+    """Mean share of each reference top-k (rows of indices) that the found top-k also holds."""
+    return float(np.mean([len(set(np.asarray(a)[:k].tolist()) & set(np.asarray(b)[:k].tolist())) / k
+                          for a, b in zip(found, reference)]))
+
+
 def top_k_overlap(text: np.ndarray, images: np.ndarray, ref_text: np.ndarray, ref_images: np.ndarray,
                   k: int = 10) -> float:
     """Mean share of each caption's top-k images that the reference top-k also holds."""
     got = np.argsort(-(text @ images.T), axis=1)[:, :k]
     ref = np.argsort(-(ref_text @ ref_images.T), axis=1)[:, :k]
-    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(got, ref)]))
+    return mean_overlap(got, ref, k)
 
 
 def agreement(got: np.ndarray, ref: np.ndarray) -> dict[str, float]:

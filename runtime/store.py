@@ -83,6 +83,11 @@ def to_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f2").tobytes()
 
 
+def as_stored(vectors) -> np.ndarray:
+    """The float32 values a store holds for these vectors: rounded through float16, as in its blobs."""
+    return np.asarray(vectors, dtype="<f2").astype(np.float32)
+
+
 def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
     """(N, dim) float32 from float16 blobs: numpy has no fast float16 kernel, so convert once."""
     if not blobs:

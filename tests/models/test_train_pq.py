@@ -8,8 +8,9 @@ import torch
 from models.checkpoint import WEIGHTS_DIR, load_model
 from models.demo_data import load_split
 from models.evaluate import embed_pairs
-from models.train_pq import EVAL_FILE, as_stored, codebooks_option, compare, published_codebooks
+from models.train_pq import EVAL_FILE, codebooks_option, compare, published_codebooks
 from runtime.pq import save_codebooks
+from runtime.store import as_stored
 
 
 def test_published_codebooks_belong_to_the_demo_student_only(tmp_path):
@@ -33,7 +34,7 @@ def test_recorded_pq_numbers_reproduce():
     report = json.loads((WEIGHTS_DIR / "demo-student" / EVAL_FILE).read_text())
     data = load_split("test", report["recipe"]["data"]["test_size"], model.cfg.preprocess)
     with torch.no_grad():
-        images, texts = (as_stored(x).numpy() for x in embed_pairs(model, data))
+        images, texts = (as_stored(x.numpy()) for x in embed_pairs(model, data))
     fresh = compare({"distilled": books}, images, texts, data.keys, report["candidates"])
     for key, value in fresh["distilled"].items():
         assert abs(value - report["test_split"]["distilled"][key]) <= 0.005 * max(1, abs(value)), key
