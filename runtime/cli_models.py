@@ -68,18 +68,20 @@ def _demo_bundle(folder: Path, formats: list[str]) -> dict:
     from models.checkpoint import fingerprint, load_model
     from runtime.bundle import BundleError, load_bundle
 
+    from models.train_pq import published_codebooks
+
     model = load_model("demo-student")
+    codebooks = published_codebooks(model)
     try:
         bundle = load_bundle(folder)
         bundle.verify_all()
         have = {a["format"] for a in bundle.artifacts}
-        if bundle.fingerprint == fingerprint(model) and set(formats) <= have:
+        has_pq = bundle.pq_sha256 is not None or codebooks is None
+        if bundle.fingerprint == fingerprint(model) and set(formats) <= have and has_pq:
             return bundle.manifest
     except BundleError:
         pass
-    from models.train_pq import published_codebooks
-
-    return export_bundle(model, folder, formats, codebooks=published_codebooks(model))
+    return export_bundle(model, folder, formats, codebooks=codebooks)
 
 
 def _echo_bundle(manifest: dict) -> None:
