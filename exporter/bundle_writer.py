@@ -78,6 +78,9 @@ def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
         "model": {"name": model.cfg.name, "fingerprint": fingerprint(model), "embed_dim": model.cfg.image.embed_dim,
                   "config": model.cfg.to_dict()},
         "preprocess": {**asdict(model.cfg.preprocess), "decode": "Pillow; EXIF orientation applied first",
+                       "resize_passes": "Pillow 13's separable convolution, support scaled by the downscale "
+                                        "factor, uint8 rounding between passes; horizontal pass first, except "
+                                        "vertical first when out_h < h and h - out_h > 2 * (w - out_w)",
                        "jpeg_draft": "JPEGs whose shorter side is >= 4x size are decoded at the smallest DCT "
                                      "scale (1/2, 1/4, 1/8) keeping the shorter side >= 2x size, then resized",
                        "alpha": "flattened onto `background`", "16_bit": "scaled to 8 bits (x / 257, rounded)",

@@ -1,7 +1,7 @@
 """The golden set every platform checks itself against, and the calibration inputs for int8.
 
-golden/ holds a few photo files (one PNG with transparency, one JPEG with an EXIF rotation, so
-the preprocessing contract is exercised), their exact preprocessed tensors, texts with their token
+golden/ holds a few photo files (one PNG with transparency, one JPEG with an EXIF rotation, one tall
+textured PNG that Pillow resizes vertically first, so the preprocessing contract is exercised), their exact preprocessed tensors, texts with their token
 ids, and the fp32 PyTorch embeddings of both; plus a gallery of demo pictures and captions on
 which quantized artifacts must keep the top-10 retrieval of the fp32 model.
 """
@@ -47,6 +47,11 @@ def _golden_photos(folder: Path, count: int) -> list[Path]:
             path = folder / f"golden_{i:02d}.jpg"
             image.crop((0, 0, RENDER, RENDER * 3 // 4)).transpose(Image.Transpose.ROTATE_90).save(
                 path, quality=92, exif=exif.tobytes())
+        elif i == count - 1:  # tall and textured: Pillow resizes it vertically first (see the manifest)
+            tall = np.asarray(image.crop((0, 0, RENDER * 5 // 16, RENDER)), dtype=np.int16)
+            noise = np.random.default_rng(i).integers(-24, 25, tall.shape)
+            path = folder / f"golden_{i:02d}.png"
+            Image.fromarray(np.clip(tall + noise, 0, 255).astype(np.uint8)).save(path)
         else:
             path = folder / f"golden_{i:02d}.jpg"
             image.save(path, quality=92)
@@ -54,7 +59,7 @@ def _golden_photos(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def write_golden(model: DualEncoder, folder: Path, photos: int = 6, gallery: int = 200,
+def write_golden(model: DualEncoder, folder: Path, photos: int = 7, gallery: int = 200,
                  captions: int = 50) -> Golden:
     """Write golden/ and return its inputs; embeddings come from the fp32 eager model."""
     spec = asdict(model.cfg.preprocess)

@@ -1,6 +1,7 @@
 // Pillow's resize (libImaging/Resample.c) for 8-bit RGB: separable convolution, horizontal pass then
-// vertical, filter support widened by the downscale factor (antialiasing), 22-bit fixed-point weights
-// and uint8 rounding between the passes.
+// vertical (Pillow 13: vertical first when the height loses more than twice as many pixels as the
+// width, see the manifest's resize_passes), filter support widened by the downscale factor
+// (antialiasing), 22-bit fixed-point weights and uint8 rounding between the passes.
 // Hand-written: Android's Bitmap.createScaledBitmap and java.awt scale with other kernels, and the
 // manifest's contract is Pillow's numbers to within one level.
 package org.pocketclip.core
@@ -67,6 +68,9 @@ object PillowResize {
     fun resize(src: RgbImage, outW: Int, outH: Int, resample: String = "bicubic"): RgbImage {
         val filter = FILTERS[resample] ?: throw IllegalArgumentException("resample $resample: supported ${FILTERS.keys}")
         if (outW == src.width && outH == src.height) return src
+        if (outW != src.width && outH < src.height && src.height - outH > 2 * (src.width - outW)) {
+            return resize(resize(src, src.width, outH, resample), outW, outH, resample) // vertical pass first
+        }
         val vert = coefficients(src.height, outH, filter)
         val yFirst = vert.bounds[0]
         val yLast = vert.bounds[outH * 2 - 2] + vert.bounds[outH * 2 - 1]
