@@ -109,3 +109,18 @@ def test_pq_search_on_a_bundle_without_codebooks_is_a_clear_error(tmp_path, phot
                                "--silent"]).exit_code == 0
     result = runner.invoke(cli, ["search", "x", "--db", db_path, "--mode", "pq"])
     assert result.exit_code == 1 and "no PQ codes" in result.output
+
+
+def test_tampered_codebooks_are_refused_by_their_hash(tmp_path, fp32_bundle):
+    import shutil
+
+    from runtime.bundle import BundleHashMismatch, load_bundle
+
+    copy = tmp_path / "bundle"
+    shutil.copytree(fp32_bundle.root, copy)
+    path = copy / fp32_bundle.manifest["pq"]["file"]
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleHashMismatch, match="codebooks.npy"):
+        load_bundle(copy).codebooks()
