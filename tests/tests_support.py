@@ -43,3 +43,17 @@ def filled_store(tmp_path, n=500, dim=16, seed=0):
                             for i in range(n))
     db["embeddings"].insert_all({"photo_id": i + 1, "model": "m", "vector": to_blob(v)} for i, v in enumerate(vectors))
     return db, vectors
+
+
+def describe_schema(db) -> dict:
+    """Per table: columns (name, type, notnull, pk), indexes (name, unique, origin, columns); and the SQL."""
+    out = {}
+    for table in ("meta", "photos", "embeddings", "_sqlite_migrations"):
+        out[f"columns {table}"] = [(r[1], r[2], r[3], r[5]) for r in db.execute(f'PRAGMA table_info("{table}")')]
+        out[f"indexes {table}"] = sorted(
+            (r[1], r[2], r[3], [c[2] for c in db.execute(f'PRAGMA index_info("{r[1]}")')])
+            for r in db.execute(f'PRAGMA index_list("{table}")'))
+        out[f"foreign keys {table}"] = [r[2:5] for r in db.execute(f'PRAGMA foreign_key_list("{table}")')]
+    out["sql"] = sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(),
+                        key=lambda r: r[1])
+    return out

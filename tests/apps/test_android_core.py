@@ -20,6 +20,7 @@ from runtime.device_report import check_device_report, load_device_report
 from runtime.golden import load_golden
 from runtime.search import VectorIndex
 from runtime.store import bind_bundle, get_meta, now, open_store, to_blob
+from tests_support import describe_schema
 
 JVM_TEST = Path(__file__).resolve().parents[2] / "android_demo" / "core" / "jvm-test.sh"
 
@@ -82,6 +83,7 @@ def test_python_reads_the_kotlin_store(kotlin_run, fp32_bundle):
     assert result.returncode == 0, result.stdout + result.stderr
     model = fp32_bundle.fingerprint
     kotlin, python = open_store(paths["POCKETCLIP_OUT_STORE"]), open_store(paths["POCKETCLIP_PY_STORE"])
+    assert describe_schema(kotlin.conn) == describe_schema(python.conn)  # tables, columns, indexes, SQL
     for key in ("schema_version", "model_fingerprint", "dim", "preprocess_sha256", "pq_codebooks_sha256"):
         assert get_meta(kotlin).get(key) == get_meta(python).get(key), key
     kotlin_index, python_index = VectorIndex(kotlin, model), VectorIndex(python, model)

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from runtime.store import open_store
+from tests_support import describe_schema as describe
 
 IOS = Path(__file__).resolve().parents[2] / "ios_demo"
 SCHEMA_SWIFT = IOS / "Sources" / "PocketClipCore" / "StoreSchema.swift"
 CORE_TESTS = IOS / "Tests" / "PocketClipCoreTests"
-TABLES = ("meta", "photos", "embeddings", "_sqlite_migrations")
 
 # The core test list (shared with android_demo/core), class -> XCTest methods.
 CORE_TEST_LIST = {
@@ -44,20 +44,6 @@ def swift_ddl() -> list[str]:
         if re.match(r"CREATE (UNIQUE )?(TABLE|INDEX)", text):
             statements.append(text)
     return statements
-
-
-def describe(db: sqlite3.Connection) -> dict:
-    """Per table: columns (name, type, notnull, pk), indexes (name, unique, origin, columns); and the SQL."""
-    out = {}
-    for table in TABLES:
-        out[f"columns {table}"] = [(r[1], r[2], r[3], r[5]) for r in db.execute(f'PRAGMA table_info("{table}")')]
-        out[f"indexes {table}"] = sorted(
-            (r[1], r[2], r[3], [c[2] for c in db.execute(f'PRAGMA index_info("{r[1]}")')])
-            for r in db.execute(f'PRAGMA index_list("{table}")'))
-        out[f"foreign keys {table}"] = [r[2:5] for r in db.execute(f'PRAGMA foreign_key_list("{table}")')]
-    out["sql"] = sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(),
-                        key=lambda r: r[1])
-    return out
 
 
 def python_store(tmp_path: Path) -> sqlite3.Connection:
