@@ -70,7 +70,7 @@ def load_split(split: str, n: int, preprocess: PreprocessConfig, seed: int = 0, 
         keys = [k for p in parts for k in p[2]]
         if cache:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # per process: torchrun ranks draw at once
             np.savez(tmp, pixels=pixels, captions=np.array(captions), keys=np.array(keys, dtype=object).astype(str))
             tmp.replace(path)
     keys = [tuple(str(x) for x in k) for k in keys]
