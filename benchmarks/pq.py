@@ -1,6 +1,6 @@
 """The compressed index: bytes per photo, recall@10 against exact search, and latency on one core.
 
-    python -m benchmarks.pq --vectors 1000000 [--queries 200] [--candidates 1000] [--json]
+    python -m benchmarks.pq --vectors 1000000 [--queries 200] [--candidates 1000] [--codebooks F] [--json]
 
 Two settings, each with the distilled codebooks published for the model (models/train_pq.py) and the
 k-means baseline at the same bytes:
@@ -31,7 +31,7 @@ from models.demo_data import load_split
 from models.evaluate import embed_pairs
 from models.pq_kmeans import fit_kmeans_codebooks
 from models.train_pq import code_entropy, published_codebooks
-from runtime.pq import Codebooks, PQScanner, rerank, top
+from runtime.pq import Codebooks, PQScanner, load_codebooks, rerank, top
 from runtime.quality import mean_overlap
 from runtime.store import as_stored
 
@@ -125,10 +125,12 @@ def embed(model, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def run(args) -> dict:
     model = load_model(args.model).eval()
-    published = published_codebooks(model)
-    if published is None:
-        raise SystemExit(f"{args.model} has no published PQ codebooks; run models/train_pq.py first")
-    learned = published[0]
+    if args.codebooks:  # e.g. runs/pq8/pq_codebooks.npy from models/recipes/demo-student-pq8.json
+        learned = load_codebooks(args.codebooks)
+    elif (published := published_codebooks(model)) is not None:
+        learned = published[0]
+    else:
+        raise SystemExit(f"{args.model} has no published PQ codebooks; run models/train_pq.py or give --codebooks")
     train_images, _ = embed(model, "train", args.base)
     test_images, test_texts = embed(model, "test", args.test_size)
     m = learned.subspaces
@@ -150,7 +152,7 @@ def run(args) -> dict:
         sample = vectors[rng.choice(len(vectors), size=min(100_000, len(vectors)), replace=False)]
         kmeans = fit_kmeans_codebooks(sample, m, seed=args.seed)
         result = {"vectors": args.vectors, "dim": vectors.shape[1], "queries": len(queries),
-                  "candidates": args.candidates, "codebooks": "distilled", "float16_bytes_per_photo": 2 * vectors.shape[1],
+                  "candidates": args.candidates, "codebooks": args.codebooks or "distilled (published)", "float16_bytes_per_photo": 2 * vectors.shape[1],
                   "exact_p50_ms": exact_p50, "exact_p95_ms": percentiles(exact_times)["p95_ms"],
                   "synthetic": {"base": f"{len(train_images)} training-split picture embeddings",
                                 "noise": args.noise, "mean_cosine_to_base": round(to_base, 4)}}
@@ -175,6 +177,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=1000, help="re-ranked exactly (pq+rerank)")
     parser.add_argument("--demo-candidates", type=int, default=50)
     parser.add_argument("--model", default="demo-student")
+    parser.add_argument("--codebooks", default=None, help="distilled codebooks .npy (default: the published ones)")
     parser.add_argument("--base", type=int, default=5000, help="training-split pictures the synthetic vectors start from")
     parser.add_argument("--test-size", type=int, default=1000)
     parser.add_argument("--noise", type=float, default=0.5, help="noise std relative to the embeddings' spread")
