@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from runtime.encoders import BundleEncoder
 from runtime.pq import Codebooks
-from runtime.pq_index import bind_bundle_codebooks, code_blobs
+from runtime.pq_index import bind_codebooks, code_blobs
 from runtime.photos import DecodeError, PhotoFile, content_hash, load_photo, walk_photos
 from runtime.store import StoreError, get_meta, now, to_blob
 
@@ -78,8 +78,8 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_s
     report = IndexReport()
     model = encoder.bundle.fingerprint
     remember_source(db, root, encoder)
-    bind_bundle_codebooks(db, encoder.bundle)  # stored vectors get codes of the bundle's codebooks
-    books = encoder.bundle.codebooks()
+    books = encoder.bundle.codebooks()  # stored vectors get codes of the bundle's codebooks
+    bind_codebooks(db, books, encoder.bundle.pq_sha256, model)
     files = list(walk_photos(root))
     rows = {row["path"]: row for row in db["photos"].rows}
     with_vector = {r[0] for r in db.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
