@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from runtime.backends import RUNNABLE_FORMATS, open_tower
-from runtime.bundle import load_bundle
+from pocketclip.runtime.backends import RUNNABLE_FORMATS, open_tower
+from pocketclip.runtime.bundle import load_bundle
 
 
 

@@ -18,17 +18,13 @@ from pathlib import Path
 
 import torch
 
-from exporter.bundle_writer import artifact_name, measure, plan
-from exporter.coreml_export import export_coreml
-from exporter.executorch_export import export_executorch
-from exporter.golden import calibration_inputs, write_golden
-from exporter.onnx_export import export_onnx
-from runtime.quality import bar_for
-from models.checkpoint import load_model
-from runtime.backends import RUNNABLE_FORMATS
-from runtime.bundle import size_path
-
-EXPORTERS = {"onnx": export_onnx, "pte": export_executorch}
+from pocketclip.exporter.bundle_writer import measure, plan
+from pocketclip.exporter.golden import calibration_inputs, write_golden
+from pocketclip.exporter.targets import TARGETS, artifact_name
+from pocketclip.runtime.quality import bar_for
+from pocketclip.models.checkpoint import load_model
+from pocketclip.runtime.backends import RUNNABLE_FORMATS
+from pocketclip.runtime.bundle import size_path
 
 
 def export_shapes(name: str, formats: list[str], gallery: int) -> list[dict]:
@@ -45,10 +41,7 @@ def export_shapes(name: str, formats: list[str], gallery: int) -> list[dict]:
                 example = torch.from_numpy((golden.pixels if kind == "image" else golden.ids)[:1])
                 path = folder / artifact_name(kind, fmt, precision)
                 start = time.perf_counter()
-                if fmt == "mlpackage":
-                    export_coreml(tower, kind, precision, example, path)
-                else:
-                    EXPORTERS[fmt](tower, kind, precision, example, calib[0 if kind == "image" else 1], path)
+                TARGETS[fmt].export(tower, kind, precision, example, calib[0 if kind == "image" else 1], path)
                 row = {"model": name, "file": path.name, "bytes": size_path(path),
                        "export_s": round(time.perf_counter() - start, 1)}
                 if fmt in RUNNABLE_FORMATS:

@@ -16,14 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from runtime.bundle import load_bundle
-from runtime.encoders import BundleEncoder
-from runtime.indexer import index_folder
-from runtime.store import bind_bundle, open_store
+from pocketclip.runtime.bundle import load_bundle
+from pocketclip.runtime.encoders import BundleEncoder
+from pocketclip.runtime.indexer import index_folder
+from pocketclip.runtime.store import bind_bundle, open_store
 
 
 def draw_folder(root: Path, count: int, size: tuple[int, int]) -> None:
-    from models.demo_world import sample
+    from pocketclip.models.demo_world import sample
 
     root.mkdir(parents=True, exist_ok=True)
     for i in range(count):
@@ -43,8 +43,8 @@ def run(photos: int, large: int, bundle_path: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if bundle_path is None:
-            from exporter.bundle_writer import export_bundle
-            from models.checkpoint import load_model
+            from pocketclip.exporter.bundle_writer import export_bundle
+            from pocketclip.models.checkpoint import load_model
 
             bundle_path = str(tmp / "bundle")
             export_bundle(load_model("demo-student"), bundle_path, ["onnx"], ["fp32"], gallery=20, captions=10)

@@ -26,14 +26,14 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from models.checkpoint import load_model
-from models.demo_data import load_split
-from models.evaluate import embed_pairs
-from models.pq_kmeans import fit_kmeans_codebooks
-from models.train_pq import code_entropy, published_codebooks
-from runtime.pq import Codebooks, PQScanner, load_codebooks, rerank, top
-from runtime.quality import mean_overlap
-from runtime.store import as_stored
+from pocketclip.models.checkpoint import load_model
+from pocketclip.models.demo_data import load_split
+from pocketclip.models.evaluate import embed_pairs
+from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.models.train_pq import code_entropy, published_codebooks
+from pocketclip.runtime.pq import Codebooks, PQScanner, load_codebooks, rerank, top
+from pocketclip.runtime.quality import mean_overlap
+from pocketclip.runtime.store import as_stored
 
 
 def synthetic(base: np.ndarray, n: int, noise: float, seed: int = 0, chunk: int = 100_000) -> tuple[np.ndarray, float]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.search import VectorIndex
-from runtime.store import bind_model, open_store, to_blob
+from pocketclip.runtime.search import VectorIndex
+from pocketclip.runtime.store import bind_model, open_store, to_blob
 
 
 def synthetic(n: int, dim: int, seed: int = 0) -> np.ndarray:

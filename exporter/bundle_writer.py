@@ -15,26 +15,23 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from exporter.coreml_export import export_coreml
-from exporter.executorch_export import export_executorch
-from exporter.golden import calibration_inputs, write_golden, write_pq_golden
-from exporter.onnx_export import export_onnx
-from exporter.validate import check
-from runtime.golden import Golden
-from runtime.pq import Codebooks, save_codebooks
-from runtime.quality import bar_for, measure_tower
-from models.checkpoint import fingerprint
-from models.dual_encoder import DualEncoder
-from runtime.backends import RUNNABLE_FORMATS, open_tower
-from runtime.bundle import SCHEMA_VERSION, sha256_path, size_path
-from runtime.tokenizer import DEFAULT_MERGES, load_tokenizer
+from pocketclip.exporter.golden import calibration_inputs, write_golden, write_pq_golden
+from pocketclip.exporter.targets import INPUT, TARGETS, artifact_name
+from pocketclip.exporter.validate import check
+from pocketclip.models.checkpoint import fingerprint
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.runtime.backends import RUNNABLE_FORMATS, open_tower
+from pocketclip.runtime.bundle import SCHEMA_VERSION, sha256_path, size_path
+from pocketclip.runtime.golden import Golden
+from pocketclip.runtime.pq import Codebooks, save_codebooks
+from pocketclip.runtime.quality import bar_for, measure_tower
+from pocketclip.runtime.tokenizer import DEFAULT_MERGES, load_tokenizer
 
-PRECISIONS = {"pte": ("fp32", "int8"), "onnx": ("fp32", "int8"), "mlpackage": ("fp16", "int8", "palettized-6")}
-BACKEND_NAME = {"pte": "xnnpack", "onnx": "onnx", "mlpackage": "coreml"}
-
-
-def artifact_name(tower: str, fmt: str, precision: str) -> str:
-    return f"{tower}_{BACKEND_NAME[fmt]}_{precision.replace('-', '')}.{fmt}"
+PRECISIONS = {fmt: target.precisions for fmt, target in TARGETS.items()}
+# The search settings every platform reads from the manifest (README, "Search modes", has the
+# measurements): below 50,000 photos an exact float32 scan takes ~1 ms, so PQ only pays above it;
+# re-ranking 1,000 PQ candidates exactly brought recall@10 to ~0.99 on 1M synthetic vectors.
+SEARCH = {"exact_below_photos": 50_000, "rerank_candidates": 1000, "default_k": 10}
 
 
 def plan(formats: list[str], precisions: list[str] | None) -> list[tuple[str, str]]:
@@ -55,7 +52,7 @@ def plan(formats: list[str], precisions: list[str] | None) -> list[tuple[str, st
 
 def measure(path: Path, fmt: str, kind: str, golden: Golden, fixed_batch: int | None) -> dict:
     """Run a saved artifact on the golden inputs and gallery; the numbers its manifest entry records."""
-    tower = open_tower(path, fmt, "pixels" if kind == "image" else "ids", threads=1)
+    tower = open_tower(path, fmt, INPUT[kind], threads=1)
     return measure_tower(tower, kind, golden, fixed_batch)
 
 
@@ -91,6 +88,7 @@ def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
                  "sot_id": tok.sot_id, "eot_id": tok.eot_id, "pad_id": tok.pad_id,
                  "truncation": "start + first 75 BPE ids + end; zero padding to context_length"},
         "golden": {"folder": "golden", "index": "golden/golden.json"},
+        "search": dict(SEARCH),
         "artifacts": artifacts,
         "files": files,
         "exported_on": {"platform": platform.platform(), "torch": torch.__version__},
@@ -153,13 +151,7 @@ def _export_one(model, staging: Path, fmt: str, precision: str, kind: str, golde
     path = staging / name
     calibration = calib_images if kind == "image" else calib_ids
     source = golden.pixels if kind == "image" else golden.ids
-    example = torch.from_numpy(source[:1])
-    if fmt == "onnx":
-        info = export_onnx(tower, kind, precision, example, calibration, path)
-    elif fmt == "pte":
-        info = export_executorch(tower, kind, precision, example, calibration, path)
-    else:
-        info = export_coreml(tower, kind, precision, example, path)
+    info = TARGETS[fmt].export(tower, kind, precision, torch.from_numpy(source[:1]), calibration, path)
     entry = {"name": name.rsplit(".", 1)[0], "tower": kind, "format": fmt, "precision": precision, "file": name,
              "sha256": sha256_path(path), "bytes": size_path(path), **info}
     bar = bar_for(precision, kind)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-PRECISIONS = ("fp16", "int8", "palettized-6")
+from pocketclip.exporter.targets import INPUT, OUTPUT, TARGETS
 
 
 class _Int32Ids(torch.nn.Module):
@@ -34,12 +34,12 @@ def _convert(tower: torch.nn.Module, kind: str, example: torch.Tensor, max_batch
         batch = torch.export.Dim("batch", min=1, max=max_batch)
         program = torch.export.export(tower, (example.repeat(2, 1, 1, 1),), dynamic_shapes=({0: batch},))
         shape = (ct.RangeDim(1, max_batch, default=1), *example.shape[1:])
-        inputs = [ct.TensorType(name="pixels", shape=shape, dtype=np.float32)]
+        inputs = [ct.TensorType(name=INPUT[kind], shape=shape, dtype=np.float32)]
     else:
         program = torch.export.export(_Int32Ids(tower), (example.to(torch.int32),))
-        inputs = [ct.TensorType(name="ids", shape=tuple(example.shape), dtype=np.int32)]
+        inputs = [ct.TensorType(name=INPUT[kind], shape=tuple(example.shape), dtype=np.int32)]
     return ct.convert(program.run_decompositions(), inputs=inputs,
-                      outputs=[ct.TensorType(name=f"{kind}_embeds", dtype=np.float32)],
+                      outputs=[ct.TensorType(name=OUTPUT[kind], dtype=np.float32)],
                       convert_to="mlprogram", compute_precision=ct.precision.FLOAT16,
                       minimum_deployment_target=ct.target.iOS17)
 
@@ -92,10 +92,10 @@ def describe(path: Path) -> dict:
             "ops": dict(sorted(ops.items()))}
 
 
-def export_coreml(tower: torch.nn.Module, kind: str, precision: str, example: torch.Tensor, path: Path,
-                  max_batch: int = 64) -> dict:
-    if precision not in PRECISIONS:
-        raise ValueError(f"CoreML precisions are {', '.join(PRECISIONS)}, not {precision!r}")
+def export_coreml(tower: torch.nn.Module, kind: str, precision: str, example: torch.Tensor,
+                  calibration: np.ndarray | None, path: Path, max_batch: int = 64) -> dict:
+    """Write one .mlpackage (weight compression needs no calibration data); returns what Linux can check."""
+    TARGETS["mlpackage"].check(precision)
     model = _convert(tower, kind, example, max_batch)
     if precision != "fp16":
         model = _compress(model, precision)

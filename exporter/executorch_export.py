@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-INPUT = {"image": "pixels", "text": "ids"}
+from pocketclip.exporter.targets import INPUT, OUTPUT, TARGETS
 
 
 def _quantize(tower: torch.nn.Module, example: torch.Tensor, calibration: np.ndarray) -> torch.nn.Module:
@@ -47,8 +47,7 @@ def export_executorch(tower: torch.nn.Module, kind: str, precision: str, example
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
-    if precision not in ("fp32", "int8"):
-        raise ValueError(f"ExecuTorch precisions are fp32 and int8, not {precision!r}")
+    TARGETS["pte"].check(precision)
     module = _quantize(tower, example, calibration) if precision == "int8" else tower
     program = torch.export.export(module, (example,), strict=False)
     edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
@@ -56,5 +55,5 @@ def export_executorch(tower: torch.nn.Module, kind: str, precision: str, example
     path.write_bytes(edge.to_executorch().buffer)
     dtype = "float32" if kind == "image" else "int64"
     return {"inputs": [{"name": INPUT[kind], "shape": list(example.shape), "dtype": dtype}],
-            "outputs": [{"name": f"{kind}_embeds", "dtype": "float32"}],
+            "outputs": [{"name": OUTPUT[kind], "dtype": "float32"}],
             "delegated_share": round(share, 4), "not_delegated": outside}

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-INPUT = {"image": "pixels", "text": "ids"}
-OUTPUT = {"image": "image_embeds", "text": "text_embeds"}  # 'embedding' clashes with an op's name
+from pocketclip.exporter.targets import INPUT, OUTPUT, TARGETS
 
 
 def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: Path) -> Path:
@@ -57,8 +56,7 @@ def quantize_int8(fp32_path: Path, kind: str, calibration: np.ndarray, path: Pat
 def export_onnx(tower: torch.nn.Module, kind: str, precision: str, example: torch.Tensor,
                 calibration: np.ndarray, path: Path) -> dict:
     """Write one ONNX artifact; returns its I/O signature for the manifest."""
-    if precision not in ("fp32", "int8"):
-        raise ValueError(f"ONNX precisions are fp32 and int8, not {precision!r}")
+    TARGETS["onnx"].check(precision)
     if precision == "fp32":
         export_fp32(tower, kind, example, path)
     else:

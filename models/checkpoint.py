@@ -12,14 +12,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from models.configs import ModelConfig, get_config
-from models.dual_encoder import DualEncoder
+from pocketclip.models.configs import ModelConfig, get_config
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.strict_load import CheckpointMismatch, load_state  # noqa: F401 - part of this API
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"  # the committed demo models
-
-
-class CheckpointMismatch(Exception):
-    """The tensors in a checkpoint do not match the architecture its config describes."""
 
 
 def save_model(model: DualEncoder, folder: str | Path, dtype: torch.dtype = torch.float32,
@@ -33,23 +30,11 @@ def save_model(model: DualEncoder, folder: str | Path, dtype: torch.dtype = torc
     return folder
 
 
-def load_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
-    """Copy tensors into `model`, asserting that names and shapes match exactly."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong = [f"{k}: {tuple(tensors[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
-             if k in tensors and tensors[k].shape != v.shape]
-    if missing or unexpected or wrong:
-        raise CheckpointMismatch(f"missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shapes {wrong[:5]}")
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
-
-
 def load_model(source: str | Path) -> DualEncoder:
     """A checkpoint folder, a committed demo model name, a Hugging Face CLIP checkpoint
     ('hf:HUB_ID' or a folder saved by transformers), or a registered config (random weights)."""
     if str(source).startswith("hf:"):
-        from models.hf_clip import load_hf_clip
+        from pocketclip.models.hf_clip import load_hf_clip
         return load_hf_clip(str(source)[3:])
     folder = Path(source)
     if not (folder / "config.json").exists() and (WEIGHTS_DIR / str(source) / "config.json").exists():
@@ -57,7 +42,7 @@ def load_model(source: str | Path) -> DualEncoder:
     if (folder / "config.json").exists():
         config = json.loads((folder / "config.json").read_text())
         if config.get("model_type") == "clip":
-            from models.hf_clip import load_hf_clip
+            from pocketclip.models.hf_clip import load_hf_clip
             return load_hf_clip(str(folder))
         cfg = ModelConfig.from_dict(config["model"])
         model = DualEncoder(cfg)

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.configs import PreprocessConfig
-from models.demo_world import sample
-from runtime.preprocess import resize_and_crop
-from runtime.tokenizer import load_tokenizer
+from pocketclip.models.configs import PreprocessConfig
+from pocketclip.models.demo_world import sample
+from pocketclip.runtime.preprocess import resize_and_crop
+from pocketclip.runtime.tokenizer import load_tokenizer
 
 RENDER_SIZE = 128  # drawn larger than the 64 px model input, so resizing is exercised as on photos
 CACHE_DIR = Path(os.environ.get("POCKETCLIP_CACHE", Path.home() / ".cache" / "pocketclip"))

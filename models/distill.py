@@ -13,14 +13,14 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from models.checkpoint import load_model
-from models.configs import resolve_config
-from models.demo_data import PairSet, trim_ids
-from models.dual_encoder import DualEncoder
-from models.hard_negatives import mine_hard_negatives, teacher_index
-from models.inherit import inherit_from
-from models.losses import clip_loss, info_nce, similarity_kl
-from models.training import Schedule, batch_indices, distributed, gather, rank_slice, train
+from pocketclip.models.checkpoint import load_model
+from pocketclip.models.configs import resolve_config
+from pocketclip.models.demo_data import PairSet, trim_ids
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.hard_negatives import mine_hard_negatives, teacher_index
+from pocketclip.models.inherit import inherit_from
+from pocketclip.models.losses import clip_loss, info_nce, similarity_kl
+from pocketclip.models.training import Schedule, batch_indices, distributed, gather, rank_slice, train
 
 
 def make_student(recipe: dict, teacher: DualEncoder) -> DualEncoder:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.configs import ModelConfig
-from models.image_tower import ImageTower
-from models.text_tower import TextTower
+from pocketclip.models.configs import ModelConfig
+from pocketclip.models.image_tower import ImageTower
+from pocketclip.models.text_tower import TextTower
 
 
 class DualEncoder(nn.Module):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.demo_data import PairSet
-from models.dual_encoder import DualEncoder, count_parameters, parameter_bytes
-from runtime.quality import median_ms
+from pocketclip.models.demo_data import PairSet
+from pocketclip.models.dual_encoder import DualEncoder, count_parameters, parameter_bytes
+from pocketclip.runtime.quality import median_ms
 
 
 @torch.no_grad()

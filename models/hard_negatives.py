@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from models.demo_data import PairSet
-from models.evaluate import embed_pairs
+from pocketclip.models.demo_data import PairSet
+from pocketclip.models.evaluate import embed_pairs
 
 
 def teacher_index(teacher: torch.nn.Module, data: PairSet) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,9 +5,9 @@ import re
 
 import torch
 
-from models.checkpoint import load_state
-from models.configs import ImageConfig, ModelConfig, PreprocessConfig, TextConfig
-from models.dual_encoder import DualEncoder
+from pocketclip.models.strict_load import load_state
+from pocketclip.models.configs import ImageConfig, ModelConfig, PreprocessConfig, TextConfig
+from pocketclip.models.dual_encoder import DualEncoder
 
 LAYER = re.compile(r"^(text|vision)_model\.encoder\.layers\.(\d+)\.(.+)$")
 LAYER_PARTS = {"self_attn.out_proj": "attn.out", "layer_norm1": "ln_1", "layer_norm2": "ln_2",

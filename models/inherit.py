@@ -11,7 +11,7 @@ import re
 import numpy as np
 import torch
 
-from models.dual_encoder import DualEncoder
+from pocketclip.models.dual_encoder import DualEncoder
 
 BLOCK = re.compile(r"^(image|text)\.blocks\.(\d+)\.(.+)$")
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from runtime.pq import Codebooks
+from pocketclip.runtime.pq import Codebooks
 
 
 class PQHead(nn.Module):

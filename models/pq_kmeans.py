@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 
-from runtime.pq import Codebooks
+from pocketclip.runtime.pq import Codebooks
 
 
 def fit_kmeans_codebooks(vectors: np.ndarray, subspaces: int, codewords: int = 256, seed: int = 0,

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.blocks import Block
-from models.configs import TextConfig
+from pocketclip.models.blocks import Block
+from pocketclip.models.configs import TextConfig
 
 
 class TextTower(nn.Module):

@@ -1,4 +1,4 @@
-"""Run a training recipe (JSON): `python -m models.train RECIPE --out DIR`, or under torchrun.
+"""Run a training recipe (JSON): `python -m pocketclip.models.train RECIPE --out DIR`, or under torchrun.
 
 Writes DIR/model (weights stored as float16, which is what gets evaluated and published),
 DIR/eval.json on the held-out test split, and resumes from DIR's checkpoints when restarted.
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import WEIGHTS_DIR, load_model, save_model
-from models.configs import resolve_config
-from models.demo_data import load_split
-from models.distill import distill
-from models.evaluate import evaluate
-from models.train_teacher import train_contrastive
-from models.training import distributed
+from pocketclip.models.checkpoint import WEIGHTS_DIR, load_model, save_model
+from pocketclip.models.configs import resolve_config
+from pocketclip.models.demo_data import load_split
+from pocketclip.models.distill import distill
+from pocketclip.models.evaluate import evaluate
+from pocketclip.models.train_teacher import train_contrastive
+from pocketclip.models.training import distributed
 
 KINDS = {"contrastive": train_contrastive, "distill": distill}
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--publish", action="store_true", help="copy the final model into models/weights/NAME")
     args = parser.parse_args(argv)
     recipe = load_recipe(args.recipe)
-    command = "python -m models.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = "python -m pocketclip.models.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     report = run_recipe(recipe, Path(args.out), command)
     if report is None:
         return

@@ -1,6 +1,6 @@
 """Train a model's product-quantization codebooks by distillation from the teacher, and publish them.
 
-`python -m models.train_pq models/recipes/demo-student-pq.json --out runs/pq [--publish]` embeds the
+`python -m pocketclip.models.train_pq models/recipes/demo-student-pq.json --out runs/pq [--publish]` embeds the
 recipe's training pairs with the stored model and the teacher, starts from k-means codebooks (the
 baseline), distils, and writes DIR/pq_codebooks.npy with DIR/pq_eval.json (learned vs k-means at the
 same bytes on the held-out split). `--publish` copies both next to the model's weights, where
@@ -18,13 +18,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.checkpoint import WEIGHTS_DIR, fingerprint, load_model
-from models.demo_data import load_split
-from models.evaluate import embed_pairs, recall_at_k
-from models.pq_head import PQHead, distill_codebooks, usage_entropy
-from models.pq_kmeans import fit_kmeans_codebooks
-from runtime.pq import Codebooks, load_codebooks, recall_at_10, save_codebooks
-from runtime.store import as_stored
+from pocketclip.models.checkpoint import WEIGHTS_DIR, fingerprint, load_model
+from pocketclip.models.demo_data import load_split
+from pocketclip.models.evaluate import embed_pairs, recall_at_k
+from pocketclip.models.pq_head import PQHead, distill_codebooks, usage_entropy
+from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.runtime.pq import Codebooks, load_codebooks, recall_at_10, save_codebooks
+from pocketclip.runtime.store import as_stored
 
 CODEBOOKS_FILE = "pq_codebooks.npy"
 EVAL_FILE = "pq_eval.json"

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import torch
 
-from models.configs import resolve_config
-from models.demo_data import PairSet, trim_ids
-from models.dual_encoder import DualEncoder
-from models.losses import clip_loss
-from models.training import Schedule, batch_indices, distributed, gather, rank_slice, train
+from pocketclip.models.configs import resolve_config
+from pocketclip.models.demo_data import PairSet, trim_ids
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.losses import clip_loss
+from pocketclip.models.training import Schedule, batch_indices, distributed, gather, rank_slice, train
 
 
 def train_contrastive(recipe: dict, data: PairSet, out: Path) -> DualEncoder:

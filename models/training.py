@@ -1,6 +1,6 @@
 """The training loop both recipes share: schedule, resumable checkpoints, progress, torchrun/DDP.
 
-Run single-process as is, or under `torchrun --nproc_per_node N -m models.train ...`: each rank
+Run single-process as is, or under `torchrun --nproc_per_node N -m pocketclip.models.train ...`: each rank
 takes its slice of every global batch and embeddings are all-gathered, so the contrastive losses
 see the whole batch whatever the number of processes.
 """
@@ -19,7 +19,7 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from models.checkpoint import load_state, save_model
+from pocketclip.models.checkpoint import load_state, save_model
 
 
 @dataclass(frozen=True)

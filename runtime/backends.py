@@ -1,7 +1,8 @@
-"""Inference backends behind one explicit interface: ONNX Runtime, ExecuTorch, optional torch.
+"""Inference backends behind one explicit interface: ONNX Runtime and ExecuTorch.
 
 Only the ONNX backend is torch-free. ExecuTorch's Python runtime exchanges torch tensors, so its
-backend (and the torch reference) import torch when, and only when, they are chosen.
+backend imports torch when, and only when, it is chosen. The PyTorch eager reference lives in
+pocketclip.models (reference_tower.py) and is handed in as a TowerBackend; nothing here imports it.
 """
 from __future__ import annotations
 
@@ -45,30 +46,22 @@ class ExecuTorchTower:
         return self.method.execute([torch.from_numpy(np.ascontiguousarray(batch))])[0].numpy()
 
 
-class TorchTower:
-    """The PyTorch eager reference, for parity checks only: the model the bundle was exported from,
-    loaded from its committed weights or checkpoint and refused unless its fingerprint matches."""
-
-    def __init__(self, manifest: dict, kind: str, source: str | None = None):
-        import torch  # noqa: F401 - the optional reference backend; only it imports torch
-
-        from models.checkpoint import fingerprint, load_model
-
-        model = load_model(source or manifest["model"]["name"])
-        if fingerprint(model) != manifest["model"]["fingerprint"]:
-            raise ValueError(f"the PyTorch model {source or manifest['model']['name']!r} is not the one this "
-                             f"bundle was exported from (fingerprint {manifest['model']['fingerprint'][:12]})")
-        self.tower = model.image if kind == "image" else model.text
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.no_grad():
-            return self.tower(torch.from_numpy(np.ascontiguousarray(batch))).numpy()
-
-
-BACKENDS = {"onnx": OnnxTower, "pte": ExecuTorchTower, "torch": TorchTower}
 RUNNABLE_FORMATS = ("onnx", "pte")  # artifact formats this machine can execute (CoreML cannot run on Linux)
+
+
+def fixed_batch(entry: dict) -> int | None:
+    """The batch size an artifact was exported for, or None when its batch axis is dynamic."""
+    first = entry["inputs"][0]["shape"][0]
+    return first if isinstance(first, int) else None
+
+
+def run_batched(tower: TowerBackend, batch: np.ndarray, step: int | None, dim: int, default_step: int = 64
+                ) -> np.ndarray:
+    """Run `tower` over `batch` in chunks of `step` (an artifact's fixed batch) or `default_step`."""
+    if len(batch) == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    step = step or default_step
+    return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
 
 
 def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0) -> TowerBackend:
@@ -76,4 +69,4 @@ def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0) -> Tower
         return OnnxTower(path, input_name, threads)
     if fmt == "pte":
         return ExecuTorchTower(path)
-    raise ValueError(f"cannot run {fmt!r} artifacts on this machine; runnable formats: {sorted(BACKENDS)}")
+    raise ValueError(f"cannot run {fmt!r} artifacts on this machine; runnable formats: {', '.join(RUNNABLE_FORMATS)}")

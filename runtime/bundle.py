@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+# 2: the `search` section (exact/PQ switch point, candidates to re-rank, default k).
+SCHEMA_VERSION = 2
+SEARCH_KEYS = ("exact_below_photos", "rerank_candidates", "default_k")
 
 
 class BundleError(Exception):
@@ -86,17 +88,14 @@ class Bundle:
         """sha256 of the bundle's product-quantization codebooks, None if it has none."""
         return self.manifest["pq"]["sha256"] if "pq" in self.manifest else None
 
-    def codebooks(self):
-        """The bundle's PQ codebooks (runtime.pq.Codebooks) after the sha256 check, or None."""
-        if "pq" not in self.manifest:
-            return None
-        from runtime.pq import load_codebooks
+    @property
+    def search(self) -> dict[str, int]:
+        """The search settings every platform reads: exact_below_photos, rerank_candidates, default_k."""
+        return self.manifest["search"]
 
-        books = load_codebooks(self.verified(self.manifest["pq"]["file"]))
-        if books.dim != self.manifest["model"]["embed_dim"]:
-            raise BundleError(f"{self.root}: codebooks of dim {books.dim} for embeddings of dim "
-                              f"{self.manifest['model']['embed_dim']}")
-        return books
+    @property
+    def embed_dim(self) -> int:
+        return self.manifest["model"]["embed_dim"]
 
     def verify_all(self) -> None:
         for relative in self.manifest["files"]:
@@ -115,7 +114,14 @@ def load_bundle(root: str | Path) -> Bundle:
     version = manifest.get("schema_version")
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise BundleError(f"{manifest_path}: schema_version {version!r}; this code reads up to {SCHEMA_VERSION}")
-    for key in ("model", "preprocess", "text", "artifacts", "files"):
+    if version < SCHEMA_VERSION:
+        raise BundleError(f"{manifest_path}: schema_version {version} predates the `search` section; "
+                          f"export the bundle again with `pocketclip export`")
+    for key in ("model", "preprocess", "text", "artifacts", "files", "search"):
         if key not in manifest:
             raise BundleError(f"{manifest_path} has no {key!r} section")
+    search = manifest["search"]
+    if not isinstance(search, dict) or any(not isinstance(search.get(k), int) or isinstance(search.get(k), bool)
+                                           or search[k] < 1 for k in SEARCH_KEYS):
+        raise BundleError(f"{manifest_path}: `search` needs positive integers {', '.join(SEARCH_KEYS)}")
     return Bundle(root, manifest)

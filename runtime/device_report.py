@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.bundle import Bundle
-from runtime.contracts import read_contract
-from runtime.golden import Golden
-from runtime.quality import agreement, bar_for, misses, top_k_overlap
+from pocketclip.runtime.bundle import Bundle
+from pocketclip.runtime.contracts import read_contract
+from pocketclip.runtime.golden import Golden
+from pocketclip.runtime.quality import agreement, bar_for, misses, top_k_overlap
 
 
 def load_device_report(path: str | Path) -> dict:
@@ -56,3 +56,11 @@ def check_device_report(bundle: Bundle, report: dict, golden: Golden) -> list[di
         row.update(measured=measured, bar=bar)
         row["missed"] += misses(measured, bar)
     return rows
+
+
+def check_device_file(bundle: Bundle, path: str | Path) -> tuple[list[dict], bool]:
+    """check_device_report on a report file and the bundle's golden set; (rows, passed)."""
+    from pocketclip.runtime.golden import load_golden
+
+    rows = check_device_report(bundle, load_device_report(path), load_golden(bundle))
+    return rows, not any(r["missed"] for r in rows)

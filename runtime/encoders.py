@@ -5,47 +5,54 @@ before loading it, and feeds it the batch size it was exported for.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from runtime.backends import TorchTower, open_tower
-from runtime.bundle import Bundle
-from runtime.tokenizer import ClipTokenizer
+from pocketclip.runtime.backends import TowerBackend, fixed_batch, open_tower, run_batched
+from pocketclip.runtime.bundle import Bundle, BundleError
+from pocketclip.runtime.tokenizer import ClipTokenizer
+
+# (manifest, "image" | "text") -> tower: how a caller above the runtime hands in the PyTorch reference.
+ReferenceFactory = Callable[[dict, str], TowerBackend]
+
+
+def bundle_tokenizer(bundle: Bundle) -> ClipTokenizer:
+    """The tokenizer the manifest describes, from its verified merges file."""
+    text = bundle.manifest["text"]
+    return ClipTokenizer(bundle.verified(text["files"]["merges"]), text["context_length"])
 
 
 class BundleEncoder:
-    def __init__(self, bundle: Bundle, fmt: str = "onnx", precision: str = "fp32", threads: int = 0):
-        """`fmt` 'torch' runs the eager PyTorch model the bundle came from (the parity reference)."""
+    def __init__(self, bundle: Bundle, fmt: str = "onnx", precision: str = "fp32", threads: int = 0,
+                 reference: ReferenceFactory | None = None):
+        """`fmt` 'torch' runs the eager PyTorch model the bundle came from (the parity reference),
+        built by `reference` (pocketclip.models.reference_tower.torch_reference)."""
         self.bundle, self.fmt, self.precision = bundle, fmt, precision
         if fmt == "torch":
-            self.image_entry = self.text_entry = {"inputs": [{"shape": ["batch"]}]}
-            self._image, self._text = TorchTower(bundle.manifest, "image"), TorchTower(bundle.manifest, "text")
+            if reference is None:
+                raise BundleError("the torch backend needs the PyTorch reference from pocketclip.models "
+                                  "(pip install 'pocketclip[models]')")
+            self.image_entry = self.text_entry = None
+            self._image_step = self._text_step = None
+            self._image, self._text = reference(bundle.manifest, "image"), reference(bundle.manifest, "text")
         else:
-            self.image_entry = bundle.artifact("image", fmt, precision)
-            self.text_entry = bundle.artifact("text", fmt, precision)
-            self._image = open_tower(bundle.verified(self.image_entry["file"]), fmt,
-                                     self.image_entry["inputs"][0]["name"], threads)
-            self._text = open_tower(bundle.verified(self.text_entry["file"]), fmt,
-                                    self.text_entry["inputs"][0]["name"], threads)
-        text = bundle.manifest["text"]
-        self.tokenizer = ClipTokenizer(bundle.verified(text["files"]["merges"]), text["context_length"])
-
-    @staticmethod
-    def _fixed_batch(entry: dict) -> int | None:
-        first = entry["inputs"][0]["shape"][0]
-        return first if isinstance(first, int) else None
-
-    def _run(self, tower, entry: dict, batch: np.ndarray) -> np.ndarray:
-        step = self._fixed_batch(entry) or len(batch)
-        if len(batch) == 0:
-            return np.zeros((0, self.bundle.manifest["model"]["embed_dim"]), dtype=np.float32)
-        return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
+            self.image_entry = image_entry = bundle.artifact("image", fmt, precision)
+            self.text_entry = text_entry = bundle.artifact("text", fmt, precision)
+            self._image_step, self._text_step = fixed_batch(image_entry), fixed_batch(text_entry)
+            self._image = open_tower(bundle.verified(image_entry["file"]), fmt, image_entry["inputs"][0]["name"],
+                                     threads)
+            self._text = open_tower(bundle.verified(text_entry["file"]), fmt, text_entry["inputs"][0]["name"],
+                                    threads)
+        self.tokenizer = bundle_tokenizer(bundle)
 
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """(N, 3, S, S) preprocessed float32 -> (N, D)."""
-        return self._run(self._image, self.image_entry, np.ascontiguousarray(pixels, dtype=np.float32))
+        batch = np.ascontiguousarray(pixels, dtype=np.float32)
+        return run_batched(self._image, batch, self._image_step, self.bundle.embed_dim, default_step=len(batch))
 
     def encode_ids(self, ids: np.ndarray) -> np.ndarray:
-        return self._run(self._text, self.text_entry, ids)
+        return run_batched(self._text, ids, self._text_step, self.bundle.embed_dim, default_step=len(ids))
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return self.encode_ids(self.tokenizer(texts))

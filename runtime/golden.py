@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runtime.bundle import Bundle
-from runtime.contracts import read_contract
-from runtime.preprocess import normalise
+from pocketclip.runtime.bundle import Bundle
+from pocketclip.runtime.contracts import read_contract
+from pocketclip.runtime.preprocess import normalise
 
 
 @dataclass

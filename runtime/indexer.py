@@ -7,24 +7,24 @@ with nothing duplicated; photos gone from the folder are marked 'deleted' at the
 """
 from __future__ import annotations
 
-import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 from sqlite_utils import Database
-from tqdm import tqdm
 
-from runtime.encoders import BundleEncoder
-from runtime.pq import Codebooks
-from runtime.pq_index import bind_codebooks, code_blobs
-from runtime.photos import DecodeError, PhotoFile, content_hash, load_photo, walk_photos
-from runtime.store import StoreError, get_meta, now, to_blob
+from pocketclip.runtime.encoders import BundleEncoder
+from pocketclip.runtime.photos import DecodeError, PhotoFile, content_hash, load_photo, walk_photos
+from pocketclip.runtime.pq import Codebooks
+from pocketclip.runtime.pq_index import code_blobs
+from pocketclip.runtime.store import now, to_blob
+
+Progress = Callable[[int, int], None]  # (photos done, photos to embed), after each batch
+Log = Callable[[str], None]  # one line per photo that failed: "skipping PATH: reason"
 
 
 @dataclass
@@ -47,18 +47,6 @@ def _decode(job: tuple[PhotoFile, str], spec: dict, draft: bool):
         return photo, digest, None, None, None, str(exc)
 
 
-def remember_source(db: Database, root: str | Path, encoder: BundleEncoder) -> None:
-    """Record the store's root folder and how it is embedded, so `search` needs no flags."""
-    root = str(Path(root).resolve())
-    known = get_meta(db).get("root")
-    if known and known != root:
-        raise StoreError(f"this store indexes {known}; use another --db for {root}")
-    with db.atomic():
-        for key, value in (("root", root), ("bundle", str(encoder.bundle.root.resolve())),
-                           ("backend", encoder.fmt), ("precision", encoder.precision)):
-            db["meta"].insert({"key": key, "value": value}, replace=True)
-
-
 def _prefetched(pool: ThreadPoolExecutor, todo: list, spec: dict, draft: bool, batch_size: int,
                 ahead: int = 2) -> Iterator[list]:
     """Decoded batches in order, with at most `ahead` batches decoding while one is encoded."""
@@ -72,14 +60,16 @@ def _prefetched(pool: ThreadPoolExecutor, todo: list, spec: dict, draft: bool, b
         yield [future.result() for future in pending.popleft()]
 
 
-def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_size: int = 32, workers: int = 2,
-                 draft: bool = True, progress: bool = True, log: TextIO = sys.stderr) -> IndexReport:
-    """Bring the store up to date with the folder; returns what changed."""
+def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, books: Codebooks | None = None,
+                 batch_size: int = 32, workers: int = 2, draft: bool = True, progress: Progress | None = None,
+                 log: Log | None = None) -> IndexReport:
+    """Bring a store already bound to the encoder's bundle (runtime.library does that) up to date with
+    the folder; new vectors get codes of `books`. Returns what changed."""
+    if batch_size < 1 or workers < 1:
+        raise ValueError(f"batch size and workers must be at least 1, not {batch_size} and {workers}")
     report = IndexReport()
     model = encoder.bundle.fingerprint
-    remember_source(db, root, encoder)
-    books = encoder.bundle.codebooks()  # stored vectors get codes of the bundle's codebooks
-    bind_codebooks(db, books, encoder.bundle.pq_sha256, model)
+    log = log or (lambda line: None)
     files = list(walk_photos(root))
     rows = {row["path"]: row for row in db["photos"].rows}
     with_vector = {r[0] for r in db.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
@@ -113,19 +103,22 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, batch_s
         else:
             todo.append((photo, digest))
     spec = encoder.bundle.preprocess
-    bar = tqdm(total=len(todo), desc="indexing", unit="photo", disable=not progress, file=log)
+    done = 0
+    if progress:
+        progress(done, len(todo))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for batch in _prefetched(pool, todo, spec, draft, batch_size):
             _write_batch(db, encoder, books, batch, rows, model, report, log)
-            bar.update(len(batch))
-    bar.close()
+            done += len(batch)
+            if progress:
+                progress(done, len(todo))
     _mark_deleted(db, [row for path, row in rows.items() if path not in present and row["status"] != "deleted"
                        and row["id"] not in moved_ids], report)
     return report
 
 
 def _write_batch(db: Database, encoder: BundleEncoder, books: Codebooks | None, batch: list, rows: dict, model: str,
-                 report: IndexReport, log: TextIO) -> None:
+                 report: IndexReport, log: Log) -> None:
     ok = [item for item in batch if item[5] is None]
     vectors = encoder.encode_pixels(np.stack([item[2] for item in ok])) if ok else []
     codes = code_blobs(books, vectors) if books is not None and ok else [None] * len(ok)
@@ -144,7 +137,7 @@ def _write_batch(db: Database, encoder: BundleEncoder, books: Codebooks | None, 
             if error:
                 db.execute("DELETE FROM embeddings WHERE photo_id = ?", [photo_id])
                 report.errors += 1
-                print(f"skipping {photo.path}: {error}", file=log)
+                log(f"skipping {photo.path}: {error}")
         for (photo, *_), vector, code in zip(ok, vectors, codes):
             photo_id = rows[photo.path]["id"] if photo.path in rows else db.execute(
                 "SELECT id FROM photos WHERE path = ?", [photo.path]).fetchone()[0]

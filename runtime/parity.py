@@ -6,12 +6,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from runtime.backends import RUNNABLE_FORMATS, open_tower
-from runtime.bundle import Bundle
-from runtime.golden import Golden, load_golden
-from runtime.photos import load_photo
-from runtime.quality import bar_for, measure_tower, misses
-from runtime.tokenizer import ClipTokenizer
+from pocketclip.runtime.backends import RUNNABLE_FORMATS, fixed_batch, open_tower
+from pocketclip.runtime.bundle import Bundle
+from pocketclip.runtime.encoders import bundle_tokenizer
+from pocketclip.runtime.golden import Golden, load_golden
+from pocketclip.runtime.photos import load_photo
+from pocketclip.runtime.quality import bar_for, measure_tower, misses
 
 PREPROCESS_BAR = 1 / 255  # max abs difference, in 0..1 pixel units (normalised difference x std)
 
@@ -51,8 +51,7 @@ def decode_golden_photos(bundle: Bundle, golden: Golden) -> np.ndarray:
 
 def check_bundle(bundle: Bundle) -> ParityReport:
     golden = load_golden(bundle)
-    text = bundle.manifest["text"]
-    ids = ClipTokenizer(bundle.verified(text["files"]["merges"]), text["context_length"])(golden.texts)
+    ids = bundle_tokenizer(bundle)(golden.texts)
     differing = [i for i, (a, b) in enumerate(zip(ids, golden.ids)) if not np.array_equal(a, b)]
     pixels = decode_golden_photos(bundle, golden)
     std = np.asarray(bundle.preprocess["std"], dtype=np.float32)[None, :, None, None]
@@ -63,9 +62,7 @@ def check_bundle(bundle: Bundle) -> ParityReport:
             not_runnable.append(entry["file"])
             continue
         tower = open_tower(bundle.verified(entry["file"]), entry["format"], entry["inputs"][0]["name"], threads=1)
-        first = entry["inputs"][0]["shape"][0]
-        measured = measure_tower(tower, entry["tower"], golden, first if isinstance(first, int) else None,
-                                 pixels=pixels, ids=ids)
+        measured = measure_tower(tower, entry["tower"], golden, fixed_batch(entry), pixels=pixels, ids=ids)
         bar = bar_for(entry["precision"], entry["tower"])
         results.append(ArtifactParity(entry["file"], entry["tower"], entry["precision"], measured, bar,
                                       misses(measured, bar)))

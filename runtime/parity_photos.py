@@ -2,14 +2,18 @@
 this runtime, photo by photo (a preprocessing mismatch shows up here first)."""
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 
-from runtime.encoders import BundleEncoder
-from runtime.photos import DecodeError, load_photo, walk_photos
-from runtime.store import from_blobs
+from pocketclip.runtime import meta_keys as K
+from pocketclip.runtime.backends import RUNNABLE_FORMATS
+from pocketclip.runtime.bundle import Bundle
+from pocketclip.runtime.encoders import BundleEncoder
+from pocketclip.runtime.photos import DecodeError, load_photo, walk_photos
+from pocketclip.runtime.quality import bar_for, cosines, mean_overlap
+from pocketclip.runtime.search import photo_rows
+from pocketclip.runtime.store import from_blobs, get_meta, open_store
 
 BUILT_IN_QUERIES = (
     "a dog on a beach at sunset", "people smiling at a party", "a red car", "snowy mountains", "food on a plate",
@@ -42,12 +46,12 @@ def rank_agreement(reference: BundleEncoder, candidate: BundleEncoder, paths: li
                    queries: list[str], k: int = 10, worst: int = 5) -> dict:
     ref_img, got_img = reference.encode_pixels(pixels), candidate.encode_pixels(pixels)
     ref_txt, got_txt = reference.encode_texts(queries), candidate.encode_texts(queries)
-    cos = np.sum(ref_img * got_img, axis=1) / (np.linalg.norm(ref_img, axis=1) * np.linalg.norm(got_img, axis=1))
+    cos = cosines(got_img, ref_img)
     k = min(k, len(paths))
     overlaps, taus = [], []
     for r, g in zip(ref_txt @ ref_img.T, got_txt @ got_img.T):
         top_ref, top_got = np.argsort(-r)[:k], np.argsort(-g)[:k]
-        overlaps.append(len(set(top_ref) & set(top_got)) / k)
+        overlaps.append(mean_overlap([top_got], [top_ref], k))
         taus.append(kendall_tau(r[top_ref], g[top_ref]))
     order = np.argsort(cos)[:worst]
     return {"photos": len(paths), "queries": len(queries), "top10_overlap_mean": round(float(np.mean(overlaps)), 4),
@@ -58,17 +62,16 @@ def rank_agreement(reference: BundleEncoder, candidate: BundleEncoder, paths: li
 
 def compare_store(store_path: Path, folder: Path, reference: BundleEncoder, bar: float, worst: int = 10) -> dict:
     """A phone-built store against this runtime's embeddings of the same files, photo by photo."""
-    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as conn:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        fingerprint = meta.get("model_fingerprint")
-        if fingerprint != reference.bundle.fingerprint:
-            raise ValueError(f"{store_path} holds vectors of model {str(fingerprint)[:12]}, the bundle is "
-                             f"{reference.bundle.fingerprint[:12]}: nothing to compare")
-        rows = conn.execute("SELECT p.path, e.vector FROM photos p JOIN embeddings e ON e.photo_id = p.id "
-                            "WHERE p.status = 'ok' AND e.model = ? ORDER BY p.path", [fingerprint]).fetchall()
-    dim = reference.bundle.manifest["model"]["embed_dim"]
-    cosines, missing, undecodable = [], [], []
-    for path, blob in rows:
+    db = open_store(store_path, readonly=True)
+    fingerprint = get_meta(db).get(K.MODEL_FINGERPRINT)
+    if fingerprint != reference.bundle.fingerprint:
+        raise ValueError(f"{store_path} holds vectors of model {str(fingerprint)[:12]}, the bundle is "
+                         f"{reference.bundle.fingerprint[:12]}: nothing to compare")
+    rows = photo_rows(db, fingerprint)
+    db.close()
+    dim = reference.bundle.embed_dim
+    found, missing, undecodable = [], [], []
+    for _, path, blob in rows:
         file = folder / path
         if not file.exists():
             missing.append(path)
@@ -80,12 +83,36 @@ def compare_store(store_path: Path, folder: Path, reference: BundleEncoder, bar:
             continue
         ours = reference.encode_pixels(pixels[None])[0]
         theirs = from_blobs([blob], dim)[0]
-        cosines.append((float(ours @ theirs / (np.linalg.norm(ours) * np.linalg.norm(theirs))), path))
-    if not cosines:
+        found.append((float(cosines(ours, theirs)[0]), path))
+    if not found:
         raise ValueError(f"no photo of {store_path} was found under {folder}")
-    values = np.array([c for c, _ in cosines])
-    below = sorted((c, p) for c, p in cosines if c < bar)
-    return {"photos": len(cosines), "bar": bar, "cosine_min": round(float(values.min()), 6),
+    values = np.array([c for c, _ in found])
+    below = sorted((c, p) for c, p in found if c < bar)
+    return {"photos": len(found), "bar": bar, "cosine_min": round(float(values.min()), 6),
             "cosine_p5": round(float(np.percentile(values, 5)), 6), "cosine_median": round(float(np.median(values)), 6),
             "below_bar": [{"path": p, "cosine": round(c, 6)} for c, p in below[:worst]], "below_bar_count": len(below),
             "missing_files": missing, "undecodable": undecodable, "passed": not below}
+
+
+def check_photos(bundle: Bundle, folder: Path, texts: list[str], store: Path | None = None, bar: float = 0.99) -> dict:
+    """Parity on a folder of the user's own photos: each runnable image artifact's rank agreement with
+    the fp32 reference, or (with `store`) a phone's store photo by photo. The result has `passed`."""
+    fmt = "onnx" if any(a["format"] == "onnx" for a in bundle.artifacts) else "pte"
+    reference = BundleEncoder(bundle, fmt, "fp32")
+    if store:
+        return compare_store(store, folder, reference, bar)
+    paths, pixels = decode_folder(folder, bundle.preprocess)
+    result = {"reference": f"{fmt} fp32", "artifacts": {}, "passed": True}
+    for entry in bundle.artifacts:
+        if entry["tower"] != "image" or entry["format"] not in RUNNABLE_FORMATS:
+            continue
+        candidate = BundleEncoder(bundle, entry["format"], entry["precision"])
+        row = rank_agreement(reference, candidate, paths, pixels, texts)
+        wanted = bar_for(entry["precision"], "image")
+        row["missed"] = [f"{name} {row[key]} < {wanted[bar_key]}" for name, key, bar_key in (
+            ("image cosine", "image_cosine_min", "cosine_min"),
+            ("top-10 overlap", "top10_overlap_mean", "top10_overlap_min"))
+            if bar_key in wanted and row[key] < wanted[bar_key]]
+        result["passed"] &= not row["missed"]
+        result["artifacts"][f"{entry['format']}/{entry['precision']}"] = row
+    return result

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from runtime.preprocess import preprocess_image
+from pocketclip.runtime.preprocess import preprocess_image
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
 # Folders that OSes, NAS boxes and photo tools fill with thumbnails and metadata, not photos.

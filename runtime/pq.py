@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.quality import mean_overlap
-from runtime.search import top
+from pocketclip.runtime.bundle import Bundle, BundleError
+from pocketclip.runtime.quality import mean_overlap
+from pocketclip.runtime.search import top
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,23 @@ def load_codebooks(path: str | Path) -> Codebooks:
     if centroids.ndim != 3 or centroids.dtype != np.float32 or not 1 < centroids.shape[1] <= 256:
         raise ValueError(f"{path}: expected float32 (M, K<=256, d) codebooks, got {centroids.dtype} "
                          f"{centroids.shape}")
+    if not np.isfinite(centroids).all():
+        raise ValueError(f"{path}: codebooks hold NaN or infinite values")
     return Codebooks(centroids)
+
+
+def bundle_codebooks(bundle: Bundle) -> Codebooks | None:
+    """The bundle's PQ codebooks after the sha256 check, or None when it has none."""
+    if "pq" not in bundle.manifest:
+        return None
+    path = bundle.verified(bundle.manifest["pq"]["file"])
+    try:
+        books = load_codebooks(path)
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path}: not usable codebooks ({exc})") from None
+    if books.dim != bundle.embed_dim:
+        raise BundleError(f"{bundle.root}: codebooks of dim {books.dim} for embeddings of dim {bundle.embed_dim}")
+    return books
 
 
 def adc_scores(tables: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -119,13 +136,10 @@ def rerank(pool: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> 
     return pool[order], exact[order]
 
 
-def search_pq(codebooks: Codebooks, codes: np.ndarray | PQScanner, query: np.ndarray, k: int,
-              vectors: np.ndarray | None = None, candidates: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+def search_pq(scanner: PQScanner, query: np.ndarray, k: int, vectors: np.ndarray | None = None,
+              candidates: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """(indices, scores) of the k best: by PQ alone, or PQ for `candidates` then exact on `vectors`."""
-    if isinstance(codes, PQScanner):
-        approx = codes.scores(query)
-    else:
-        approx = adc_scores(codebooks.lookup_tables(query), codes)
+    approx = scanner.scores(query)
     if vectors is None:
         best = top(approx, k)
         return best, approx[best]
@@ -136,6 +150,6 @@ def recall_at_10(books: Codebooks, vectors: np.ndarray, queries: np.ndarray, can
     """Mean share of the exact top-10 that pq (candidates None) or pq+rerank finds, one query at a time."""
     scanner = PQScanner(books, books.encode(vectors))
     exact = [top(vectors @ query, 10) for query in queries]
-    found = [search_pq(books, scanner, query, 10, vectors if candidates else None, candidates or 0)[0]
+    found = [search_pq(scanner, query, 10, vectors if candidates else None, candidates or 0)[0]
              for query in queries]
     return round(mean_overlap(found, exact), 4)

@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from runtime.golden import Golden
+from pocketclip.runtime.backends import run_batched
+from pocketclip.runtime.golden import Golden
 
 # The design's quality bars (shared/DESIGN.md, "Quality bars").
 BARS = {
@@ -32,8 +33,14 @@ def top_k_overlap(text: np.ndarray, images: np.ndarray, ref_text: np.ndarray, re
     return mean_overlap(got, ref, k)
 
 
+def cosines(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two (N, D) arrays."""
+    got, ref = np.atleast_2d(got), np.atleast_2d(ref)
+    return np.sum(got * ref, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
+
+
 def agreement(got: np.ndarray, ref: np.ndarray) -> dict[str, float]:
-    cos = np.sum(got * ref, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(ref, axis=1))
+    cos = cosines(got, ref)
     norms = np.linalg.norm(got, axis=1)
     return {"cosine_min": float(cos.min()), "cosine_mean": float(cos.mean()),
             "max_abs": float(np.abs(got - ref).max()), "norm_error_max": float(np.abs(norms - 1).max()),
@@ -66,11 +73,6 @@ def misses(measured: dict, bar: dict) -> list[str]:
     return missed
 
 
-def _run_all(tower, batch: np.ndarray, fixed_batch: int | None) -> np.ndarray:
-    step = fixed_batch or 64
-    return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
-
-
 def median_ms(fn, example, repeats: int = 20, warmup: int = 1) -> float:
     """Median wall time of one call `fn(example)`, in milliseconds."""
     for _ in range(warmup):
@@ -93,7 +95,7 @@ def measure_tower(tower, kind: str, golden: Golden, fixed_batch: int | None, pix
     else:
         inputs = np.concatenate([golden.ids if ids is None else ids, golden.gallery_ids])
         ref = np.concatenate([golden.text_ref, golden.gallery_text_ref])
-    got = _run_all(tower, inputs, fixed_batch)
+    got = run_batched(tower, inputs, fixed_batch, ref.shape[1])
     result = agreement(got, ref)
     if kind == "image":
         gallery = got[-len(golden.gallery_pixels):]

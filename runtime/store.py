@@ -6,12 +6,16 @@ vectors of another unless asked to re-index.
 """
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timezone
+from urllib.parse import quote
 from pathlib import Path
 
 import numpy as np
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from pocketclip.runtime import meta_keys as K
 
 SCHEMA_VERSION = 1
 migrations = Migrations("pocketclip-store")
@@ -39,14 +43,23 @@ def m001_initial(db: Database) -> None:
     db["photos"].create_index(["content_hash"])
     db["embeddings"].create({"photo_id": int, "model": str, "vector": bytes, "pq_code": bytes},
                             pk=("photo_id", "model"), foreign_keys=[("photo_id", "photos", "id")])
-    db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, replace=True)
+    set_meta(db, {K.SCHEMA_VERSION: str(SCHEMA_VERSION)})
 
 
-def open_store(path: str | Path) -> Database:
-    """Open (creating or migrating) a store; refuses one newer than this code."""
+def open_store(path: str | Path, readonly: bool = False) -> Database:
+    """Open (creating or migrating) a store; refuses one newer than this code. `readonly` opens an
+    existing store without writing anything to it (search, status, parity)."""
+    if readonly:
+        if not Path(path).is_file():
+            raise StoreError(f"no store at {path}")
+        db = Database(sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True))
+        version = int(get_meta(db).get(K.SCHEMA_VERSION, 0))
+        if version > SCHEMA_VERSION:
+            raise StoreTooNew(f"{path}: schema version {version}; this pocketclip reads up to {SCHEMA_VERSION}")
+        return db
     db = Database(str(path))
     if db["meta"].exists():
-        version = int(get_meta(db).get("schema_version", 0))
+        version = int(get_meta(db).get(K.SCHEMA_VERSION, 0))
         if version > SCHEMA_VERSION:
             raise StoreTooNew(f"{path}: schema version {version}; this pocketclip reads up to {SCHEMA_VERSION}")
     db.enable_wal()
@@ -58,10 +71,22 @@ def get_meta(db: Database) -> dict[str, str]:
     return {row["key"]: row["value"] for row in db["meta"].rows} if db["meta"].exists() else {}
 
 
+def set_meta(db: Database, values: dict[str, str]) -> None:
+    """Write meta keys (runtime.meta_keys names only), in the caller's transaction if there is one."""
+    unknown = set(values) - set(K.ALL)
+    if unknown:
+        raise ValueError(f"not a meta key of the store contract: {sorted(unknown)}")
+    db["meta"].insert_all(({"key": key, "value": value} for key, value in values.items()), replace=True)
+
+
+def delete_meta(db: Database, key: str) -> None:
+    db.execute("DELETE FROM meta WHERE key = ?", [key])
+
+
 def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str, reindex: bool = False) -> None:
     """Record the store's model, or refuse a different one (with `reindex`, drop the old vectors)."""
     meta = get_meta(db)
-    old = meta.get("model_fingerprint")
+    old = meta.get(K.MODEL_FINGERPRINT)
     if old and old != fingerprint:
         if not reindex:
             raise ModelMismatch(f"the store holds vectors of model {old[:12]}, the bundle is model "
@@ -69,9 +94,7 @@ def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str,
         with db.atomic():  # photos stay 'ok' but have no vector of this model: the indexer embeds them
             db.execute("DELETE FROM embeddings WHERE model != ?", [fingerprint])
     with db.atomic():
-        for key, value in (("model_fingerprint", fingerprint), ("dim", str(dim)),
-                           ("preprocess_sha256", preprocess_sha256)):
-            db["meta"].insert({"key": key, "value": value}, replace=True)
+        set_meta(db, {K.MODEL_FINGERPRINT: fingerprint, K.DIM: str(dim), K.PREPROCESS_SHA256: preprocess_sha256})
 
 
 def bind_bundle(db: Database, bundle, reindex: bool = False) -> None:

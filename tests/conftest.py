@@ -14,7 +14,7 @@ from tests_support import tiny  # noqa: E402
 
 @pytest.fixture
 def tiny_config():
-    from models.configs import ModelConfig
+    from pocketclip.models.configs import ModelConfig
     return ModelConfig.from_dict(tiny())
 
 
@@ -22,10 +22,10 @@ def tiny_config():
 @pytest.fixture(scope="session")
 def fp32_bundle(tmp_path_factory):
     """The demo student's fp32 ONNX and ExecuTorch artifacts and PQ codebooks, exported once for the runtime tests."""
-    from exporter.bundle_writer import export_bundle
-    from models.checkpoint import load_model
-    from models.train_pq import published_codebooks
-    from runtime.bundle import load_bundle
+    from pocketclip.exporter.bundle_writer import export_bundle
+    from pocketclip.models.checkpoint import load_model
+    from pocketclip.models.train_pq import published_codebooks
+    from pocketclip.runtime.bundle import load_bundle
 
     out = tmp_path_factory.mktemp("fp32-bundle") / "bundle"
     model = load_model("demo-student")

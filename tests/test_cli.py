@@ -6,11 +6,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from models.checkpoint import save_model
-from models.configs import ModelConfig
-from models.dual_encoder import DualEncoder
-from runtime.cli import cli
-from runtime.cli_models import EXAMPLE_QUERIES
+from pocketclip.models.checkpoint import save_model
+from pocketclip.models.configs import ModelConfig
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.cli import cli
+from pocketclip.cli.demo import EXAMPLE_QUERIES
 from tests_support import tiny
 
 EVAL_KEYS = ("params", "bytes", "image_ms", "text_ms", "t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5", "i2t_r10")
@@ -90,7 +90,7 @@ def test_index_search_status_round_trip(tmp_path, photo_folder, fp32_bundle):
 
 
 def test_index_refuses_another_models_store(tmp_path, photo_folder, fp32_bundle):
-    from runtime.store import bind_model, open_store
+    from pocketclip.runtime.store import bind_model, open_store
 
     db = tmp_path / "lib.db"
     bind_model(open_store(db), "another-model", 128, "x")
@@ -105,7 +105,7 @@ def test_a_store_keeps_its_root_and_refuses_an_empty_search(tmp_path, photo_fold
     db = str(tmp_path / "lib.db")
     result = CliRunner().invoke(cli, ["search", "x", "--db", db])
     assert result.exit_code == 1 and "no store at" in result.output
-    from runtime.store import open_store
+    from pocketclip.runtime.store import open_store
 
     open_store(db)
     result = CliRunner().invoke(cli, ["search", "x", "--db", db])
@@ -114,4 +114,4 @@ def test_a_store_keeps_its_root_and_refuses_an_empty_search(tmp_path, photo_fold
     other = tmp_path / "other"
     other.mkdir()
     result = CliRunner().invoke(cli, ["index", str(other), "--bundle", str(fp32_bundle.root), "--db", db])
-    assert result.exit_code == 1 and f"this store indexes {photo_folder.resolve()}" in result.output
+    assert result.exit_code == 1 and f"indexes {photo_folder.resolve()}; use another --db" in result.output

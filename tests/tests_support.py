@@ -16,7 +16,7 @@ def tiny(name: str = "tiny", layers: int = 2, width: int = 32, token_dim: int | 
 
 def draw_photos(root, count: int, start: int = 0, size: int = 160) -> list:
     """Demo pictures saved as JPEG files, every third one in a subfolder."""
-    from models.demo_world import sample
+    from pocketclip.models.demo_world import sample
 
     paths = []
     for i in range(start, start + count):
@@ -32,7 +32,7 @@ def filled_store(tmp_path, n=500, dim=16, seed=0):
     """A store of n random unit vectors of model "m" (every 50th photo from the 8th on deleted)."""
     import numpy as np
 
-    from runtime.store import bind_model, open_store, to_blob
+    from pocketclip.runtime.store import bind_model, open_store, to_blob
 
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, dim)).astype(np.float32)

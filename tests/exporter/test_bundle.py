@@ -5,14 +5,14 @@ import shutil
 import numpy as np
 import pytest
 
-import runtime.quality as quality
-from exporter.bundle_writer import export_bundle, plan
-from exporter.validate import ExportValidationError
-from models.checkpoint import fingerprint, load_model
-from models.configs import ModelConfig
-from models.dual_encoder import DualEncoder
-from runtime.backends import open_tower
-from runtime.bundle import BundleHashMismatch, load_bundle
+import pocketclip.runtime.quality as quality
+from pocketclip.exporter.bundle_writer import export_bundle, plan
+from pocketclip.exporter.validate import ExportValidationError
+from pocketclip.models.checkpoint import fingerprint, load_model
+from pocketclip.models.configs import ModelConfig
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.runtime.backends import open_tower
+from pocketclip.runtime.bundle import BundleHashMismatch, load_bundle
 from tests_support import tiny
 
 
@@ -118,7 +118,7 @@ def test_bad_options_fail_before_any_work():
 
 @pytest.mark.parametrize("fmt", ["onnx", "pte"])
 def test_bundle_encoder_reproduces_golden_vectors(bundle, fmt):
-    from runtime.encoders import BundleEncoder
+    from pocketclip.runtime.encoders import BundleEncoder
 
     encoder = BundleEncoder(bundle, fmt, "fp32")
     golden = json.loads(bundle.verified("golden/golden.json").read_text())
@@ -135,7 +135,7 @@ def test_bundle_encoder_reproduces_golden_vectors(bundle, fmt):
 def test_golden_photo_files_preprocess_to_the_golden_tensors(bundle):
     from PIL import Image
 
-    from runtime.preprocess import preprocess_image
+    from pocketclip.runtime.preprocess import preprocess_image
 
     golden = json.loads(bundle.verified("golden/golden.json").read_text())
     pixels = np.load(bundle.verified("golden/pixels.npy"))

@@ -7,10 +7,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from models.checkpoint import save_model
-from models.configs import ModelConfig, resolve_config
-from models.dual_encoder import DualEncoder
-from models.train import run_recipe
+from pocketclip.models.checkpoint import save_model
+from pocketclip.models.configs import ModelConfig, resolve_config
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.train import run_recipe
 from tests_support import tiny
 
 
@@ -18,7 +18,7 @@ def torchrun(recipe: dict, folder, port: int) -> None:
     (folder / "recipe.json").write_text(json.dumps(recipe))
     out = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
-         "-m", "models.train", str(folder / "recipe.json"), "--out", str(folder / "ddp")],
+         "-m", "pocketclip.models.train", str(folder / "recipe.json"), "--out", str(folder / "ddp")],
         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
 

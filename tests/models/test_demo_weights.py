@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from models.checkpoint import WEIGHTS_DIR, load_model
-from models.demo_data import load_split
-from models.evaluate import embed_pairs, retrieval_metrics, size_report
+from pocketclip.models.checkpoint import WEIGHTS_DIR, load_model
+from pocketclip.models.demo_data import load_split
+from pocketclip.models.evaluate import embed_pairs, retrieval_metrics, size_report
 
 
 @pytest.mark.parametrize("name", ["demo-teacher", "demo-student"])

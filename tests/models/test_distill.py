@@ -3,12 +3,12 @@ import json
 
 import torch
 
-from models.checkpoint import load_model, save_model
-from models.configs import ModelConfig
-from models.distill import make_student
-from models.dual_encoder import DualEncoder
-from models.hard_negatives import mine_hard_negatives
-from models.train import run_recipe
+from pocketclip.models.checkpoint import load_model, save_model
+from pocketclip.models.configs import ModelConfig
+from pocketclip.models.distill import make_student
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.hard_negatives import mine_hard_negatives
+from pocketclip.models.train import run_recipe
 from tests_support import tiny
 
 

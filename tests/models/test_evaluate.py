@@ -1,6 +1,6 @@
 import torch
 
-from models.evaluate import recall_at_k, retrieval_metrics
+from pocketclip.models.evaluate import recall_at_k, retrieval_metrics
 
 
 def test_recall_counts_the_pair_and_same_scene_items():

@@ -1,9 +1,9 @@
 import torch
 import torch.nn.functional as F
 
-from models.configs import ModelConfig, get_config
-from models.dual_encoder import DualEncoder
-from models.inherit import inherit_from, layer_map, select
+from pocketclip.models.configs import ModelConfig, get_config
+from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.inherit import inherit_from, layer_map, select
 from tests_support import tiny
 
 

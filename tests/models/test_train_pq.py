@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from models.checkpoint import WEIGHTS_DIR, load_model
-from models.demo_data import load_split
-from models.evaluate import embed_pairs
-from models.train_pq import EVAL_FILE, codebooks_option, compare, published_codebooks
-from runtime.pq import save_codebooks
-from runtime.store import as_stored
+from pocketclip.models.checkpoint import WEIGHTS_DIR, load_model
+from pocketclip.models.demo_data import load_split
+from pocketclip.models.evaluate import embed_pairs
+from pocketclip.models.train_pq import EVAL_FILE, codebooks_option, compare, published_codebooks
+from pocketclip.runtime.pq import save_codebooks
+from pocketclip.runtime.store import as_stored
 
 
 def test_published_codebooks_belong_to_the_demo_student_only(tmp_path):

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-import models.training as training
-from models.checkpoint import fingerprint, load_model
-from models.train import run_recipe
+import pocketclip.models.training as training
+from pocketclip.models.checkpoint import fingerprint, load_model
+from pocketclip.models.train import run_recipe
 from tests_support import tiny
 
 REPORT_KEYS = ("params", "bytes", "image_ms", "text_ms", "t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5",

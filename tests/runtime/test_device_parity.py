@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from runtime.cli import cli
-from runtime.device_report import check_device_report, load_device_report
-from runtime.contracts import ContractError
-from runtime.encoders import BundleEncoder
-from runtime.golden import load_golden
-from runtime.indexer import index_folder
-from runtime.photos import load_photo
-from runtime.store import bind_model, open_store, to_blob
+from pocketclip.cli import cli
+from pocketclip.runtime.device_report import check_device_report, load_device_report
+from pocketclip.runtime.contracts import ContractError
+from pocketclip.runtime.encoders import BundleEncoder
+from pocketclip.runtime.golden import load_golden
+from pocketclip.runtime.indexer import index_folder
+from pocketclip.runtime.photos import load_photo
+from pocketclip.runtime.store import bind_model, open_store, to_blob
 
 
 def device_report(bundle, fmt="pte"):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from runtime.encoders import BundleEncoder
-from runtime.indexer import index_folder
-from runtime.store import bind_model, open_store
+from pocketclip.runtime.encoders import BundleEncoder
+from pocketclip.runtime.indexer import index_folder
+from pocketclip.runtime.store import bind_model, open_store
 from tests_support import draw_photos
 
 
@@ -24,9 +24,9 @@ def encoder(fp32_bundle):
 
 
 def run(folder, db, encoder, **kwargs):
-    log = io.StringIO()
-    report = index_folder(folder, db, encoder, batch_size=8, progress=False, log=log, **kwargs)
-    return report, log.getvalue()
+    lines = []
+    report = index_folder(folder, db, encoder, batch_size=8, log=lines.append, **kwargs)
+    return report, "".join(f"{line}\n" for line in lines)
 
 
 def store(tmp_path, encoder, name="index.db"):
@@ -46,8 +46,8 @@ def test_second_run_embeds_nothing(tmp_path, photo_folder, encoder):
 
 
 def test_vectors_match_the_golden_path(tmp_path, photo_folder, encoder):
-    from runtime.photos import load_photo
-    from runtime.store import from_blobs
+    from pocketclip.runtime.photos import load_photo
+    from pocketclip.runtime.store import from_blobs
 
     db = store(tmp_path, encoder)
     run(photo_folder, db, encoder, draft=False)
@@ -136,7 +136,7 @@ def snapshot(path):
 def test_sigkilled_run_resumes_to_the_same_store(tmp_path, fp32_bundle):
     root = tmp_path / "photos"
     draw_photos(root, 120)
-    command = [sys.executable, "-m", "runtime.cli", "index", str(root), "--bundle", str(fp32_bundle.root),
+    command = [sys.executable, "-m", "pocketclip.cli", "index", str(root), "--bundle", str(fp32_bundle.root),
                "--batch-size", "4", "--silent"]
     subprocess.run(command + ["--db", str(tmp_path / "straight.db")], check=True, capture_output=True, timeout=300)
     killed = tmp_path / "killed.db"
@@ -160,11 +160,13 @@ def test_sigkilled_run_resumes_to_the_same_store(tmp_path, fp32_bundle):
 
 @pytest.mark.parametrize("backend", ["pte", "torch"])
 def test_other_backends_give_the_same_store(tmp_path, photo_folder, fp32_bundle, backend):
-    from runtime.store import from_blobs
+    from pocketclip.runtime.store import from_blobs
 
     reference = store(tmp_path, BundleEncoder(fp32_bundle, "onnx", "fp32"), "onnx.db")
     run(photo_folder, reference, BundleEncoder(fp32_bundle, "onnx", "fp32"))
-    other_encoder = BundleEncoder(fp32_bundle, backend, "fp32")
+    from pocketclip.models.reference_tower import torch_reference
+
+    other_encoder = BundleEncoder(fp32_bundle, backend, "fp32", reference=torch_reference)
     other = store(tmp_path, other_encoder, f"{backend}.db")
     run(photo_folder, other, other_encoder)
     dim = fp32_bundle.manifest["model"]["embed_dim"]
@@ -186,11 +188,11 @@ def test_heic_photos_are_indexed(tmp_path, photo_folder, encoder):
 
 def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatch):
     # The tests run as root, whom file permissions do not stop; so the OS refusal is raised here.
-    import runtime.indexer
-    import runtime.photos
+    import pocketclip.runtime.indexer
+    import pocketclip.runtime.photos
 
     locked = photo_folder / "photo_010.jpg"
-    real_open, real_hash = runtime.photos.Image.open, runtime.indexer.content_hash
+    real_open, real_hash = pocketclip.runtime.photos.Image.open, pocketclip.runtime.indexer.content_hash
 
     def refuse(path, *args, **kwargs):
         if str(path) == str(locked):
@@ -202,8 +204,8 @@ def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatc
             raise PermissionError(13, "Permission denied", str(path))
         return real_hash(path)
 
-    monkeypatch.setattr(runtime.photos.Image, "open", refuse)
-    monkeypatch.setattr(runtime.indexer, "content_hash", refuse_hash)
+    monkeypatch.setattr(pocketclip.runtime.photos.Image, "open", refuse)
+    monkeypatch.setattr(pocketclip.runtime.indexer, "content_hash", refuse_hash)
     db = store(tmp_path, encoder)
     report, log = run(photo_folder, db, encoder)
     assert report.errors == 1 and "skipping photo_010.jpg: permission denied" in log

@@ -16,8 +16,8 @@ def test_runtime_indexes_and_searches_with_torch_blocked(tmp_path, fp32_bundle, 
 
         import json
         from click.testing import CliRunner
-        import runtime.cli
-        cli = runtime.cli.cli
+        import pocketclip.cli
+        cli = pocketclip.cli.cli
         db = {str(tmp_path / "index.db")!r}
         result = CliRunner().invoke(cli, ["index", {str(photo_folder)!r}, "--bundle", {str(fp32_bundle.root)!r},
                                           "--db", db, "--silent"])

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from models.pq_kmeans import fit_kmeans_codebooks
-from runtime.pq import Codebooks, PQScanner, adc_scores, load_codebooks, save_codebooks, search_pq, top
+from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.runtime.pq import Codebooks, PQScanner, adc_scores, load_codebooks, save_codebooks, search_pq, top
 
 
 def embeddings(n, dim=64, seed=0):
@@ -38,12 +38,12 @@ def test_lookup_tables_equal_dot_products_with_the_reconstruction(fitted):
 
 def test_rerank_recovers_the_exact_top_10(fitted):
     vectors, books = fitted
-    codes = books.encode(vectors)
+    scanner = PQScanner(books, books.encode(vectors))
     recall_pq, recall_rerank = [], []
     for query in embeddings(20, seed=3):
         exact = set(top(vectors @ query, 10))
-        recall_pq.append(len(exact & set(search_pq(books, codes, query, 10)[0])) / 10)
-        found, scores = search_pq(books, codes, query, 10, vectors=vectors, candidates=200)
+        recall_pq.append(len(exact & set(search_pq(scanner, query, 10)[0])) / 10)
+        found, scores = search_pq(scanner, query, 10, vectors=vectors, candidates=200)
         recall_rerank.append(len(exact & set(found)) / 10)
         assert np.all(np.diff(scores) <= 0)
     assert np.mean(recall_rerank) >= 0.95 and np.mean(recall_rerank) > np.mean(recall_pq)

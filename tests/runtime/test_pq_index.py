@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from models.pq_kmeans import fit_kmeans_codebooks
-from runtime.cli import cli
-from runtime.pq import Codebooks
-from runtime.pq_index import PQIndex, bind_codebooks, choose_mode, code_blobs, open_index
-from runtime.search import VectorIndex
-from runtime.store import StoreError, from_blobs, get_meta, open_store
+from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.cli import cli
+from pocketclip.runtime.pq import Codebooks
+from pocketclip.runtime.pq import bundle_codebooks
+from pocketclip.runtime.pq_index import PQIndex, bind_codebooks, choose_mode, code_blobs, open_index
+from pocketclip.runtime.search import VectorIndex
+from pocketclip.runtime.store import StoreError, from_blobs, get_meta, open_store
 from tests_support import filled_store
 
 
@@ -40,14 +41,15 @@ def test_rerank_of_every_candidate_is_exact_search(tmp_path):
     db, vectors = filled_store(tmp_path, n=600)
     books = books_for(vectors)
     bind_codebooks(db, books, "sha", "m")
-    pq, exact = PQIndex(db, "m", books), VectorIndex(db, "m")
+    pq, exact = PQIndex(db, "m", books, candidates=588), VectorIndex(db, "m")
     assert len(pq) == len(exact) == 588  # deleted photos are not searched
+    approximate = PQIndex(db, "m", books, candidates=None)
     for query in vectors[:5]:
         want = exact.top_k(query, 10)
-        got = pq.top_k(query, 10, rerank_candidates=len(pq))
-        assert [h.path for h in got] == [h.path for h in want]
+        got = pq.top_k(query, 10)
+        assert [(h.id, h.path) for h in got] == [(h.id, h.path) for h in want]
         assert np.allclose([h.score for h in got], [h.score for h in want], atol=1e-6)
-        approx = pq.top_k(query, 10, rerank_candidates=None)
+        approx = approximate.top_k(query, 10)
         assert len(approx) == 10 and approx[0].score >= approx[-1].score
 
 
@@ -57,17 +59,19 @@ def test_a_store_without_codes_of_these_codebooks_is_refused(tmp_path):
         PQIndex(db, "m", books_for(vectors))
 
 
-def test_mode_rule():
-    assert choose_mode("auto", 49_999, True) == "exact"
-    assert choose_mode("auto", 50_000, True) == "pq+rerank"
-    assert choose_mode("auto", 10**6, False) == "exact"
-    assert choose_mode("exact", 10**6, True) == "exact"
+def test_mode_rule(fp32_bundle):
+    switch = fp32_bundle.search["exact_below_photos"]  # the manifest's, as every platform reads it
+    assert switch == 50_000
+    assert choose_mode("auto", switch - 1, True, switch) == "exact"
+    assert choose_mode("auto", switch, True, switch) == "pq+rerank"
+    assert choose_mode("auto", 10**6, False, switch) == "exact"
+    assert choose_mode("exact", 10**6, True, switch) == "exact"
     with pytest.raises(StoreError, match="no PQ codes"):
-        choose_mode("pq", 10, False)
+        choose_mode("pq", 10, False, switch)
 
 
 def test_indexing_writes_codes_and_search_modes_agree(tmp_path, photo_folder, fp32_bundle):
-    books = fp32_bundle.codebooks()
+    books = bundle_codebooks(fp32_bundle)
     assert isinstance(books, Codebooks) and books.subspaces == fp32_bundle.manifest["pq"]["subspaces"]
     db_path = str(tmp_path / "lib.db")
     runner = CliRunner()
@@ -95,14 +99,14 @@ def test_indexing_writes_codes_and_search_modes_agree(tmp_path, photo_folder, fp
 def test_pq_search_on_a_bundle_without_codebooks_is_a_clear_error(tmp_path, photo_folder, fp32_bundle):
     import shutil
 
-    from runtime.bundle import load_bundle
+    from pocketclip.runtime.bundle import load_bundle
 
     plain = tmp_path / "plain"
     shutil.copytree(fp32_bundle.root, plain)
     manifest = json.loads((plain / "manifest.json").read_text())
     del manifest["pq"]
     (plain / "manifest.json").write_text(json.dumps(manifest))
-    assert load_bundle(plain).codebooks() is None
+    assert bundle_codebooks(load_bundle(plain)) is None
     db_path = str(tmp_path / "lib.db")
     runner = CliRunner()
     assert runner.invoke(cli, ["index", str(photo_folder), "--bundle", str(plain), "--db", db_path,
@@ -114,7 +118,7 @@ def test_pq_search_on_a_bundle_without_codebooks_is_a_clear_error(tmp_path, phot
 def test_tampered_codebooks_are_refused_by_their_hash(tmp_path, fp32_bundle):
     import shutil
 
-    from runtime.bundle import BundleHashMismatch, load_bundle
+    from pocketclip.runtime.bundle import BundleHashMismatch, load_bundle
 
     copy = tmp_path / "bundle"
     shutil.copytree(fp32_bundle.root, copy)
@@ -123,4 +127,4 @@ def test_tampered_codebooks_are_refused_by_their_hash(tmp_path, fp32_bundle):
     data[-1] ^= 1
     path.write_bytes(bytes(data))
     with pytest.raises(BundleHashMismatch, match="codebooks.npy"):
-        load_bundle(copy).codebooks()
+        bundle_codebooks(load_bundle(copy))

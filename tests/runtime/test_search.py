@@ -1,7 +1,7 @@
 """Exact search: the same top-k as a full sort, best first; deleted photos never returned."""
 import numpy as np
 
-from runtime.search import VectorIndex
+from pocketclip.runtime.search import VectorIndex
 from tests_support import filled_store
 
 

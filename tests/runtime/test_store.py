@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from runtime.store import (ModelMismatch, StoreTooNew, bind_model, from_blobs, get_meta, open_store, to_blob)
+from pocketclip.runtime.store import (ModelMismatch, StoreTooNew, bind_model, from_blobs, get_meta, open_store, to_blob)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The `pocketclip` command: a thin layer over the library.
+"""The `pocketclip` command: a thin layer over the Library API (pocketclip.runtime.library) and the
+model and export libraries, one module per job.
 
 Commands that need torch (training, evaluation, export, the demo) import it only when they run,
 so the runtime's own commands work where torch is not installed.
@@ -9,9 +10,11 @@ import sys
 
 import click
 
-from runtime.cli_library import index_command, search_command, status_command
-from runtime.cli_models import demo, eval_command, export_command, models_command, train_command
-from runtime.cli_parity import parity_command
+from pocketclip.cli.demo import demo
+from pocketclip.cli.export import export_command
+from pocketclip.cli.library import index_command, search_command, status_command
+from pocketclip.cli.models import eval_command, models_command, train_command
+from pocketclip.cli.parity import parity_command
 
 
 @click.group()

@@ -1,0 +1,3 @@
+from pocketclip.cli import cli
+
+cli()

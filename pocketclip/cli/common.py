@@ -1,0 +1,71 @@
+"""What the CLI's commands share: the default store, shared options, library errors as one line,
+the progress bar, and the PyTorch reference for `--backend torch`."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+# One photo library per user by default, like a phone's gallery; --db picks another.
+DEFAULT_DB = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "pocketclip" / "index.db"
+db_option = click.option("--db", "db_path", type=click.Path(path_type=Path), default=DEFAULT_DB,
+                         show_default=True, help="the SQLite store")
+json_option = click.option("--json", "as_json", is_flag=True, help="print JSON")
+
+
+def needs_torch(what: str) -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise click.ClickException(f"{what} needs torch: pip install 'pocketclip[models]'") from exc
+
+
+def torch_reference(manifest: dict, kind: str):
+    """The PyTorch reference tower, for stores indexed with `--backend torch`: the runtime calls this
+    only for that backend, so torch is imported only then."""
+    needs_torch("the torch backend")
+    from pocketclip.models.reference_tower import TorchTower
+
+    return TorchTower(manifest, kind)
+
+
+@contextlib.contextmanager
+def library_errors():
+    """Turn the library's named errors into a one-line CLI error and a non-zero exit."""
+    from pocketclip.runtime.bundle import BundleError
+    from pocketclip.runtime.contracts import ContractError
+    from pocketclip.runtime.photos import DecodeError
+    from pocketclip.runtime.store import StoreError
+
+    try:
+        yield
+    except (BundleError, ContractError, DecodeError, StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class ProgressBar:
+    """The indexer's progress as a tqdm bar on stderr (rate and ETA), only when stderr is a terminal;
+    `skipping` lines go above the bar, each on its own line, so `grep '^skipping'` finds them all."""
+
+    def __init__(self, silent: bool = False, desc: str = "indexing"):
+        from tqdm import tqdm
+
+        self.enabled = not silent and sys.stderr.isatty()
+        self.bar = tqdm(total=0, desc=desc, unit="photo", file=sys.stderr, disable=not self.enabled)
+
+    def progress(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def log(self, line: str) -> None:
+        if self.enabled:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,75 @@
+"""`pocketclip demo`: the three jobs on the embedded demo model and a gallery it draws, offline."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pocketclip.cli.common import needs_torch
+from pocketclip.cli.export import echo_bundle
+
+
+# Scenes the default 300-photo demo gallery holds (a different gallery size may lack some).
+EXAMPLE_QUERIES = (
+    "two black stars at the top",
+    "a yellow triangle in the middle, striped navy background",
+    "three pink rings at the bottom",
+    "two green crosses in the middle",
+    "three white rings on the left",
+)
+
+
+@click.command("demo")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
+              help="folder for the drawn gallery, the bundle, the store and the contact sheet")
+@click.option("--photos", type=int, default=300, show_default=True, help="demo photos to draw")
+@click.option("-k", "top_k", type=int, default=5, show_default=True, help="hits per query")
+@click.option("--formats", default="pte,mlpackage,onnx", show_default=True,
+              help="bundle formats to export (onnx is always included: the demo searches with it)")
+def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
+    """Draw a demo gallery, export the bundled demo model, index the gallery, search it. Offline.
+
+    Example: pocketclip demo --out /tmp/demo --photos 300
+    """
+    needs_torch("the demo's export")
+    from pocketclip.models.demo_world import draw_gallery
+    from pocketclip.runtime.contact_sheet import contact_sheet
+    from pocketclip.runtime.library import Library
+    from pocketclip.runtime.parity import check_bundle, parity_table
+
+    draw_gallery(out / "gallery", photos)
+    manifest = _demo_bundle(out / "bundle", sorted({"onnx", *filter(None, formats.split(","))}))
+    library = Library.create(out / "index.db", out / "gallery", out / "bundle", reindex=True)
+    report = library.index()
+    click.echo(f"indexed {out / 'gallery'}: embedded {report.embedded}, unchanged {report.unchanged}")
+    rows = []
+    for query in EXAMPLE_QUERIES:
+        hits = library.search_text(query, top_k)
+        rows.append((query, [(library.file(h), h.score) for h in hits]))
+        click.echo(f"\n{query}")
+        for h in hits:
+            click.echo(f"  {h.rank}. {library.file(h)}  {h.score:.3f}")
+    click.echo(f"\ncontact sheet: {contact_sheet(rows, out / 'hits.png')}")
+    echo_bundle(manifest)
+    click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(check_bundle(library.bundle)))
+
+
+def _demo_bundle(folder: Path, formats: list[str]) -> dict:
+    """The demo student's bundle, exported unless an intact one of the same model is already there."""
+    from pocketclip.exporter.bundle_writer import export_bundle
+    from pocketclip.models.checkpoint import fingerprint, load_model
+    from pocketclip.models.train_pq import published_codebooks
+    from pocketclip.runtime.bundle import BundleError, load_bundle
+
+    model = load_model("demo-student")
+    codebooks = published_codebooks(model)
+    try:
+        bundle = load_bundle(folder)
+        bundle.verify_all()
+        have = {a["format"] for a in bundle.artifacts}
+        has_pq = bundle.pq_sha256 is not None or codebooks is None
+        if bundle.fingerprint == fingerprint(model) and set(formats) <= have and has_pq:
+            return bundle.manifest
+    except BundleError:
+        pass
+    return export_bundle(model, folder, formats, codebooks=codebooks)

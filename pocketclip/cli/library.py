@@ -1,0 +1,107 @@
+"""The photo library commands: index a folder, search it, report on the store. Torch-free
+(unless `--backend torch` asks for the PyTorch reference)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pocketclip.cli.common import ProgressBar, db_option, json_option, library_errors, torch_reference
+from pocketclip.runtime.pq_index import MODES
+
+
+@click.command("index")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--bundle", "bundle_path", required=True, type=click.Path(exists=True, file_okay=False),
+              help="bundle folder written by `pocketclip export`")
+@db_option
+@click.option("--backend", type=click.Choice(["onnx", "pte", "torch"]), default="onnx", show_default=True,
+              help="torch: the PyTorch reference (needs pocketclip[models])")
+@click.option("--precision", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True)
+@click.option("--reindex", is_flag=True, help="drop vectors of another model and embed every photo again")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--no-draft", is_flag=True, help="decode JPEGs at full size (slower, for comparison)")
+@click.option("--silent", is_flag=True, help="no progress bar")
+def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, precision: str, reindex: bool,
+                  batch_size: int, no_draft: bool, silent: bool) -> None:
+    """Index a photo folder into the store: new, changed, moved and deleted photos; resumable.
+
+    Example: pocketclip index ~/Pictures --bundle demo-out/bundle
+    """
+    from pocketclip.runtime.library import Library
+
+    with library_errors():
+        library = Library.create(db_path, folder, bundle_path, backend, precision, reindex, torch_reference)
+        bar = ProgressBar(silent)
+        try:
+            report = library.index(batch_size=batch_size, draft=not no_draft, progress=bar.progress, log=bar.log)
+        finally:
+            bar.close()
+    click.echo(f"embedded {report.embedded}, unchanged {report.unchanged}, moved {report.moved}, "
+               f"touched {report.touched}, errors {report.errors}, deleted {report.deleted}, "
+               f"failed before {report.skipped_errors}")
+
+
+@click.command("search")
+@click.argument("query", required=False)
+@click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="search by a photo instead of text")
+@db_option
+@click.option("--bundle", "bundle_path", type=click.Path(exists=True, file_okay=False), default=None,
+              help="the bundle to embed the query with (default: the one the store was indexed with)")
+@click.option("-k", "top_k", type=click.IntRange(min=1), default=None,
+              help="hits to show (default: the bundle's default_k)")
+@click.option("--relative", type=click.FloatRange(0, 1), default=None,
+              help="keep hits scoring >= this share of the best")
+@click.option("--mode", type=click.Choice(MODES), default="auto", show_default=True,
+              help="auto: exact below the bundle's exact_below_photos, pq+rerank from there on; pq: PQ codes "
+                   "only (approximate scores); pq+rerank: PQ for --candidates, then exact scores")
+@click.option("--candidates", type=click.IntRange(min=1), default=None,
+              help="pq+rerank: how many to re-rank (default: the bundle's rerank_candidates)")
+@json_option
+@click.option("--sheet", type=click.Path(path_type=Path), default=None, help="write the hits as a PNG")
+def search_command(query: str | None, image_path: Path | None, db_path: Path, bundle_path: str | None,
+                   top_k: int | None, relative: float | None, mode: str, candidates: int | None, as_json: bool,
+                   sheet: Path | None) -> None:
+    """Search the store by text or by photo; one hit per line (path, score), best first.
+
+    Example: pocketclip search "two red circles on the left" -k 5 --sheet hits.png
+    """
+    from pocketclip.runtime.library import Library
+
+    if (query is None) == (image_path is None):
+        raise click.UsageError("give a text query or --image PHOTO (one of them)")
+    with library_errors():
+        library = Library.open(db_path, bundle_path, mode=mode, candidates=candidates,
+                               reference=torch_reference)
+        if image_path is not None:
+            hits = library.search_image(image_path, top_k, relative)
+        else:
+            hits = library.search_text(query, top_k, relative)
+    if as_json:
+        click.echo(json.dumps([{"rank": h.rank, "id": h.id, "path": str(library.file(h)), "score": round(h.score, 6)}
+                               for h in hits], indent=2))
+    else:
+        for h in hits:
+            click.echo(f"{library.file(h)}\t{h.score:.4f}")
+    if sheet is not None:
+        from pocketclip.runtime.contact_sheet import contact_sheet
+
+        contact_sheet([(query or str(image_path), [(library.file(h), h.score) for h in hits])], sheet)
+        click.echo(f"contact sheet: {sheet}", err=True)
+
+
+@click.command("status")
+@db_option
+@json_option
+def status_command(db_path: Path, as_json: bool) -> None:
+    """Counts of ok / error / deleted photos and of PQ codes, the model fingerprint and the store's size.
+
+    Example: pocketclip status --json
+    """
+    from pocketclip.runtime.library import library_status
+
+    with library_errors():
+        report = library_status(db_path)
+    click.echo(json.dumps(report, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))

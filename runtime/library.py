@@ -1,0 +1,164 @@
+"""The Library API: a photo folder, the store that indexes it and the bundle that embeds it, as one object.
+
+The CLI, the benchmarks and the web page stand on this; a Python caller needs one call per job:
+
+    lib = Library.create("index.db", "~/Pictures", "bundle/")   # bind store, root, model, codebooks
+    lib.index(progress=lambda done, total: ...)
+    Library.open("index.db").search_text("dog on a beach", k=10)
+
+Everything that ties a store to a model (fingerprint, dim, preprocessing, codebooks, root, backend)
+is bound here, in one place; a bundle of another model than the store's is refused by name.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sqlite_utils import Database
+
+from pocketclip.runtime import meta_keys as K
+from pocketclip.runtime.bundle import Bundle, load_bundle
+from pocketclip.runtime.encoders import BundleEncoder, ReferenceFactory
+from pocketclip.runtime.indexer import IndexReport, Log, Progress, index_folder
+from pocketclip.runtime.photos import load_photo
+from pocketclip.runtime.pq import bundle_codebooks
+from pocketclip.runtime.pq_index import bind_codebooks, open_index
+from pocketclip.runtime.search import Hit, SearchIndex, check_query, photo_vector
+from pocketclip.runtime.store import ModelMismatch, StoreError, bind_model, get_meta, open_store, set_meta
+
+
+class NotIndexed(StoreError):
+    """The store exists but holds no indexed library yet; run `pocketclip index` first."""
+
+
+class UnknownPhoto(StoreError):
+    """No photo with that id is in the library (never indexed, deleted, or failed to decode)."""
+
+
+def _bundle(bundle: str | Path | Bundle) -> Bundle:
+    return bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+
+
+class Library:
+    """An indexed photo folder: search it, index it again, report on it."""
+
+    def __init__(self, db: Database, db_path: Path, root: Path, encoder: BundleEncoder, mode: str = "auto",
+                 candidates: int | None = None):
+        self.db, self.db_path, self.root, self.encoder = db, db_path, root, encoder
+        self.mode, self.candidates = mode, candidates
+        self._index: SearchIndex | None = None
+        self.mode_used: str | None = None
+
+    @property
+    def bundle(self) -> Bundle:
+        return self.encoder.bundle
+
+    @classmethod
+    def create(cls, db_path: str | Path, root: str | Path, bundle: str | Path | Bundle, backend: str = "onnx",
+               precision: str = "fp32", reindex: bool = False, reference: ReferenceFactory | None = None
+               ) -> Library:
+        """Open or create the store of `root` for indexing, bound to `bundle`'s model, preprocessing and
+        codebooks. A store of another model is refused (ModelMismatch) unless `reindex`."""
+        encoder = BundleEncoder(_bundle(bundle), backend, precision, reference=reference)
+        db_path, root = Path(db_path), Path(root).resolve()
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        db = open_store(db_path)
+        known = get_meta(db).get(K.ROOT)
+        if known and known != str(root):
+            raise StoreError(f"{db_path} indexes {known}; use another --db for {root}")
+        b = encoder.bundle
+        bind_model(db, b.fingerprint, b.embed_dim, b.preprocess_sha256, reindex)
+        with db.atomic():
+            set_meta(db, {K.ROOT: str(root), K.BUNDLE: str(b.root.resolve()), K.BACKEND: backend,
+                          K.PRECISION: precision})
+        bind_codebooks(db, bundle_codebooks(b), b.pq_sha256, b.fingerprint)  # re-encodes stored vectors if new
+        return cls(db, db_path, root, encoder)
+
+    @classmethod
+    def open(cls, db_path: str | Path, bundle: str | Path | Bundle | None = None, backend: str | None = None,
+             precision: str | None = None, mode: str = "auto", candidates: int | None = None,
+             reference: ReferenceFactory | None = None) -> Library:
+        """Open an indexed library read-only to search it, with the bundle it was indexed with (or
+        `bundle`, which must be of the same model)."""
+        db_path = Path(db_path)
+        db = open_store(db_path, readonly=True)
+        meta = get_meta(db)
+        if K.MODEL_FINGERPRINT not in meta or K.BUNDLE not in meta or K.ROOT not in meta:
+            raise NotIndexed(f"{db_path} has no photos indexed yet; run `pocketclip index FOLDER --bundle B`")
+        b = _bundle(bundle if bundle is not None else meta[K.BUNDLE])
+        if b.fingerprint != meta[K.MODEL_FINGERPRINT]:
+            raise ModelMismatch(f"{db_path} holds vectors of model {meta[K.MODEL_FINGERPRINT][:12]}, but the bundle "
+                                f"{b.root} is model {b.fingerprint[:12]}; search with the bundle the store was "
+                                f"indexed with, or run `pocketclip index {meta[K.ROOT]} --bundle {b.root} --reindex`")
+        encoder = BundleEncoder(b, backend or meta.get(K.BACKEND, "onnx"), precision or meta.get(K.PRECISION, "fp32"),
+                                reference=reference)
+        return cls(db, db_path, Path(meta[K.ROOT]), encoder, mode, candidates)
+
+    def index(self, batch_size: int = 32, workers: int = 2, draft: bool = True, progress: Progress | None = None,
+              log: Log | None = None) -> IndexReport:
+        """Bring the store up to date with the folder: new, changed, moved and deleted photos."""
+        report = index_folder(self.root, self.db, self.encoder, bundle_codebooks(self.bundle), batch_size=batch_size,
+                              workers=workers, draft=draft, progress=progress, log=log)
+        self._index = None  # the next search sees the new vectors
+        return report
+
+    def search_index(self) -> SearchIndex:
+        """The index searches run on (exact or PQ, by the bundle's settings), loaded on first use."""
+        if self._index is None:
+            self.mode_used, self._index = open_index(self.db, self.bundle, self.mode, self.candidates)
+        return self._index
+
+    def search_vector(self, vector: np.ndarray, k: int | None = None, relative: float | None = None) -> list[Hit]:
+        k = self.bundle.search["default_k"] if k is None else k
+        check_query(k, relative)
+        return self.search_index().top_k(vector, k, relative)
+
+    def search_text(self, query: str, k: int | None = None, relative: float | None = None) -> list[Hit]:
+        if not query or not query.strip():
+            raise ValueError("the query is empty; type what the photos show")
+        return self.search_vector(self.encoder.encode_texts([query])[0], k, relative)
+
+    def search_image(self, path: str | Path, k: int | None = None, relative: float | None = None) -> list[Hit]:
+        """Photos like the one at `path` (any photo file; it is not stored). DecodeError if it cannot be read."""
+        pixels, _, _ = load_photo(Path(path), self.bundle.preprocess)
+        return self.search_vector(self.encoder.encode_pixels(pixels[None])[0], k, relative)
+
+    def similar(self, photo_id: int, k: int | None = None, relative: float | None = None) -> list[Hit]:
+        """Photos like the library's photo `photo_id` (itself first)."""
+        vector = photo_vector(self.db, self.bundle.fingerprint, photo_id)
+        if vector is None:
+            raise UnknownPhoto(f"no indexed photo has id {photo_id}")
+        return self.search_vector(vector, k, relative)
+
+    def file(self, hit: Hit) -> Path:
+        return self.root / hit.path
+
+    def status(self) -> dict:
+        return store_status(self.db, self.db_path)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def store_status(db: Database, db_path: Path) -> dict:
+    """Counts of ok / error / deleted photos and PQ codes, the model, the root and the store's size."""
+    meta = get_meta(db)
+    counts = dict(db.execute("SELECT status, count(*) FROM photos GROUP BY status").fetchall()) \
+        if db["photos"].exists() else {}
+    codes = db.execute("SELECT count(*) FROM embeddings WHERE pq_code IS NOT NULL").fetchone()[0] \
+        if db["embeddings"].exists() else 0
+    files = [db_path, Path(f"{db_path}-wal")]
+    return {"ok": counts.get("ok", 0), "error": counts.get("error", 0), "deleted": counts.get("deleted", 0),
+            "fingerprint": meta.get(K.MODEL_FINGERPRINT), "bytes": sum(f.stat().st_size for f in files if f.exists()),
+            "root": meta.get(K.ROOT), "pq_codes": codes, "pq_codebooks_sha256": meta.get(K.PQ_CODEBOOKS_SHA256),
+            "last_indexed": db.execute("SELECT max(indexed_at) FROM photos").fetchone()[0]
+            if db["photos"].exists() else None}
+
+
+def library_status(db_path: str | Path) -> dict:
+    """store_status of the store at `db_path`, opened read-only (no bundle needed)."""
+    db = open_store(db_path, readonly=True)
+    try:
+        return store_status(db, Path(db_path))
+    finally:
+        db.close()
