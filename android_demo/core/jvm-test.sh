@@ -45,6 +45,13 @@ for tool in "$KOTLINC" "${JARS[@]}"; do
     [ -e "$tool" ] || { echo "jvm-test.sh: $tool is missing; run $0 --install" >&2; exit 2; }
 done
 
+# One run at a time per checkout: a second run would recompile (rm -rf) the classes the first is testing.
+mkdir -p "$CORE/build"
+if command -v flock >/dev/null; then
+    exec 9>"$CORE/build/jvm-test.lock"
+    flock 9
+fi
+
 STDLIB="$KOTLIN_HOME/lib/kotlin-stdlib.jar"
 COMPILE_CP="$JAVA_LIBS/gson.jar:${JARS[0]}"
 RESOURCES="$CORE/src/main/resources"

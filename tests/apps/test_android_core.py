@@ -2,10 +2,12 @@
 
 Its JUnit 5 tests run on this machine's JVM (android_demo/core/jvm-test.sh, no Gradle or Android
 SDK) and read the same bundle and golden files; they also read a store this runtime wrote and write
-a store and a device report, which this runtime then opens with its own code.
+a store, a device report and the manifest values they parsed, which this runtime then opens with its
+own code.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,11 +17,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from runtime.cli import cli
-from runtime.device_report import check_device_report, load_device_report
-from runtime.golden import load_golden
-from runtime.search import VectorIndex
-from runtime.store import bind_bundle, get_meta, now, open_store, to_blob
+from pocketclip.cli import cli
+from pocketclip.runtime.device_report import check_device_report, load_device_report
+from pocketclip.runtime.golden import load_golden
+from pocketclip.runtime.search import VectorIndex
+from pocketclip.runtime.store import bind_bundle, get_meta, now, open_store, to_blob
 from tests_support import describe_schema
 
 JVM_TEST = Path(__file__).resolve().parents[2] / "android_demo" / "core" / "jvm-test.sh"
@@ -40,7 +42,7 @@ def write_python_store(bundle, path: Path) -> None:
             db["embeddings"].insert({"photo_id": photo_id, "model": bundle.fingerprint, "vector": to_blob(vector),
                                      "pq_code": None})
     if bundle.manifest.get("pq"):
-        from runtime.pq_index import bind_bundle_codebooks
+        from pocketclip.runtime.pq_index import bind_bundle_codebooks
         bind_bundle_codebooks(db, bundle)
     db.close()
 
@@ -55,7 +57,8 @@ def kotlin_run(fp32_bundle, tmp_path_factory):
         pytest.fail(f"the JVM tools are not installed: run {JVM_TEST} --install (`make test` does)")
     tmp = tmp_path_factory.mktemp("android-core")
     paths = {"POCKETCLIP_BUNDLE": fp32_bundle.root, "POCKETCLIP_PY_STORE": tmp / "python.db",
-             "POCKETCLIP_OUT_STORE": tmp / "kotlin.db", "POCKETCLIP_OUT_REPORT": tmp / "device-report.json"}
+             "POCKETCLIP_OUT_STORE": tmp / "kotlin.db", "POCKETCLIP_OUT_REPORT": tmp / "device-report.json",
+             "POCKETCLIP_OUT_MANIFEST": tmp / "kotlin-manifest.json"}
     write_python_store(fp32_bundle, paths["POCKETCLIP_PY_STORE"])
     env = {**os.environ, **{key: str(value) for key, value in paths.items()}}
     result = subprocess.run([str(JVM_TEST)], env=env, capture_output=True, text=True, timeout=1200)
@@ -72,10 +75,22 @@ def test_kotlin_core_passes_its_junit_tests(kotlin_run, fp32_bundle):
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"JUnit failed (exit {result.returncode}):\n{output}"
     counts = junit_counts(output)
-    assert counts.get("found", 0) >= 21 and counts.get("failed", 1) == 0, output
+    assert counts.get("found", 0) >= 25 and counts.get("failed", 1) == 0, output
     # The golden-PQ tests are skipped (JUnit assumptions) only for a bundle without codebooks; this one has them.
     assert fp32_bundle.manifest.get("pq") and counts.get("aborted", 0) == 0, output
     assert counts.get("successful") == counts["found"], output
+
+
+def test_kotlin_reads_the_search_settings(kotlin_run, fp32_bundle):
+    """What ManifestTest.readsTheSearchSettings parsed is the manifest's `search` section, value for value."""
+    result, paths = kotlin_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    parsed = json.loads(Path(paths["POCKETCLIP_OUT_MANIFEST"]).read_text())
+    manifest = json.loads((Path(fp32_bundle.root) / "manifest.json").read_text())
+    assert parsed["schema_version"] == manifest["schema_version"] == 2
+    assert parsed["search"] == manifest["search"]
+    assert set(parsed["search"]) == {"exact_below_photos", "rerank_candidates", "default_k"}
+    assert all(type(value) is int and value > 0 for value in parsed["search"].values()), parsed
 
 
 def test_python_reads_the_kotlin_store(kotlin_run, fp32_bundle):
@@ -108,3 +123,11 @@ def test_device_report_passes_parity(kotlin_run, fp32_bundle):
     cli_result = CliRunner().invoke(cli, ["parity", str(fp32_bundle.root), "--device-report",
                                           str(paths["POCKETCLIP_OUT_REPORT"])])
     assert cli_result.exit_code == 0, cli_result.output
+
+
+def test_kotlin_meta_keys_are_the_runtime_keys():
+    """StoreSchema.Meta (the keys the Kotlin store writes) is runtime.meta_keys, read from the source."""
+    meta_keys = pytest.importorskip("pocketclip.runtime.meta_keys")
+    source = (JVM_TEST.parent / "src" / "main" / "kotlin" / "org" / "pocketclip" / "core" / "StoreSchema.kt").read_text()
+    block = re.search(r"object Meta \{(.*?)\n    \}", source, flags=re.S).group(1)
+    assert set(re.findall(r'const val \w+ = "(\w+)"', block)) == set(meta_keys.ALL)

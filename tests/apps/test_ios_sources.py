@@ -1,8 +1,9 @@
 """The iOS app's Swift sources against the Python runtime, without a Swift toolchain (none on Linux).
 
 What can be checked by reading the sources: the store schema the Swift code creates is the one
-runtime/store.py creates, the XCTest names mirror the core test list (the Kotlin core's names), and
-the meta keys the Swift code writes are the runtime's.
+runtime/store.py creates, the XCTest names mirror the core test list (the Kotlin core's names), the
+meta keys the Swift code writes are the runtime's, and both apps take their search settings from the
+manifest's `search` section (the same keys in Swift and Kotlin) instead of constants.
 """
 from __future__ import annotations
 
@@ -13,16 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from runtime.store import open_store
+import pocketclip.runtime
+from pocketclip.runtime.store import open_store
 from tests_support import describe_schema as describe
 
-IOS = Path(__file__).resolve().parents[2] / "ios_demo"
+ROOT = Path(__file__).resolve().parents[2]
+IOS = ROOT / "ios_demo"
+ANDROID = ROOT / "android_demo"
+RUNTIME = Path(pocketclip.runtime.__file__).resolve().parent  # wherever the package's sources live
 SCHEMA_SWIFT = IOS / "Sources" / "PocketClipCore" / "StoreSchema.swift"
 CORE_TESTS = IOS / "Tests" / "PocketClipCoreTests"
 
 # The core test list (shared with android_demo/core), class -> XCTest methods.
 CORE_TEST_LIST = {
-    "ManifestTest": ["parsesArtifactsAndPreprocessing", "refusesATamperedArtifact"],
+    "ManifestTest": ["parsesArtifactsAndPreprocessing", "refusesATamperedArtifact", "readsTheSearchSettings",
+                     "refusesABadSearchSection"],
     "NpyTest": ["readsEveryGoldenArray"],
     "TokenizerTest": ["goldenTextsGiveTheGoldenIds"],
     "PreprocessTest": ["pngGoldenImageWithinOneLevel", "gallerySquaresNormaliseExactly", "jpegGoldenImagesReportDiff"],
@@ -91,15 +97,23 @@ def test_xctest_names_mirror_the_core_test_list(cls):
 
 def test_tests_read_the_documented_environment():
     source = (CORE_TESTS / "TestInputs.swift").read_text()
-    for variable in ("POCKETCLIP_BUNDLE", "POCKETCLIP_PY_STORE", "POCKETCLIP_OUT_STORE", "POCKETCLIP_OUT_REPORT"):
+    for variable in ("POCKETCLIP_BUNDLE", "POCKETCLIP_PY_STORE", "POCKETCLIP_OUT_STORE", "POCKETCLIP_OUT_REPORT",
+                     "POCKETCLIP_OUT_MANIFEST"):
         assert f'"{variable}"' in source
 
 
 def runtime_meta_keys() -> set[str]:
-    """Keys runtime/store.py, runtime/indexer.py and runtime/pq_index.py write into meta, read from their source."""
+    """The keys the runtime writes into meta: runtime.meta_keys.ALL, or (before that module) the keys
+    runtime/store.py, runtime/indexer.py and runtime/pq_index.py write, read from their source."""
+    try:
+        from pocketclip.runtime import meta_keys
+    except ImportError:
+        meta_keys = None
+    if meta_keys is not None:
+        return set(meta_keys.ALL)
     keys = set()
     for name in ("store.py", "indexer.py", "pq_index.py"):
-        path = Path(__file__).resolve().parents[2] / "runtime" / name
+        path = RUNTIME / name
         if not path.exists():  # pq_index.py arrives with the product-quantization contract
             continue
         source = path.read_text()
@@ -121,3 +135,29 @@ def test_swift_meta_keys_are_the_runtime_keys():
     store = (IOS / "Sources" / "PocketClipCore" / "PhotoStore.swift").read_text()
     literals = set(re.findall(r'\.text\("(\w+)"\)', store))
     assert not literals - swift_keys, literals - swift_keys
+
+
+SEARCH_KEYS = ["exact_below_photos", "rerank_candidates", "default_k"]  # the manifest's `search` section
+
+
+def test_swift_and_kotlin_read_the_manifest_search_keys():
+    swift = (IOS / "Sources" / "PocketClipCore" / "Manifest.swift").read_text()
+    kotlin = (ANDROID / "core" / "src" / "main" / "kotlin" / "org" / "pocketclip" / "core" / "Manifest.kt").read_text()
+    swift_keys = re.search(r"static let keys = \[(.*?)\]", swift).group(1)
+    kotlin_keys = re.search(r"val KEYS = listOf\((.*?)\)", kotlin).group(1)
+    assert re.findall(r'"(\w+)"', swift_keys) == re.findall(r'"(\w+)"', kotlin_keys) == SEARCH_KEYS
+    assert re.search(r"readableSchemaVersion = 2\b", swift) and re.search(r"SCHEMA_VERSION = 2\b", kotlin)
+
+
+@pytest.mark.parametrize("source", [IOS / "App" / "Sources" / "PhotoEngine.swift",
+                                    ANDROID / "app" / "src" / "main" / "kotlin" / "org" / "pocketclip" / "app"
+                                    / "SearchEngine.kt"], ids=["ios", "android"])
+def test_apps_search_with_the_manifest_settings(source):
+    """The switch point, the candidates and the default k come from the manifest, not from constants."""
+    code = "\n".join(line.split("//")[0] for line in source.read_text().splitlines())  # comments dropped
+    for setting in ("rerankCandidates", "defaultK"):
+        assert f"search.{setting}" in code or f"settings.{setting}" in code, setting
+    assert re.search(r"\.usesP[Qq]\(", code), "the exact/PQ switch is SearchSettings.usesPq / usesPQ"
+    # No literal that looks like a photo count, a candidate count or a k (60, 1000, 20_000, 50_000, ...).
+    assert not re.findall(r"\b(?:k|candidates|K|RERANK|EXACT_BELOW|pqThreshold)\s*[:=]\s*\d", code)
+    assert not re.findall(r"(?<![\w.])\d{1,3}(?:_\d{3})+\b|(?<![\w.])\d{4,}\b", code)

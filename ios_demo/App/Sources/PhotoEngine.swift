@@ -1,5 +1,6 @@
 // Everything off the main thread: the bundle's CoreML towers, the tokenizer, the store, and the
 // in-memory index the searches run over (float16 vectors decoded once, PQ codes when the bundle has them).
+// The exact/PQ switch point, the candidates re-ranked and the default k are the bundle's (manifest "search").
 import CoreML
 import Foundation
 import Photos
@@ -20,8 +21,6 @@ actor PhotoEngine {
     private let textTower: CoreMLTower
     private let codebooks: Codebooks?
     private var index: StoredVectors?
-    /// Above this many photos, PQ proposes candidates and only those are scored exactly.
-    private let pqThreshold = 20_000
 
     /// Opens the bundle (every file it uses checked against its sha256) and the store bound to its model.
     init(bundle: URL, storeURL: URL) async throws {
@@ -97,16 +96,17 @@ actor PhotoEngine {
         return rows
     }
 
-    func searchText(_ text: String, k: Int = 60) throws -> [Hit] {
+    /// The k best photos for a text; k defaults to the bundle's search.default_k.
+    func searchText(_ text: String, k: Int? = nil) throws -> [Hit] {
         let query = try textTower.encodeTexts([tokenizer.tokenize(text)])[0]
-        return try search(query, k: k)
+        return try search(query, k: k ?? manifest.search.defaultK)
     }
 
     /// Photos like a photo already in the index: its stored vector is the query.
-    func searchSimilar(to path: String, k: Int = 60) throws -> [Hit] {
+    func searchSimilar(to path: String, k: Int? = nil) throws -> [Hit] {
         let index = try loadedIndex()
         guard let row = index.paths.firstIndex(of: path) else { return [] }
-        return try search(Array(index.matrix.row(row)), k: k)
+        return try search(Array(index.matrix.row(row)), k: k ?? manifest.search.defaultK)
     }
 
     var photoCount: Int {
@@ -115,10 +115,12 @@ actor PhotoEngine {
 
     private func search(_ query: [Float], k: Int) throws -> [Hit] {
         let index = try loadedIndex()
+        let settings = manifest.search
         let found: [(index: Int, score: Float)]
-        if let codebooks, let codes = index.codes, index.ids.count > pqThreshold {
+        // Exact below search.exact_below_photos; from there on PQ candidates + exact re-rank, when there are codes.
+        if let codebooks, let codes = index.codes, settings.usesPQ(photos: index.ids.count, hasCodes: true) {
             found = ProductQuantization.search(codebooks, codes: codes, query: query, k: k, vectors: index.matrix,
-                                               candidates: 1000)
+                                               candidates: settings.rerankCandidates)
         } else {
             found = Search.exact(index.matrix, query: query, k: k)
         }

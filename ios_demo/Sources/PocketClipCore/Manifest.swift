@@ -1,5 +1,5 @@
-// The bundle's manifest.json (docs/contracts.md): artifacts, preprocessing, text spec, PQ codebooks,
-// and every file's sha256, which `verify` checks before a file is used.
+// The bundle's manifest.json (docs/contracts.md): artifacts, preprocessing, text spec, search settings,
+// PQ codebooks, and every file's sha256, which `verify` checks before a file is used.
 import Foundation
 
 public enum BundleError: Error, CustomStringConvertible {
@@ -120,6 +120,43 @@ public struct PQSpec: Decodable {
     }
 }
 
+/// The manifest's `search` section: what every platform reads instead of hard-coding it. Below
+/// `exactBelowPhotos` photos search is exact; from there on, when the store has PQ codes, PQ proposes
+/// `rerankCandidates` candidates which are re-ranked exactly (runtime/pq_index.py). `defaultK`: hits by default.
+public struct SearchSettings: Equatable {
+    /// The section's keys, in the manifest's order.
+    public static let keys = ["exact_below_photos", "rerank_candidates", "default_k"]
+
+    public let exactBelowPhotos: Int
+    public let rerankCandidates: Int
+    public let defaultK: Int
+
+    public init(exactBelowPhotos: Int, rerankCandidates: Int, defaultK: Int) {
+        self.exactBelowPhotos = exactBelowPhotos
+        self.rerankCandidates = rerankCandidates
+        self.defaultK = defaultK
+    }
+
+    /// True when a library of `photos` photos is searched with PQ codes + exact re-rank, false when exactly.
+    public func usesPQ(photos: Int, hasCodes: Bool) -> Bool { hasCodes && photos >= exactBelowPhotos }
+
+    /// The section as manifest.json has it; refuses a missing section and any value that is not a positive
+    /// integer literal (a string, a fraction, 1e3, true, null), as runtime/bundle.py does.
+    static func parse(_ section: JSONValue?, path: String) throws -> SearchSettings {
+        guard case .object(let members)? = section else {
+            throw BundleError.malformed("\(path) has no 'search' section (an object with \(keys.joined(separator: ", ")))")
+        }
+        let values = try keys.map { key -> Int in
+            guard let value = Manifest.integer(members[key]), value >= 1 else {
+                let found = members[key].map { PythonJSON.dumpsSorted($0) } ?? "missing"
+                throw BundleError.malformed("\(path): search.\(key) is \(found); it must be a positive integer")
+            }
+            return value
+        }
+        return SearchSettings(exactBelowPhotos: values[0], rerankCandidates: values[1], defaultK: values[2])
+    }
+}
+
 public struct ModelInfo: Decodable {
     public let name: String
     public let fingerprint: String
@@ -137,7 +174,8 @@ public struct FileRecord: Decodable {
 }
 
 public struct Manifest: Decodable {
-    public static let readableSchemaVersion = 1
+    /// 2: the `search` section (runtime/bundle.py SCHEMA_VERSION).
+    public static let readableSchemaVersion = 2
 
     public let schemaVersion: Int
     public let model: ModelInfo
@@ -146,6 +184,8 @@ public struct Manifest: Decodable {
     public let artifacts: [Artifact]
     public let pq: PQSpec?
     public let files: [String: FileRecord]
+    /// The `search` section (required from schema_version 2), checked by `load`.
+    public private(set) var search = SearchSettings(exactBelowPhotos: 1, rerankCandidates: 1, defaultK: 1)
     /// sha256 of the `preprocess` record serialised as Python's json.dumps(sort_keys=True): the store's
     /// preprocess_sha256 (runtime/bundle.py), so a phone's store and a Python store agree.
     public private(set) var preprocessSha256 = ""
@@ -157,11 +197,42 @@ public struct Manifest: Decodable {
         case schemaVersion = "schema_version"
     }
 
-    /// Reads ROOT/manifest.json; refuses a schema newer than this code.
+    /// An integer JSON number written as one ("2", not "2.0", "2e0", "\"2\"" or true), as Python's json reads an int.
+    static func integer(_ value: JSONValue?) -> Int? {
+        guard case .number(let literal)? = value else { return nil }
+        let digits = literal.hasPrefix("-") ? literal.dropFirst() : Substring(literal)
+        guard !digits.isEmpty, digits.allSatisfy({ ("0" ... "9").contains($0) }) else { return nil }
+        return Int(literal)
+    }
+
+    /// Reads ROOT/manifest.json; refuses a schema newer than this code, one older than the `search` section,
+    /// and a missing or malformed `search` section.
     public static func load(bundle root: URL) throws -> Manifest {
         let url = root.appendingPathComponent("manifest.json")
         guard let data = try? Data(contentsOf: url) else {
             throw BundleError.missing("\(url.path) (not a bundle: no manifest.json)")
+        }
+        // The version first: a newer manifest may not decode as this one, and should say why it is refused.
+        let document: JSONValue
+        do {
+            document = try PythonJSON.parse(data)
+        } catch {
+            throw BundleError.malformed("\(url.path) is not valid JSON: \(error)")
+        }
+        guard case .object(let top) = document else {
+            throw BundleError.malformed("\(url.path) is not a manifest (not a JSON object)")
+        }
+        guard let version = integer(top["schema_version"]), version <= readableSchemaVersion else {
+            let found = top["schema_version"].map { PythonJSON.dumpsSorted($0) } ?? "missing"
+            throw BundleError.malformed("\(url.path): schema_version \(found); this app reads up to \(readableSchemaVersion)")
+        }
+        guard version == readableSchemaVersion else {
+            throw BundleError.malformed("\(url.path): schema_version \(version) predates the 'search' section; "
+                + "export the bundle again with `pocketclip export`")
+        }
+        let search = try SearchSettings.parse(top["search"], path: url.path)
+        guard let spec = top["preprocess"] else {
+            throw BundleError.malformed("\(url.path) has no 'preprocess' section")
         }
         var manifest: Manifest
         do {
@@ -169,14 +240,7 @@ public struct Manifest: Decodable {
         } catch {
             throw BundleError.malformed("\(url.path) is not a readable manifest: \(error)")
         }
-        guard manifest.schemaVersion <= readableSchemaVersion else {
-            throw BundleError.malformed("\(url.path): schema_version \(manifest.schemaVersion); "
-                + "this app reads up to \(readableSchemaVersion)")
-        }
-        let document = try PythonJSON.parse(data)
-        guard case .object(let top) = document, let spec = top["preprocess"] else {
-            throw BundleError.malformed("\(url.path) has no 'preprocess' section")
-        }
+        manifest.search = search
         manifest.preprocessSha256 = BundleHash.sha256(of: Data(PythonJSON.dumpsSorted(spec).utf8))
         manifest.root = root
         return manifest

@@ -117,13 +117,17 @@ public enum ProductQuantization {
         return scores
     }
 
-    /// The k best: PQ proposes `candidates`, exact dot products on the full vectors re-rank them.
-    public static func search(_ codebooks: Codebooks, codes: PQCodes, query: [Float], k: Int,
-                              vectors: VectorMatrix? = nil, candidates: Int = 1000) -> [(index: Int, score: Float)] {
+    /// The k best by PQ scores alone.
+    public static func search(_ codebooks: Codebooks, codes: PQCodes, query: [Float], k: Int) -> [(index: Int, score: Float)] {
         let approx = adcScores(tables: codebooks.lookupTables(query), codewords: codebooks.codewords, codes: codes)
-        guard let vectors else {
-            return Search.top(approx, k: k).map { ($0, approx[$0]) }
-        }
+        return Search.top(approx, k: k).map { ($0, approx[$0]) }
+    }
+
+    /// The k best: PQ proposes `candidates` (the manifest's search.rerank_candidates on a phone), exact dot
+    /// products on the full vectors re-rank them.
+    public static func search(_ codebooks: Codebooks, codes: PQCodes, query: [Float], k: Int,
+                              vectors: VectorMatrix, candidates: Int) -> [(index: Int, score: Float)] {
+        let approx = adcScores(tables: codebooks.lookupTables(query), codewords: codebooks.codewords, codes: codes)
         let pool = Search.top(approx, k: max(k, candidates))
         let exact = pool.map { i -> Float in
             var sum: Float = 0

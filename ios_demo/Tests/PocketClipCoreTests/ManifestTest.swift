@@ -5,7 +5,7 @@ import XCTest
 final class ManifestTest: XCTestCase {
     func testParsesArtifactsAndPreprocessing() throws {
         let manifest = try TestInputs.manifest()
-        XCTAssertEqual(manifest.schemaVersion, 1)
+        XCTAssertEqual(manifest.schemaVersion, 2)
         XCTAssertEqual(manifest.model.fingerprint.count, 64)
         XCTAssertFalse(manifest.artifacts.isEmpty)
         for artifact in manifest.artifacts {
@@ -62,6 +62,81 @@ final class ManifestTest: XCTestCase {
         try Data((0 ... 255).map { UInt8($0) }).write(to: folder.appendingPathComponent("Data/weights/w.bin"))
         XCTAssertEqual(try BundleHash.filesUnder(folder), ["Data/weights/w.bin", "a/b", "a.txt"])
         XCTAssertEqual(try BundleHash.sha256(of: folder), "6427a8175fddfe6ccf39a8a326d6df4391a27ffd894d94e8ab73f0f314784c0d")
+    }
+
+    func testReadsTheSearchSettings() throws {
+        // Golden: the parsed settings are the values in the bundle's manifest.json (read here with Foundation's parser).
+        let manifest = try TestInputs.manifest()
+        let data = try Data(contentsOf: manifest.root.appendingPathComponent("manifest.json"))
+        let raw = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let section = try XCTUnwrap(raw["search"] as? [String: Any], "manifest.json has no search section")
+        let search = manifest.search
+        XCTAssertEqual(manifest.schemaVersion, Manifest.readableSchemaVersion)
+        XCTAssertEqual(raw["schema_version"] as? Int, manifest.schemaVersion)
+        XCTAssertEqual(section["exact_below_photos"] as? Int, search.exactBelowPhotos)
+        XCTAssertEqual(section["rerank_candidates"] as? Int, search.rerankCandidates)
+        XCTAssertEqual(section["default_k"] as? Int, search.defaultK)
+        // The switch point as runtime/pq_index.py: exact below it, PQ + exact re-rank from it on when there are codes.
+        XCTAssertFalse(search.usesPQ(photos: search.exactBelowPhotos - 1, hasCodes: true))
+        XCTAssertTrue(search.usesPQ(photos: search.exactBelowPhotos, hasCodes: true))
+        XCTAssertFalse(search.usesPQ(photos: search.exactBelowPhotos, hasCodes: false))
+        // What Swift read, in the form the Kotlin test writes it for tests/apps to compare with manifest.json.
+        let parsed: [String: Any] = [
+            "schema_version": manifest.schemaVersion,
+            "search": ["exact_below_photos": search.exactBelowPhotos, "rerank_candidates": search.rerankCandidates,
+                       "default_k": search.defaultK],
+        ]
+        let out = try TestInputs.outManifest()
+        try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: parsed, options: [.prettyPrinted, .sortedKeys]).write(to: out)
+    }
+
+    func testRefusesABadSearchSection() throws {
+        let manifest = try TestInputs.manifest()
+        let data = try Data(contentsOf: manifest.root.appendingPathComponent("manifest.json"))
+        guard case .object(let original) = try PythonJSON.parse(data) else {
+            return XCTFail("manifest.json is not a JSON object")
+        }
+        let copy = try TestInputs.scratch("search")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        typealias Edit = (inout [String: JSONValue]) -> Void
+        func load(_ edit: Edit) throws -> Manifest {
+            var top = original
+            edit(&top)
+            try Data(PythonJSON.dumpsSorted(.object(top)).utf8).write(to: copy.appendingPathComponent("manifest.json"))
+            return try Manifest.load(bundle: copy)
+        }
+        func refused(_ what: String, _ words: [String], line: UInt = #line, _ edit: Edit) {
+            XCTAssertThrowsError(try load(edit), what, line: line) { error in
+                for word in words { XCTAssertTrue("\(error)".contains(word), "\(what): \(error)", line: line) }
+            }
+        }
+        func setSearch(_ key: String, _ value: JSONValue?) -> Edit {
+            return { top in
+                guard case .object(var section)? = top["search"] else { return }
+                section[key] = value
+                top["search"] = .object(section)
+            }
+        }
+        XCTAssertEqual(try load { _ in }.search, manifest.search)  // an intact copy is accepted
+        // Keys a newer exporter may add are ignored, as the other sections'.
+        XCTAssertEqual(try load(setSearch("future_setting", .number("7"))).search, manifest.search)
+
+        refused("no search section", ["'search'", "exact_below_photos"]) { $0["search"] = nil }
+        refused("search is not an object", ["'search'"]) { $0["search"] = .string("fast") }
+        let bad: [(String, JSONValue?)] = [
+            ("missing", nil), ("a string", .string("10")), ("a fraction", .number("10.5")),
+            ("a float literal", .number("10.0")), ("an exponent", .number("1e3")), ("zero", .number("0")),
+            ("negative", .number("-5")), ("a boolean", .bool(true)), ("null", .null),
+        ]
+        for key in SearchSettings.keys {
+            for (what, value) in bad {
+                refused("\(key) \(what)", ["search.\(key)", "positive integer"], setSearch(key, value))
+            }
+        }
+        refused("a newer schema", ["schema_version", "reads up to 2"]) { $0["schema_version"] = .number("3") }
+        refused("the schema before the search section", ["predates", "'search'"]) { $0["schema_version"] = .number("1") }
+        refused("a schema_version string", ["schema_version"]) { $0["schema_version"] = .string("2") }
     }
 
     func testRefusesATamperedArtifact() throws {

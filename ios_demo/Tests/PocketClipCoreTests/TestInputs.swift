@@ -40,6 +40,10 @@ enum TestInputs {
     static func pythonStore() throws -> URL { try required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
     static func outStore() throws -> URL { try required("POCKETCLIP_OUT_STORE", "where the Swift store goes") }
     static func outReport() throws -> URL { try required("POCKETCLIP_OUT_REPORT", "where the device report goes") }
+    /// Where ManifestTest writes the manifest values it parsed (JSON), to compare with manifest.json.
+    static func outManifest() throws -> URL {
+        try required("POCKETCLIP_OUT_MANIFEST", "where the parsed manifest values go")
+    }
 
     static func manifest() throws -> Manifest { try Manifest.load(bundle: try bundle()) }
 

@@ -1,5 +1,6 @@
 // Text-to-image and image-to-image search over the store: exact float32 dot products for a phone-sized
-// library, PQ codes then an exact re-rank when it is large (as runtime/pq_index.py chooses).
+// library, PQ codes then an exact re-rank when it is large (as runtime/pq_index.py chooses). The switch point,
+// the number of candidates re-ranked and the default k are the bundle's (manifest.json "search").
 package org.pocketclip.app
 
 import android.content.Context
@@ -27,6 +28,7 @@ class SearchEngine(private val context: Context) : AutoCloseable {
     private var vectors: StoredVectors? = null
     private var codes: ByteArray? = null
     private var uris: Map<String, Uri> = emptyMap()
+    private val settings get() = manifest.search
 
     /** Reload the vectors (after indexing); cheap enough for a phone library, once per search session. */
     @Synchronized
@@ -34,38 +36,34 @@ class SearchEngine(private val context: Context) : AutoCloseable {
         val loaded = store.vectors(manifest.fingerprint)
         vectors = loaded
         val books = pq
-        codes = if (books != null && loaded.size >= EXACT_BELOW && loaded.pqCodes.all { it?.size == books.subspaces } &&
-            store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] == manifest.pq?.sha256) {
+        // Codes count only when every photo has one, made with this bundle's codebooks.
+        val hasCodes = books != null && loaded.pqCodes.all { it?.size == books.subspaces } &&
+            store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] == manifest.pq?.sha256
+        codes = if (books != null && settings.usesPq(loaded.size, hasCodes)) {
             ProductQuantizer.columnMajor(loaded.pqCodes.map { it!! }, books.subspaces)
         } else null
         uris = PhotoLibrary(context).list().associate { it.stat.path to it.uri }
     }
 
     @Synchronized
-    fun searchText(query: String, k: Int = K): List<Hit> =
+    fun searchText(query: String, k: Int = settings.defaultK): List<Hit> =
         rank(textTower.embedIds(listOf(tokenizer.tokenize(query)))[0], k)
 
     @Synchronized
-    fun searchPhoto(uri: Uri, k: Int = K): List<Hit> =
+    fun searchPhoto(uri: Uri, k: Int = settings.defaultK): List<Hit> =
         rank(imageTower.embedPixels(listOf(PhotoDecoder.load(context.contentResolver, uri, manifest.preprocess).pixels))[0], k)
 
     private fun rank(query: FloatArray, k: Int): List<Hit> {
         if (vectors == null) reload()
         val v = vectors!!
         val q = Search.normalised(query)
-        val hits: List<Scored> = codes?.let { pq!!.search(it, v.size, q, k, v.matrix, RERANK) }
+        val hits: List<Scored> = codes?.let { pq!!.search(it, v.size, q, k, v.matrix, settings.rerankCandidates) }
             ?: Search.cosineTopK(v.matrix, v.dim, q, k)
         return hits.map { Hit(v.paths[it.index], it.score, uris[v.paths[it.index]]) }
     }
 
-    @Synchronized // after a search in flight: destroying a module mid-forward leaves ExecuTorch's native memory behind
+    @Synchronized // after a search in flight: ExecuTorch refuses to destroy a module mid-forward
     override fun close() {
         for (load in listOf(textTowerLoad, imageTowerLoad)) if (load.isInitialized()) load.value.close()
-    }
-
-    companion object {
-        const val K = 60
-        const val EXACT_BELOW = 50_000 // runtime/pq_index.py: below this a float32 scan is ~1 ms
-        const val RERANK = 1000
     }
 }

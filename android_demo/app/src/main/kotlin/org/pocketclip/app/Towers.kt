@@ -47,22 +47,27 @@ abstract class Tower(val artifact: Artifact) : AutoCloseable {
 
 class ExecuTorchTower(artifact: Artifact, file: File) : Tower(artifact) {
     override val backend = "executorch ${BuildConfig.EXECUTORCH_VERSION} XNNPACK"
-    private val module: Module = Module.load(file.absolutePath).also { module ->
-        // Module.load only maps the file; the program (its operators and XNNPACK delegate) loads on first use.
+    // LOAD_MODE_MMAP maps the file (Module.load's default, LOAD_MODE_FILE, reads all of it into memory) and reads
+    // the program's header; the method (its operators and the XNNPACK delegate) loads on first use unless loaded here.
+    private val module: Module = Module.load(file.absolutePath, Module.LOAD_MODE_MMAP).also { module ->
         // Load it now, so that an artifact this runtime cannot run falls back to ONNX Runtime in Towers.open.
-        val error = module.loadMethod("forward")
-        if (error != 0) {
+        // Since ExecuTorch 1.3 loadMethod returns nothing and throws ExecutorchRuntimeException (with the native
+        // error code) when the method cannot load.
+        try {
+            module.loadMethod("forward")
+        } catch (e: Throwable) {
             module.destroy()
-            throw IllegalStateException("${artifact.file}: ExecuTorch cannot load method forward (error 0x${error.toString(16)})")
+            throw IllegalStateException("${artifact.file}: ExecuTorch cannot load method forward: ${e.message}", e)
         }
     }
 
     override fun runFloats(data: FloatArray, shape: LongArray) = forward(Tensor.fromBlob(data, shape))
     override fun runLongs(data: LongArray, shape: LongArray) = forward(Tensor.fromBlob(data, shape))
 
+    /** A failed execution throws ExecutorchRuntimeException; a destroyed module, IllegalStateException. */
     private fun forward(input: Tensor): FloatArray {
         val outputs = module.forward(EValue.from(input))
-        check(outputs.isNotEmpty()) { "${artifact.file}: ExecuTorch returned no output (module closed?)" }
+        check(outputs.isNotEmpty()) { "${artifact.file}: ExecuTorch returned no output" }
         return outputs[0].toTensor().dataAsFloatArray
     }
 
@@ -72,7 +77,15 @@ class ExecuTorchTower(artifact: Artifact, file: File) : Tower(artifact) {
 class OnnxTower(artifact: Artifact, file: File) : Tower(artifact) {
     override val backend = "onnxruntime ${BuildConfig.ONNXRUNTIME_VERSION} CPU"
     private val env = OrtEnvironment.getEnvironment()
-    private val session: OrtSession = OrtSession.SessionOptions().use { options -> env.createSession(file.absolutePath, options) }
+    // ONNX Runtime: "The SessionOptions object must not be closed until all sessions which use it are closed";
+    // so they live as long as the session and close after it (close()).
+    private val options = OrtSession.SessionOptions()
+    private val session: OrtSession = try {
+        env.createSession(file.absolutePath, options)
+    } catch (e: Throwable) {
+        options.close()
+        throw e
+    }
 
     override fun runFloats(data: FloatArray, shape: LongArray) =
         OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape).use(::runSession)
@@ -80,13 +93,23 @@ class OnnxTower(artifact: Artifact, file: File) : Tower(artifact) {
     override fun runLongs(data: LongArray, shape: LongArray) =
         OnnxTensor.createTensor(env, LongBuffer.wrap(data), shape).use(::runSession)
 
-    private fun runSession(input: OnnxTensor): FloatArray = session.run(mapOf(artifact.input.name to input)).use { result ->
-        @Suppress("UNCHECKED_CAST")
-        val rows = result.get(artifact.output.name).get().value as Array<FloatArray>
-        FloatArray(rows.sumOf { it.size }).also { out -> var o = 0; rows.forEach { it.copyInto(out, o); o += it.size } }
-    }
+    private fun runSession(input: OnnxTensor): FloatArray =
+        // Only the output that is read (run(inputs) would compute and copy out every output of the model).
+        session.run(mapOf(artifact.input.name to input), setOf(artifact.output.name)).use { result ->
+            val output = result.get(artifact.output.name)
+                .orElseThrow { IllegalStateException("${artifact.file}: no output ${artifact.output.name}") }
+            @Suppress("UNCHECKED_CAST")
+            val rows = output.value as Array<FloatArray>
+            FloatArray(rows.sumOf { it.size }).also { out -> var o = 0; rows.forEach { it.copyInto(out, o); o += it.size } }
+        }
 
-    override fun close() = session.close()
+    override fun close() {
+        try {
+            session.close()
+        } finally {
+            options.close() // after the session, never before
+        }
+    }
 }
 
 object Towers {

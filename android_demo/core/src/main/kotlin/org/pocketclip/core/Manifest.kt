@@ -1,6 +1,8 @@
-// The bundle manifest (docs/contracts.md): artifacts, preprocessing, text spec, PQ codebooks, file hashes.
+// The bundle manifest (docs/contracts.md): artifacts, preprocessing, text spec, search settings, PQ codebooks,
+// file hashes.
 package org.pocketclip.core
 
+import com.google.gson.JsonElement
 import com.google.gson.JsonObject
 import com.google.gson.JsonParser
 import java.io.File
@@ -34,6 +36,21 @@ data class TextSpec(
     val lowerCase: Boolean, val sotId: Int, val eotId: Int, val padId: Int,
 )
 
+/**
+ * The manifest's `search` section: what every platform reads instead of hard-coding it.
+ * Below [exactBelowPhotos] photos search is exact; from there on, when the store has PQ codes, PQ proposes
+ * [rerankCandidates] candidates which are re-ranked exactly (runtime/pq_index.py). [defaultK]: hits returned by default.
+ */
+data class SearchSettings(val exactBelowPhotos: Int, val rerankCandidates: Int, val defaultK: Int) {
+    /** True when a library of `photos` photos is searched with PQ codes + exact re-rank, false when exactly. */
+    fun usesPq(photos: Int, hasCodes: Boolean): Boolean = hasCodes && photos >= exactBelowPhotos
+
+    companion object {
+        /** The section's keys, in the manifest's order. */
+        val KEYS = listOf("exact_below_photos", "rerank_candidates", "default_k")
+    }
+}
+
 data class PqSpec(val file: String, val subspaces: Int, val codewords: Int, val subDim: Int, val method: String,
                   val sha256: String)
 
@@ -46,6 +63,8 @@ class Manifest(val root: File, private val json: JsonObject) {
     val text: TextSpec = parseText(json.getAsJsonObject("text"))
     val artifacts: List<Artifact> = json.getAsJsonArray("artifacts").map { parseArtifact(it.asJsonObject) }
     val pq: PqSpec? = json.getAsJsonObject("pq")?.let(::parsePq)
+    /** The `search` section (required from schema_version 2); a missing or malformed one is refused. */
+    val search: SearchSettings = parseSearch(File(root, "manifest.json"), json.get("search"))
     /** relative path -> sha256, for every file of the bundle. */
     val files: Map<String, String> = json.getAsJsonObject("files").entrySet()
         .associate { (path, record) -> path to record.asJsonObject.get("sha256").asString }
@@ -89,7 +108,16 @@ class Manifest(val root: File, private val json: JsonObject) {
             ?: throw BundleError("no $tower artifact in ${formats.joinToString("/")} at $precision")
 
     companion object {
-        const val SCHEMA_VERSION = 1
+        /** 2: the `search` section (runtime/bundle.py SCHEMA_VERSION). */
+        const val SCHEMA_VERSION = 2
+
+        private val INTEGER = Regex("-?[0-9]+")
+
+        /** An integer JSON number written as one ("2", not "2.0", "2e0", "\"2\"" or true), as Python's json reads an int. */
+        private fun integerOrNull(element: JsonElement?): Int? {
+            if (element == null || !element.isJsonPrimitive || !element.asJsonPrimitive.isNumber) return null
+            return element.asString.takeIf { INTEGER.matches(it) }?.toIntOrNull()
+        }
 
         fun load(root: File): Manifest {
             val path = File(root, "manifest.json")
@@ -99,14 +127,33 @@ class Manifest(val root: File, private val json: JsonObject) {
             } catch (e: Exception) {
                 throw BundleError("$path is not valid JSON: ${e.message}")
             }
-            val version = json.get("schema_version")
-            if (version == null || !version.isJsonPrimitive || version.asInt > SCHEMA_VERSION) {
-                throw BundleError("$path: schema_version $version; this code reads up to $SCHEMA_VERSION")
+            val version = integerOrNull(json.get("schema_version"))
+            if (version == null || version > SCHEMA_VERSION) {
+                throw BundleError("$path: schema_version ${json.get("schema_version")}; this code reads up to $SCHEMA_VERSION")
+            }
+            if (version < SCHEMA_VERSION) {
+                throw BundleError("$path: schema_version $version predates the 'search' section; " +
+                    "export the bundle again with `pocketclip export`")
             }
             for (key in listOf("model", "preprocess", "text", "artifacts", "files")) {
                 if (!json.has(key)) throw BundleError("$path has no '$key' section")
             }
-            return Manifest(root, json)
+            return Manifest(root, json) // parses and checks the `search` section
+        }
+
+        private fun parseSearch(path: File, section: JsonElement?): SearchSettings {
+            if (section == null || !section.isJsonObject) {
+                throw BundleError("$path has no 'search' section (an object with ${SearchSettings.KEYS.joinToString(", ")})")
+            }
+            val o = section.asJsonObject
+            val values = SearchSettings.KEYS.map { key ->
+                val value = integerOrNull(o.get(key))
+                if (value == null || value < 1) {
+                    throw BundleError("$path: search.$key is ${o.get(key) ?: "missing"}; it must be a positive integer")
+                }
+                value
+            }
+            return SearchSettings(exactBelowPhotos = values[0], rerankCandidates = values[1], defaultK = values[2])
         }
 
         private fun parsePreprocess(o: JsonObject) = PreprocessSpec(

@@ -57,14 +57,18 @@ class ProductQuantizer(val subspaces: Int, val codewords: Int, val subDim: Int, 
         return scores
     }
 
-    /**
-     * The k best of N coded vectors: PQ alone when `vectors` is null, else the PQ top `candidates`
-     * re-ranked exactly on the row-major (N, dim) float32 `vectors`.
-     */
-    fun search(codes: ByteArray, n: Int, query: FloatArray, k: Int, vectors: FloatArray? = null,
-               candidates: Int = 1000): List<Scored> {
+    /** The k best of N coded vectors by PQ scores alone. */
+    fun search(codes: ByteArray, n: Int, query: FloatArray, k: Int): List<Scored> {
         val approx = adcScores(lookupTables(query), codes, n)
-        if (vectors == null) return Search.top(approx, k).map { Scored(it, approx[it]) }
+        return Search.top(approx, k).map { Scored(it, approx[it]) }
+    }
+
+    /**
+     * The k best of N coded vectors: the PQ top `candidates` (the manifest's search.rerank_candidates on a
+     * phone) re-ranked exactly on the row-major (N, dim) float32 `vectors`.
+     */
+    fun search(codes: ByteArray, n: Int, query: FloatArray, k: Int, vectors: FloatArray, candidates: Int): List<Scored> {
+        val approx = adcScores(lookupTables(query), codes, n)
         val pool = Search.top(approx, maxOf(k, candidates))
         val exact = FloatArray(pool.size) { Search.dot(vectors, pool[it] * dim, query, dim) }
         return Search.top(exact, k).map { Scored(pool[it], exact[it]) }

@@ -1,6 +1,11 @@
 package org.pocketclip.core
 
+import com.google.gson.GsonBuilder
+import com.google.gson.JsonObject
+import com.google.gson.JsonParser
+import com.google.gson.JsonPrimitive
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -40,6 +45,71 @@ class ManifestTest {
         assertEquals(0, manifest.text.padId)
         assertEquals(64, manifest.preprocessSha256.length)
         manifest.files.keys.forEach { manifest.verify(it) } // every file of the exported bundle is intact
+    }
+
+    /** The bundle's manifest.json as plain JSON, read without Manifest's parsing. */
+    private fun rawManifest(): JsonObject =
+        JsonParser.parseString(File(TestInputs.bundle, "manifest.json").readText()).asJsonObject
+
+    @Test
+    fun readsTheSearchSettings() {
+        // Golden: the parsed settings are the values in the bundle's manifest.json.
+        val raw = rawManifest()
+        val section = raw.getAsJsonObject("search")
+        val search = manifest.search
+        assertEquals(Manifest.SCHEMA_VERSION, manifest.schemaVersion)
+        assertEquals(raw.get("schema_version").asInt, manifest.schemaVersion)
+        assertEquals(section.get("exact_below_photos").asInt, search.exactBelowPhotos)
+        assertEquals(section.get("rerank_candidates").asInt, search.rerankCandidates)
+        assertEquals(section.get("default_k").asInt, search.defaultK)
+        // The switch point as runtime/pq_index.py: exact below it, PQ + exact re-rank from it on when there are codes.
+        assertFalse(search.usesPq(search.exactBelowPhotos - 1, hasCodes = true))
+        assertTrue(search.usesPq(search.exactBelowPhotos, hasCodes = true))
+        assertFalse(search.usesPq(search.exactBelowPhotos, hasCodes = false))
+        // What Kotlin read, for tests/apps/test_android_core.py to compare with manifest.json through Python.
+        val parsed = JsonObject().apply {
+            addProperty("schema_version", manifest.schemaVersion)
+            add("search", JsonObject().apply {
+                addProperty("exact_below_photos", search.exactBelowPhotos)
+                addProperty("rerank_candidates", search.rerankCandidates)
+                addProperty("default_k", search.defaultK)
+            })
+        }
+        TestInputs.outManifest.absoluteFile.parentFile?.mkdirs()
+        TestInputs.outManifest.writeText(GsonBuilder().setPrettyPrinting().create().toJson(parsed))
+    }
+
+    @Test
+    fun refusesABadSearchSection(@TempDir tmp: File) {
+        val original = rawManifest()
+        fun load(edit: JsonObject.() -> Unit): Manifest {
+            val copy = original.deepCopy().apply(edit)
+            File(tmp, "manifest.json").writeText(copy.toString())
+            return Manifest.load(tmp)
+        }
+        fun refused(what: String, vararg words: String, edit: JsonObject.() -> Unit) {
+            val error = assertThrows(BundleError::class.java, { load(edit) }, what)
+            for (word in words) assertTrue(error.message!!.contains(word), "$what: ${error.message}")
+        }
+        assertEquals(manifest.search, load { }.search) // an intact copy is accepted
+        // Keys a newer exporter may add are ignored, as the other sections'.
+        assertEquals(manifest.search, load { getAsJsonObject("search").addProperty("future_setting", 7) }.search)
+
+        refused("no search section", "'search'", "exact_below_photos") { remove("search") }
+        refused("search is not an object", "'search'") { addProperty("search", "fast") }
+        for (key in SearchSettings.KEYS) {
+            refused("$key missing", "search.$key", "positive integer") { getAsJsonObject("search").remove(key) }
+            val bad = mapOf("a string" to JsonPrimitive("10"), "a fraction" to JsonPrimitive(10.5),
+                "a float literal" to JsonParser.parseString("10.0"), "an exponent" to JsonParser.parseString("1e3"),
+                "zero" to JsonPrimitive(0), "negative" to JsonPrimitive(-5), "a boolean" to JsonPrimitive(true),
+                "null" to JsonParser.parseString("null"))
+            for ((what, value) in bad) {
+                refused("$key $what", "search.$key", "positive integer") { getAsJsonObject("search").add(key, value) }
+            }
+        }
+        refused("a newer schema", "schema_version", "reads up to 2") { addProperty("schema_version", 3) }
+        refused("the schema before the search section", "predates", "'search'") { addProperty("schema_version", 1) }
+        refused("a schema_version string", "schema_version") { addProperty("schema_version", "2") }
     }
 
     @Test

@@ -19,4 +19,6 @@ object TestInputs {
     val pythonStore: File by lazy { required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
     val outStore: File by lazy { required("POCKETCLIP_OUT_STORE", "where the Kotlin store goes") }
     val outReport: File by lazy { required("POCKETCLIP_OUT_REPORT", "where the device report goes") }
+    /** Where ManifestTest writes the manifest values it parsed (JSON), which the pytest compares with manifest.json. */
+    val outManifest: File by lazy { required("POCKETCLIP_OUT_MANIFEST", "where the parsed manifest values go") }
 }
