@@ -10,16 +10,13 @@ exported (fp32 ONNX) to a temporary bundle first.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import tempfile
 import time
 from pathlib import Path
 
-from pocketclip.runtime.bundle import load_bundle
-from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.indexer import index_folder
-from pocketclip.runtime.store import bind_bundle, open_store
+from pocketclip.runtime.bundle import Bundle, load_bundle
+from pocketclip.runtime.library import Library
 
 
 def draw_folder(root: Path, count: int, size: tuple[int, int]) -> None:
@@ -31,11 +28,11 @@ def draw_folder(root: Path, count: int, size: tuple[int, int]) -> None:
         image.save(root / f"photo_{i:05d}.jpg", quality=88)
 
 
-def timed_index(folder: Path, db_path: Path, encoder: BundleEncoder, draft: bool = True) -> tuple[float, object]:
-    db = open_store(db_path)
-    bind_bundle(db, encoder.bundle)
+def timed_index(folder: Path, db_path: Path, bundle: Bundle, draft: bool = True) -> tuple[float, object]:
+    library = Library.create(db_path, folder, bundle)
     start = time.perf_counter()
-    report = index_folder(folder, db, encoder, draft=draft, progress=False, log=io.StringIO())
+    report = library.index(draft=draft)
+    library.close()
     return time.perf_counter() - start, report
 
 
@@ -48,13 +45,13 @@ def run(photos: int, large: int, bundle_path: str | None) -> dict:
 
             bundle_path = str(tmp / "bundle")
             export_bundle(load_model("demo-student"), bundle_path, ["onnx"], ["fp32"], gallery=20, captions=10)
-        encoder = BundleEncoder(load_bundle(bundle_path), "onnx", "fp32")
+        bundle = load_bundle(bundle_path)
         draw_folder(tmp / "photos", photos, (640, 480))
-        full_s, report = timed_index(tmp / "photos", tmp / "a.db", encoder)
-        noop_s, noop = timed_index(tmp / "photos", tmp / "a.db", encoder)
+        full_s, report = timed_index(tmp / "photos", tmp / "a.db", bundle)
+        noop_s, noop = timed_index(tmp / "photos", tmp / "a.db", bundle)
         draw_folder(tmp / "large", large, (3200, 2400))
-        draft_s, _ = timed_index(tmp / "large", tmp / "draft.db", encoder, draft=True)
-        full_decode_s, _ = timed_index(tmp / "large", tmp / "full.db", encoder, draft=False)
+        draft_s, _ = timed_index(tmp / "large", tmp / "draft.db", bundle, draft=True)
+        full_decode_s, _ = timed_index(tmp / "large", tmp / "full.db", bundle, draft=False)
     return {"photos": photos, "embedded": report.embedded, "full_s": round(full_s, 3), "noop_s": round(noop_s, 4),
             "noop_unchanged": noop.unchanged, "noop_ratio": round(noop_s / full_s, 5),
             "photos_per_s": round(photos / full_s, 1), "large_photos": large,

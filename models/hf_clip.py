@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import torch
 
@@ -82,6 +83,8 @@ def load_hf_clip(path_or_id: str) -> DualEncoder:
     from transformers import CLIPModel  # only loading real checkpoints needs transformers
 
     hf = CLIPModel.from_pretrained(path_or_id, torch_dtype=torch.float32)
-    model = DualEncoder(config_from_hf(hf.config, str(path_or_id)))
+    # A local folder is named by its last part: a manifest never carries this machine's paths.
+    name = Path(path_or_id).resolve().name if Path(path_or_id).exists() else str(path_or_id)
+    model = DualEncoder(config_from_hf(hf.config, name))
     load_state(model, convert_state(hf.state_dict()))
     return model.eval()

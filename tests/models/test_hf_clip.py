@@ -46,6 +46,7 @@ def test_our_towers_reproduce_transformers(hf_folder):
 def test_load_model_accepts_an_hf_folder(hf_folder):
     model = load_model(hf_folder)
     assert model.cfg.image.width == 64 and model.cfg.text.layers == 2
+    assert model.cfg.name == hf_folder.name  # the manifest's model name: never this machine's path
 
 
 def test_missing_or_misshapen_tensors_are_refused(hf_folder):

@@ -1,5 +1,4 @@
 """Indexing real files: incremental, move-aware, hostile-file-proof, and resumable after SIGKILL."""
-import io
 import os
 import shutil
 import signal
