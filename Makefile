@@ -25,6 +25,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	# The Android core's JUnit tests (tests/apps) need a JVM toolchain: kotlinc (npm), JUnit 5, sqlite-jdbc, Gson (apt).
 	android_demo/core/jvm-test.sh --install
+	# The privacy test watches an index run's system calls with strace (Debian).
+	command -v strace >/dev/null || (apt-get update -qq && apt-get install -y -qq strace >/dev/null)
 	$(PY) -m pytest -q
 
 clean-venv:

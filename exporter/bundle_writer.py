@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import platform
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from pocketclip.exporter.golden import calibration_inputs, write_golden, write_pq_golden
 from pocketclip.exporter.targets import INPUT, TARGETS, artifact_name
@@ -96,10 +96,12 @@ def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
 
 
 def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], precisions: list[str] | None = None,
-                  gallery: int = 200, captions: int = 50, codebooks: tuple[Codebooks, str] | None = None) -> dict:
+                  gallery: int = 200, captions: int = 50, codebooks: tuple[Codebooks, str] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> dict:
     """Export, validate and write the bundle; raises (leaving no bundle at `out`) if any artifact drifts.
 
-    `codebooks` (codebooks, how they were made) adds the product-quantization codebooks and their golden codes.
+    `codebooks` (codebooks, how they were made) adds the product-quantization codebooks and their golden codes;
+    `progress(done, total)` is called after each artifact.
     """
     pairs = plan(formats, precisions)
     out = Path(out)
@@ -121,8 +123,12 @@ def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], preci
         shutil.copy(DEFAULT_MERGES, staging / "tokenizer" / DEFAULT_MERGES.name)
         artifacts = []
         jobs = [(fmt, precision, kind) for fmt, precision in pairs for kind in ("image", "text")]
-        for fmt, precision, kind in tqdm(jobs, desc="exporting", unit="artifact"):
+        for done, (fmt, precision, kind) in enumerate(jobs):
+            if progress:
+                progress(done, len(jobs))
             artifacts.append(_export_one(model, staging, fmt, precision, kind, golden, calib_images, calib_ids))
+        if progress:
+            progress(len(jobs), len(jobs))
         files = {p.relative_to(staging).as_posix(): {"sha256": sha256_path(p), "bytes": size_path(p)}
                  for p in sorted(staging.rglob("*")) if _is_entry(p, staging)}
         manifest = _manifest(model, artifacts, files)

@@ -18,17 +18,27 @@ class TowerBackend(Protocol):
     def __call__(self, batch: np.ndarray) -> np.ndarray: ...
 
 
+# What each tower is fed: a tower that takes the other tower's input is a swapped or foreign file.
+INPUT_KIND = {"image": (np.float32,), "text": (np.int64, np.int32)}
+
+
 class OnnxTower:
-    def __init__(self, path: Path, input_name: str, threads: int = 0):
+    def __init__(self, path: Path, input_name: str, threads: int = 0, tower: str | None = None):
         import onnxruntime as ort
 
+        ort.disable_telemetry_events()  # belt and braces: ORT_DISABLE_TELEMETRY is set (runtime.privacy)
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].name != input_name:
+            raise ValueError(f"it takes inputs {[i.name for i in inputs]}, the manifest says {input_name!r}")
         self.input_name = input_name
         self.input_dtype = {"tensor(int64)": np.int64, "tensor(int32)": np.int32,
-                            "tensor(float)": np.float32}[self.session.get_inputs()[0].type]
+                            "tensor(float)": np.float32}.get(inputs[0].type)
+        if tower and self.input_dtype not in INPUT_KIND[tower]:
+            raise ValueError(f"it takes {inputs[0].type}, which is not what a {tower} tower takes")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch.astype(self.input_dtype, copy=False)})[0]
@@ -64,9 +74,9 @@ def run_batched(tower: TowerBackend, batch: np.ndarray, step: int | None, dim: i
     return np.concatenate([tower(batch[i:i + step]) for i in range(0, len(batch), step)])
 
 
-def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0) -> TowerBackend:
+def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0, tower: str | None = None) -> TowerBackend:
     if fmt == "onnx":
-        return OnnxTower(path, input_name, threads)
+        return OnnxTower(path, input_name, threads, tower)
     if fmt == "pte":
         return ExecuTorchTower(path)
     raise ValueError(f"cannot run {fmt!r} artifacts on this machine; runnable formats: {', '.join(RUNNABLE_FORMATS)}")

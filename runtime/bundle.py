@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pocketclip.runtime.contracts import ContractError, read_contract
+
 # 2: the `search` section (exact/PQ switch point, candidates to re-rank, default k).
 SCHEMA_VERSION = 2
-SEARCH_KEYS = ("exact_below_photos", "rerank_candidates", "default_k")
 
 
 class BundleError(Exception):
@@ -60,14 +61,18 @@ class Bundle:
         return self.manifest["model"]["fingerprint"]
 
     def path(self, relative: str) -> Path:
-        return self.root / relative
+        """A file of the bundle; a path that leads outside the bundle folder (`..`, a symlink) is refused."""
+        path = self.root / relative
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise BundleError(f"{relative!r} in {self.root / 'manifest.json'} points outside the bundle folder")
+        return path
 
     def verified(self, relative: str) -> Path:
         """The path of a bundle file after checking it against the manifest's sha256."""
         record = self.manifest["files"].get(relative)
         if record is None:
             raise BundleError(f"{relative} is not listed in {self.root / 'manifest.json'}")
-        path = self.root / relative
+        path = self.path(relative)
         if not path.exists():
             raise BundleError(f"{path} is missing from the bundle")
         actual = sha256_path(path)
@@ -103,25 +108,28 @@ class Bundle:
 
 
 def load_bundle(root: str | Path) -> Bundle:
+    """Read a bundle's manifest, validated against its JSON schema (types, ranges, and every path kept
+    inside the bundle folder); files are checked against their sha256 when they are used."""
     root = Path(root)
     manifest_path = root / "manifest.json"
-    if not manifest_path.exists():
+    if not manifest_path.is_file():
         raise BundleError(f"{root} is not a bundle: no manifest.json")
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{manifest_path} is not valid JSON: {exc}") from exc
-    version = manifest.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        version = json.loads(manifest_path.read_text()).get("schema_version")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise BundleError(f"{manifest_path} is not a readable JSON object ({exc})") from None
+    if not isinstance(version, int) or isinstance(version, bool) or version > SCHEMA_VERSION:
         raise BundleError(f"{manifest_path}: schema_version {version!r}; this code reads up to {SCHEMA_VERSION}")
     if version < SCHEMA_VERSION:
         raise BundleError(f"{manifest_path}: schema_version {version} predates the `search` section; "
                           f"export the bundle again with `pocketclip export`")
-    for key in ("model", "preprocess", "text", "artifacts", "files", "search"):
-        if key not in manifest:
-            raise BundleError(f"{manifest_path} has no {key!r} section")
-    search = manifest["search"]
-    if not isinstance(search, dict) or any(not isinstance(search.get(k), int) or isinstance(search.get(k), bool)
-                                           or search[k] < 1 for k in SEARCH_KEYS):
-        raise BundleError(f"{manifest_path}: `search` needs positive integers {', '.join(SEARCH_KEYS)}")
+    try:
+        manifest = read_contract(manifest_path, "manifest")
+    except ContractError as exc:
+        raise BundleError(str(exc)) from None
+    listed = set(manifest["files"])
+    used = [a["file"] for a in manifest["artifacts"]] + [manifest["text"]["files"]["merges"]] + \
+        ([manifest["pq"]["file"]] if "pq" in manifest else [])
+    if missing := sorted(set(used) - listed):
+        raise BundleError(f"{manifest_path}: {', '.join(missing)} not listed under `files` (no sha256 to check)")
     return Bundle(root, manifest)

@@ -20,7 +20,22 @@ ReferenceFactory = Callable[[dict, str], TowerBackend]
 def bundle_tokenizer(bundle: Bundle) -> ClipTokenizer:
     """The tokenizer the manifest describes, from its verified merges file."""
     text = bundle.manifest["text"]
-    return ClipTokenizer(bundle.verified(text["files"]["merges"]), text["context_length"])
+    path = bundle.verified(text["files"]["merges"])
+    try:
+        return ClipTokenizer(path, text["context_length"])
+    except (OSError, EOFError, UnicodeDecodeError, ValueError, IndexError) as exc:
+        raise BundleError(f"{path}: not a usable CLIP BPE merges file ({exc})") from None
+
+
+def _open(bundle: Bundle, entry: dict, threads: int) -> TowerBackend:
+    """An artifact's tower after its sha256 check; a file its runtime cannot load is a BundleError."""
+    path = bundle.verified(entry["file"])
+    try:
+        return open_tower(path, entry["format"], entry["inputs"][0]["name"], threads, entry["tower"])
+    except Exception as exc:  # onnxruntime and ExecuTorch raise their own types for a bad file
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise BundleError(f"{path}: the {entry['format']} runtime cannot load this {entry['tower']} tower ({reason})"
+                          ) from None
 
 
 class BundleEncoder:
@@ -40,10 +55,8 @@ class BundleEncoder:
             self.image_entry = image_entry = bundle.artifact("image", fmt, precision)
             self.text_entry = text_entry = bundle.artifact("text", fmt, precision)
             self._image_step, self._text_step = fixed_batch(image_entry), fixed_batch(text_entry)
-            self._image = open_tower(bundle.verified(image_entry["file"]), fmt, image_entry["inputs"][0]["name"],
-                                     threads)
-            self._text = open_tower(bundle.verified(text_entry["file"]), fmt, text_entry["inputs"][0]["name"],
-                                    threads)
+            self._image = _open(bundle, image_entry, threads)
+            self._text = _open(bundle, text_entry, threads)
         self.tokenizer = bundle_tokenizer(bundle)
 
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:

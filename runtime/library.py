@@ -11,6 +11,7 @@ is bound here, in one place; a bundle of another model than the store's is refus
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,8 @@ from pocketclip.runtime.photos import load_photo
 from pocketclip.runtime.pq import bundle_codebooks
 from pocketclip.runtime.pq_index import bind_codebooks, open_index
 from pocketclip.runtime.search import Hit, SearchIndex, check_query, photo_vector
-from pocketclip.runtime.store import ModelMismatch, StoreError, bind_model, get_meta, open_store, set_meta
+from pocketclip.runtime.store import (ModelMismatch, StoreError, bind_model, get_meta, lock_writer, open_store,
+                                      set_meta)
 
 
 class NotIndexed(StoreError):
@@ -48,6 +50,9 @@ class Library:
         self.mode, self.candidates = mode, candidates
         self._index: SearchIndex | None = None
         self.mode_used: str | None = None
+        self._lock: int | None = None  # the writer lock's descriptor, for libraries opened to index
+        self.retry_errors = False  # set by create() when the bundle or backend changed since the last run
+        self.books = None  # the bundle's codebooks, loaded once by create() for indexing
 
     @property
     def bundle(self) -> Bundle:
@@ -60,19 +65,33 @@ class Library:
         """Open or create the store of `root` for indexing, bound to `bundle`'s model, preprocessing and
         codebooks. A store of another model is refused (ModelMismatch) unless `reindex`."""
         encoder = BundleEncoder(_bundle(bundle), backend, precision, reference=reference)
+        books = bundle_codebooks(encoder.bundle)  # every file of the bundle is checked before the store is touched
         db_path, root = Path(db_path), Path(root).resolve()
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        db = open_store(db_path)
-        known = get_meta(db).get(K.ROOT)
-        if known and known != str(root):
-            raise StoreError(f"{db_path} indexes {known}; use another --db for {root}")
-        b = encoder.bundle
-        bind_model(db, b.fingerprint, b.embed_dim, b.preprocess_sha256, reindex)
-        with db.atomic():
-            set_meta(db, {K.ROOT: str(root), K.BUNDLE: str(b.root.resolve()), K.BACKEND: backend,
-                          K.PRECISION: precision})
-        bind_codebooks(db, bundle_codebooks(b), b.pq_sha256, b.fingerprint)  # re-encodes stored vectors if new
-        return cls(db, db_path, root, encoder)
+        lock = lock_writer(db_path)  # before anything is written: one writer at a time
+        db = None
+        try:
+            db = open_store(db_path)
+            before = get_meta(db)
+            if before.get(K.ROOT) and before[K.ROOT] != str(root):
+                raise StoreError(f"{db_path} indexes {before[K.ROOT]}; use another --db for {root}")
+            b = encoder.bundle
+            bind_model(db, b.fingerprint, b.embed_dim, b.preprocess_sha256, reindex, precision)
+            now_bound = {K.ROOT: str(root), K.BUNDLE: str(b.root.resolve()), K.BACKEND: backend}
+            with db.atomic():
+                set_meta(db, now_bound)
+            bind_codebooks(db, books, b.pq_sha256, b.fingerprint)  # re-encodes stored vectors if new
+        except BaseException:
+            if db is not None:
+                db.close()
+            os.close(lock)
+            raise
+        library = cls(db, db_path, root, encoder)
+        library._lock, library.books = lock, books
+        # Photos that failed may decode with another bundle or backend: they are tried again then.
+        library.retry_errors = any(before.get(key) not in (None, value) for key, value in now_bound.items()) or \
+            before.get(K.MODEL_FINGERPRINT) not in (None, b.fingerprint)
+        return library
 
     @classmethod
     def open(cls, db_path: str | Path, bundle: str | Path | Bundle | None = None, backend: str | None = None,
@@ -85,8 +104,17 @@ class Library:
         meta = get_meta(db)
         if K.MODEL_FINGERPRINT not in meta or K.BUNDLE not in meta or K.ROOT not in meta:
             raise NotIndexed(f"{db_path} has no photos indexed yet; run `pocketclip index FOLDER --bundle B`")
-        b = _bundle(bundle if bundle is not None else meta[K.BUNDLE])
+        try:
+            b = _bundle(bundle if bundle is not None else meta[K.BUNDLE])
+        except BaseException:
+            db.close()
+            raise
+        if b.fingerprint == meta[K.MODEL_FINGERPRINT] and b.preprocess_sha256 != meta.get(K.PREPROCESS_SHA256):
+            db.close()
+            raise ModelMismatch(f"{db_path} was indexed with another preprocessing than the bundle {b.root} states; "
+                                f"run `pocketclip index {meta[K.ROOT]} --bundle {b.root} --reindex`")
         if b.fingerprint != meta[K.MODEL_FINGERPRINT]:
+            db.close()
             raise ModelMismatch(f"{db_path} holds vectors of model {meta[K.MODEL_FINGERPRINT][:12]}, but the bundle "
                                 f"{b.root} is model {b.fingerprint[:12]}; search with the bundle the store was "
                                 f"indexed with, or run `pocketclip index {meta[K.ROOT]} --bundle {b.root} --reindex`")
@@ -95,10 +123,16 @@ class Library:
         return cls(db, db_path, Path(meta[K.ROOT]), encoder, mode, candidates)
 
     def index(self, batch_size: int = 32, workers: int = 2, draft: bool = True, progress: Progress | None = None,
-              log: Log | None = None) -> IndexReport:
-        """Bring the store up to date with the folder: new, changed, moved and deleted photos."""
-        report = index_folder(self.root, self.db, self.encoder, bundle_codebooks(self.bundle), batch_size=batch_size,
-                              workers=workers, draft=draft, progress=progress, log=log)
+              log: Log | None = None, allow_empty: bool = False, retry_errors: bool = False) -> IndexReport:
+        """Bring the store up to date with the folder: new, changed, moved and deleted photos. A root that is
+        missing or empty while the store holds photos is refused unless `allow_empty`; photos that failed
+        before are tried again with `retry_errors`, or when the bundle or backend changed."""
+        if self._lock is None:
+            raise StoreError(f"{self.db_path} was opened to search; open it with Library.create to index")
+        report = index_folder(self.root, self.db, self.encoder, self.books, batch_size=batch_size,
+                              workers=workers, draft=draft, progress=progress, log=log, allow_empty=allow_empty,
+                              retry_errors=retry_errors or self.retry_errors)
+        self.retry_errors = False
         self._index = None  # the next search sees the new vectors
         return report
 
@@ -138,6 +172,9 @@ class Library:
 
     def close(self) -> None:
         self.db.close()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
 
 def store_status(db: Database, db_path: Path) -> dict:

@@ -6,6 +6,8 @@ vectors of another unless asked to re-index.
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -18,6 +20,9 @@ from sqlite_utils.migrations import Migrations
 from pocketclip.runtime import meta_keys as K
 
 SCHEMA_VERSION = 1
+APPLICATION_ID = 0x50434C50  # "PCLP" in the SQLite header: marks a pocketclip store for any tool
+CONTRACT_TABLES = {"meta", "photos", "embeddings"}
+BUSY_TIMEOUT_S = 10  # a reader waits this long for the one writer's transaction to commit
 migrations = Migrations("pocketclip-store")
 
 
@@ -27,6 +32,14 @@ class StoreError(Exception):
 
 class StoreTooNew(StoreError):
     """The store was written by a newer pocketclip; this code does not know its schema."""
+
+
+class NotAStore(StoreError):
+    """The file is not a pocketclip store (another program's SQLite file, or not SQLite at all)."""
+
+
+class StoreLocked(StoreError):
+    """Another process is writing the store (one writer at a time); the message names it."""
 
 
 class ModelMismatch(StoreError):
@@ -46,25 +59,77 @@ def m001_initial(db: Database) -> None:
     set_meta(db, {K.SCHEMA_VERSION: str(SCHEMA_VERSION)})
 
 
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to an existing or new store file. Read-only opens never write: on read-only media
+    a WAL store cannot even get its shared-memory file, so SQLite is told the file is immutable."""
+    if not readonly:
+        return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+    uri = f"file:{quote(str(path.resolve()))}"
+    try:
+        # check_same_thread=False: a read-only store may be searched from a server's worker threads
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+
+
+def _check_is_store(conn: sqlite3.Connection, path: Path) -> bool:
+    """True for a pocketclip store, False for an empty file; refuses any other SQLite file untouched."""
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise NotAStore(f"{path} is not a pocketclip store ({exc}); give another --db") from None
+    if app_id == APPLICATION_ID or (not app_id and CONTRACT_TABLES <= tables):
+        return True  # (stores written before the application id, e.g. by a phone, carry the tables)
+    if app_id or tables:
+        raise NotAStore(f"{path} is an SQLite file of another program, not a pocketclip store; "
+                        "it was left untouched: give another --db")
+    return False
+
+
 def open_store(path: str | Path, readonly: bool = False) -> Database:
-    """Open (creating or migrating) a store; refuses one newer than this code. `readonly` opens an
-    existing store without writing anything to it (search, status, parity)."""
-    if readonly:
-        if not Path(path).is_file():
-            raise StoreError(f"no store at {path}")
-        db = Database(sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True))
-        version = int(get_meta(db).get(K.SCHEMA_VERSION, 0))
+    """Open (creating or migrating) a store; refuses one newer than this code and any SQLite file that is
+    not a store. `readonly` opens an existing store without writing anything to it (search, status)."""
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder; --db takes the store's file name, e.g. {path / 'index.db'}")
+    if readonly and not path.is_file():
+        raise StoreError(f"no store at {path}; run `pocketclip index FOLDER --bundle B --db {path}` first")
+    try:
+        conn = _connect(path, readonly)
+        existing = _check_is_store(conn, path)
+        db = Database(conn)
+        version = int(get_meta(db).get(K.SCHEMA_VERSION, 0) or 0) if existing else 0
         if version > SCHEMA_VERSION:
             raise StoreTooNew(f"{path}: schema version {version}; this pocketclip reads up to {SCHEMA_VERSION}")
+        if readonly:
+            if not existing:
+                raise NotAStore(f"{path} is empty, not a pocketclip store")
+            return db
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.enable_wal()
+        migrations.apply(db)
         return db
-    db = Database(str(path))
-    if db["meta"].exists():
-        version = int(get_meta(db).get(K.SCHEMA_VERSION, 0))
-        if version > SCHEMA_VERSION:
-            raise StoreTooNew(f"{path}: schema version {version}; this pocketclip reads up to {SCHEMA_VERSION}")
-    db.enable_wal()
-    migrations.apply(db)
-    return db
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot use the store ({exc})") from None
+
+
+def lock_writer(path: str | Path) -> int:
+    """Take the store's writer lock (a `STORE.lock` file beside it, released when the process ends or
+    the returned descriptor is closed), or raise StoreLocked naming the process that holds it."""
+    lock = Path(f"{path}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreLocked(f"{path} is being indexed by {holder}; wait for it to finish") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pocketclip (pid {os.getpid()}, started {now()})".encode(), 0)
+    return fd
 
 
 def get_meta(db: Database) -> dict[str, str]:
@@ -83,18 +148,25 @@ def delete_meta(db: Database, key: str) -> None:
     db.execute("DELETE FROM meta WHERE key = ?", [key])
 
 
-def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str, reindex: bool = False) -> None:
-    """Record the store's model, or refuse a different one (with `reindex`, drop the old vectors)."""
+def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str, reindex: bool = False,
+               precision: str | None = None) -> None:
+    """Record the store's model, preprocessing and precision, or refuse different ones: vectors of
+    two models, two preprocessings or two precisions never mix (with `reindex`, drop the old vectors)."""
     meta = get_meta(db)
-    old = meta.get(K.MODEL_FINGERPRINT)
-    if old and old != fingerprint:
+    wanted = {K.MODEL_FINGERPRINT: fingerprint, K.PREPROCESS_SHA256: preprocess_sha256, K.DIM: str(dim)}
+    if precision is not None:
+        wanted[K.PRECISION] = precision
+    differs = [key for key, value in wanted.items() if meta.get(key) not in (None, value)]
+    has_vectors = db["embeddings"].exists() and db.execute("SELECT 1 FROM embeddings LIMIT 1").fetchone()
+    if differs and has_vectors:
         if not reindex:
-            raise ModelMismatch(f"the store holds vectors of model {old[:12]}, the bundle is model "
-                                f"{fingerprint[:12]}; run again with --reindex to re-embed every photo")
-        with db.atomic():  # photos stay 'ok' but have no vector of this model: the indexer embeds them
-            db.execute("DELETE FROM embeddings WHERE model != ?", [fingerprint])
+            what = ", ".join(f"{key} {meta[key][:12]} (the bundle: {wanted[key][:12]})" for key in differs)
+            raise ModelMismatch(f"the store holds vectors of another {what}; run again with --reindex to "
+                                "re-embed every photo")
+        with db.atomic():  # photos stay 'ok' but have no vector: the indexer embeds them again
+            db.execute("DELETE FROM embeddings")
     with db.atomic():
-        set_meta(db, {K.MODEL_FINGERPRINT: fingerprint, K.DIM: str(dim), K.PREPROCESS_SHA256: preprocess_sha256})
+        set_meta(db, wanted)
 
 
 def bind_bundle(db: Database, bundle, reindex: bool = False) -> None:

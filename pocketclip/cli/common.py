@@ -35,6 +35,8 @@ def torch_reference(manifest: dict, kind: str):
 @contextlib.contextmanager
 def library_errors():
     """Turn the library's named errors into a one-line CLI error and a non-zero exit."""
+    import sqlite3
+
     from pocketclip.runtime.bundle import BundleError
     from pocketclip.runtime.contracts import ContractError
     from pocketclip.runtime.photos import DecodeError
@@ -44,17 +46,22 @@ def library_errors():
         yield
     except (BundleError, ContractError, DecodeError, StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    except sqlite3.Error as exc:  # e.g. "database or disk is full": the transaction rolled back, nothing is lost
+        raise click.ClickException(f"the store failed: {exc}; nothing written in the failed batch was kept") from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
 
 
 class ProgressBar:
-    """The indexer's progress as a tqdm bar on stderr (rate and ETA), only when stderr is a terminal;
-    `skipping` lines go above the bar, each on its own line, so `grep '^skipping'` finds them all."""
+    """Progress as a tqdm bar (rate and ETA) on stderr, only when it is a terminal; `skipping` lines
+    go above the bar, each on its own line, so `grep '^skipping'` finds them all."""
 
-    def __init__(self, silent: bool = False, desc: str = "indexing"):
+    def __init__(self, silent: bool = False, desc: str = "indexing", unit: str = "photo", file=None):
         from tqdm import tqdm
 
-        self.enabled = not silent and sys.stderr.isatty()
-        self.bar = tqdm(total=0, desc=desc, unit="photo", file=sys.stderr, disable=not self.enabled)
+        self.file = file or sys.stderr
+        self.enabled = not silent and self.file.isatty()
+        self.bar = tqdm(total=0, desc=desc, unit=unit, file=self.file, disable=not self.enabled)
 
     def progress(self, done: int, total: int) -> None:
         self.bar.total = total
@@ -63,9 +70,21 @@ class ProgressBar:
 
     def log(self, line: str) -> None:
         if self.enabled:
-            self.bar.write(line, file=sys.stderr)
+            self.bar.write(line, file=self.file)
         else:
             click.echo(line, err=True)
 
     def close(self) -> None:
         self.bar.close()
+
+
+def export_quietly(export, *args, **kwargs) -> dict:
+    """export_bundle(*args, **kwargs) with the libraries' chatter hidden and our own progress bar."""
+    from pocketclip.runtime.quiet import dependency_output_hidden
+
+    with dependency_output_hidden() as terminal:
+        bar = ProgressBar(desc="exporting", unit="artifact", file=terminal)
+        try:
+            return export(*args, progress=bar.progress, **kwargs)
+        finally:
+            bar.close()

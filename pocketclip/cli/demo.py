@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pocketclip.cli.common import needs_torch
+from pocketclip.cli.common import ProgressBar, export_quietly, needs_torch
 from pocketclip.cli.export import echo_bundle
 
 
@@ -36,11 +36,14 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
     from pocketclip.runtime.contact_sheet import contact_sheet
     from pocketclip.runtime.library import Library
     from pocketclip.runtime.parity import check_bundle, parity_table
+    from pocketclip.runtime.quiet import dependency_output_hidden
 
     draw_gallery(out / "gallery", photos)
     manifest = _demo_bundle(out / "bundle", sorted({"onnx", *filter(None, formats.split(","))}))
     library = Library.create(out / "index.db", out / "gallery", out / "bundle", reindex=True)
-    report = library.index()
+    bar = ProgressBar()
+    report = library.index(progress=bar.progress, log=bar.log)
+    bar.close()
     click.echo(f"indexed {out / 'gallery'}: embedded {report.embedded}, unchanged {report.unchanged}")
     rows = []
     for query in EXAMPLE_QUERIES:
@@ -51,7 +54,9 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
             click.echo(f"  {h.rank}. {library.file(h)}  {h.score:.3f}")
     click.echo(f"\ncontact sheet: {contact_sheet(rows, out / 'hits.png')}")
     echo_bundle(manifest)
-    click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(check_bundle(library.bundle)))
+    with dependency_output_hidden():  # ExecuTorch's runtime prints cpuinfo lines from C++ when it loads
+        report = check_bundle(library.bundle)
+    click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(report))
 
 
 def _demo_bundle(folder: Path, formats: list[str]) -> dict:
@@ -72,4 +77,4 @@ def _demo_bundle(folder: Path, formats: list[str]) -> dict:
             return bundle.manifest
     except BundleError:
         pass
-    return export_bundle(model, folder, formats, codebooks=codebooks)
+    return export_quietly(export_bundle, model, folder, formats, codebooks=codebooks)

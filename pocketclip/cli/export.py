@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pocketclip.cli.common import needs_torch
+from pocketclip.cli.common import export_quietly, needs_torch
 
 
 @click.command("export")
@@ -31,7 +31,7 @@ def export_command(model_name: str, out: Path, formats: str, precisions: str | N
 
     try:
         model = load_model(model_name)
-        manifest = export_bundle(model, out, [f.strip() for f in formats.split(",") if f.strip()],
+        manifest = export_quietly(export_bundle, model, out, [f.strip() for f in formats.split(",") if f.strip()],
                                  [p.strip() for p in precisions.split(",")] if precisions else None, gallery=gallery,
                                  codebooks=codebooks_option(model, pq))
     except (KeyError, OSError, ValueError, ExportValidationError) as exc:

@@ -22,9 +22,12 @@ from pocketclip.runtime.pq_index import MODES
 @click.option("--reindex", is_flag=True, help="drop vectors of another model and embed every photo again")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--no-draft", is_flag=True, help="decode JPEGs at full size (slower, for comparison)")
+@click.option("--allow-empty", is_flag=True,
+              help="index a folder that is empty or has lost all its photos (they are marked deleted)")
+@click.option("--retry-errors", is_flag=True, help="try the photos that failed before again")
 @click.option("--silent", is_flag=True, help="no progress bar")
 def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, precision: str, reindex: bool,
-                  batch_size: int, no_draft: bool, silent: bool) -> None:
+                  batch_size: int, no_draft: bool, allow_empty: bool, retry_errors: bool, silent: bool) -> None:
     """Index a photo folder into the store: new, changed, moved and deleted photos; resumable.
 
     Example: pocketclip index ~/Pictures --bundle demo-out/bundle
@@ -35,9 +38,11 @@ def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, p
         library = Library.create(db_path, folder, bundle_path, backend, precision, reindex, torch_reference)
         bar = ProgressBar(silent)
         try:
-            report = library.index(batch_size=batch_size, draft=not no_draft, progress=bar.progress, log=bar.log)
+            report = library.index(batch_size=batch_size, draft=not no_draft, progress=bar.progress, log=bar.log,
+                                   allow_empty=allow_empty, retry_errors=retry_errors)
         finally:
             bar.close()
+            library.close()
     click.echo(f"embedded {report.embedded}, unchanged {report.unchanged}, moved {report.moved}, "
                f"touched {report.touched}, errors {report.errors}, deleted {report.deleted}, "
                f"failed before {report.skipped_errors}")
@@ -84,12 +89,17 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
                                for h in hits], indent=2))
     else:
         for h in hits:
-            click.echo(f"{library.file(h)}\t{h.score:.4f}")
+            click.echo(f"{one_line(str(library.file(h)))}\t{h.score:.4f}")
     if sheet is not None:
         from pocketclip.runtime.contact_sheet import contact_sheet
 
         contact_sheet([(query or str(image_path), [(library.file(h), h.score) for h in hits])], sheet)
         click.echo(f"contact sheet: {sheet}", err=True)
+
+
+def one_line(path: str) -> str:
+    """A path on one output line: control characters (a newline in a file name) are escaped as in Python."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
 @click.command("status")

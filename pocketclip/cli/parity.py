@@ -52,7 +52,10 @@ def parity_command(bundle_path: str, device_report: Path | None, photos: Path | 
         else:
             from pocketclip.runtime.parity import check_bundle, parity_table
 
-            report = check_bundle(bundle)
+            from pocketclip.runtime.quiet import dependency_output_hidden
+
+            with dependency_output_hidden():  # ExecuTorch's runtime prints cpuinfo lines from C++ when it loads
+                report = check_bundle(bundle)
             result, passed = (report.to_dict(), report.passed) if as_json else (parity_table(report), report.passed)
     click.echo(json.dumps(result, indent=2) if as_json or not isinstance(result, str) else result)
     if not passed:

@@ -10,7 +10,7 @@ def test_missing_or_broken_manifest(tmp_path):
     with pytest.raises(BundleError, match="no manifest.json"):
         load_bundle(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
-    with pytest.raises(BundleError, match="not valid JSON"):
+    with pytest.raises(BundleError, match="not a readable JSON"):
         load_bundle(tmp_path)
 
 

@@ -1,0 +1,430 @@
+"""Files and folders that try to break indexing: odd names, links, FIFOs, corrupt and huge images,
+vanished roots, unreadable folders, and a seeded fuzz of mutated photos in every supported format."""
+import io
+import os
+import random
+import socket
+import sqlite3
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pocketclip.runtime.encoders import BundleEncoder
+from pocketclip.runtime.indexer import RootUnavailable, index_folder
+from pocketclip.runtime.photos import (DecodeError, content_hash, load_photo, path_from_store, path_to_store,
+                                       walk_photos)
+from pocketclip.runtime.store import bind_model, open_store
+from tests_support import draw_photos
+
+
+@pytest.fixture
+def encoder(fp32_bundle):
+    return BundleEncoder(fp32_bundle, "onnx", "fp32")
+
+
+def bound_store(tmp_path, encoder, name="index.db"):
+    db = open_store(tmp_path / name)
+    bind_model(db, encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "x")
+    return db
+
+
+def run(folder, db, encoder, timeout=60, **kwargs):
+    """index_folder in a thread, so that a run blocked on a file fails the test instead of hanging it."""
+    lines, result = [], {}
+
+    def target():
+        try:
+            result["report"] = index_folder(folder, db, encoder, batch_size=8, log=lines.append, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"indexing {folder} did not end within {timeout} s"
+    if "error" in result:
+        raise result["error"]
+    return result["report"], "".join(f"{line}\n" for line in lines)
+
+
+def statuses(db):
+    return {r["path"]: r["status"] for r in db["photos"].rows}
+
+
+def vectors(db):
+    return dict(db.execute("SELECT p.path, e.vector FROM embeddings e JOIN photos p ON p.id = e.photo_id"))
+
+
+# 1. names that are not UTF-8 ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [b"plain.jpg", "ünï 📷.jpg".encode(), b"bad_\xff.jpg", b"mixed_\xc3\xa9\xe9.jpg",
+                                  b"100%.jpg", b"%FF.jpg", b".bytes:x.jpg", b"dir/\xfe\xff/a.jpg"])
+def test_store_paths_round_trip_exactly(name):
+    stored = path_to_store(name)
+    stored.encode("utf-8")  # SQLite text: must encode
+    assert os.fsencode(path_from_store(stored)) == name
+    assert path_to_store(os.fsdecode(name)) == stored
+    if name in (b"plain.jpg", "ünï 📷.jpg".encode(), b"100%.jpg", b"%FF.jpg", b"dir/\xfe\xff/a.jpg"[:4]):
+        assert stored == name.decode()  # valid UTF-8 is stored as it is
+    assert path_to_store(b"bad_\xff.jpg") != path_to_store(b"bad_%FF.jpg")
+
+
+def test_a_name_that_is_not_utf8_is_indexed_and_reopened(tmp_path, photo_folder, encoder):
+    raw = os.path.join(os.fsencode(photo_folder), b"bad_\xff.jpg")
+    with open(raw, "wb") as f:
+        f.write((photo_folder / "photo_001.jpg").read_bytes()[:-2] + b"\xff\xd9")  # not a duplicate of 001
+    db = bound_store(tmp_path, encoder)
+    report, log = run(photo_folder, db, encoder)
+    assert report.errors == 0 and report.embedded == 25
+    stored = path_to_store(b"bad_\xff.jpg")
+    assert statuses(db)[stored] == "ok"
+    reopened = photo_folder / path_from_store(stored)
+    assert os.path.samefile(reopened, raw) and reopened.read_bytes() == open(raw, "rb").read()
+    again, _ = run(photo_folder, db, encoder)
+    assert (again.embedded, again.unchanged, again.deleted) == (0, 25, 0)
+
+
+# 2. links that cannot be resolved ---------------------------------------------------------------
+
+def test_looping_dangling_and_escaping_links_are_skipped(tmp_path, photo_folder, encoder):
+    (photo_folder / "loop.jpg").symlink_to("loop.jpg")
+    (photo_folder / "a.jpg").symlink_to("b.jpg")
+    (photo_folder / "b.jpg").symlink_to("a.jpg")
+    (photo_folder / "dangling.jpg").symlink_to(photo_folder / "nowhere.jpg")
+    (photo_folder / "inside.jpg").symlink_to(photo_folder / "photo_004.jpg")
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes((photo_folder / "photo_004.jpg").read_bytes())
+    (photo_folder / "escape.jpg").symlink_to(outside)
+    db = bound_store(tmp_path, encoder)
+    report, log = run(photo_folder, db, encoder)
+    paths = statuses(db)
+    assert report.errors == 0 and len(paths) == 25 and paths["inside.jpg"] == "ok"
+    assert not {"loop.jpg", "a.jpg", "b.jpg", "dangling.jpg", "escape.jpg"} & set(paths)
+    assert "skipping loop.jpg: " in log and "skipping dangling.jpg: " in log and "escape" not in log
+
+
+# 3. FIFOs, sockets and devices are never opened -------------------------------------------------
+
+def test_fifos_sockets_and_devices_are_never_opened(tmp_path, photo_folder, encoder):
+    fifo = photo_folder / "x.jpg"
+    os.mkfifo(fifo)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(photo_folder / "s.jpg"))
+    specials = {"x.jpg", "s.jpg"}
+    try:
+        os.mknod(photo_folder / "null.jpg", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        specials.add("null.jpg")
+    except OSError:
+        pass  # no device nodes in this sandbox
+    try:
+        db = bound_store(tmp_path, encoder)
+        try:
+            report, log = run(photo_folder, db, encoder, timeout=30)
+        finally:  # a reader blocked in open() is released by a writer; harmless when none waits
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        assert report.embedded == 24 and not specials & set(statuses(db))
+        assert "skipping x.jpg: not a regular file (FIFO)" in log and "skipping s.jpg: not a regular file" in log
+        for name in specials:
+            with pytest.raises(DecodeError, match="not a regular file"):
+                load_photo(photo_folder / name, encoder.bundle.preprocess)
+            with pytest.raises(OSError, match="not a regular file"):
+                content_hash(photo_folder / name)
+    finally:
+        sock.close()
+
+
+# 4. every decoder failure is a DecodeError -------------------------------------------------------
+
+def test_truncated_heic_is_a_decode_error_at_every_length(tmp_path, encoder):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    from pocketclip.models.demo_world import sample
+
+    buffer = io.BytesIO()
+    sample(3, "gallery", 64)[0].save(buffer, format="HEIF")
+    data = buffer.getvalue()
+    path = tmp_path / "cut.heic"
+    kinds = set()
+    for cut in range(0, len(data), 3):
+        path.write_bytes(data[:cut])
+        try:
+            load_photo(path, encoder.bundle.preprocess)
+        except DecodeError as exc:
+            assert "\n" not in str(exc) and str(exc)
+            kinds.add(str(exc).split(":")[1].strip())
+    assert len(kinds) > 1
+
+
+@pytest.mark.parametrize("exc", [EOFError("Decoder plugin generated an error"), RuntimeError("heif: bad box\nline 2"),
+                                 KeyError("exif"), IndexError(), struct.error("unpack requires 4 bytes"),
+                                 zlib.error("invalid distance"), RecursionError("deep")])
+def test_any_decoder_exception_becomes_a_one_line_decode_error(tmp_path, photo_folder, encoder, monkeypatch, exc):
+    def explode(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(Image, "open", explode)
+    with pytest.raises(DecodeError) as caught:
+        load_photo(photo_folder / "photo_001.jpg", encoder.bundle.preprocess)
+    assert "\n" not in str(caught.value) and type(exc).__name__ in str(caught.value)
+
+
+@pytest.mark.parametrize("exc", [MemoryError, KeyboardInterrupt, SystemExit])
+def test_memory_errors_and_interrupts_are_not_swallowed(photo_folder, encoder, monkeypatch, exc):
+    def explode(*args, **kwargs):
+        raise exc()
+
+    monkeypatch.setattr(Image, "open", explode)
+    with pytest.raises(exc):
+        load_photo(photo_folder / "photo_001.jpg", encoder.bundle.preprocess)
+
+
+# 5. big photos decode, absurd ones do not --------------------------------------------------------
+
+def png_header_only(width, height):
+    """A PNG whose header claims width x height pixels, with almost no pixel data."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def test_a_96_megapixel_panorama_decodes_and_an_absurd_image_does_not(tmp_path, encoder):
+    limit = Image.MAX_IMAGE_PIXELS
+    panorama = tmp_path / "panorama.jpg"
+    Image.new("L", (16_000, 6_000), 128).save(panorama, quality=80)  # 96 Mpx; L keeps the test's memory small
+    pixels, width, height = load_photo(panorama, encoder.bundle.preprocess)
+    assert (width, height) == (16_000, 6_000) and pixels.shape == (3, 64, 64)
+    absurd = tmp_path / "absurd.png"
+    absurd.write_bytes(png_header_only(100_000, 100_000))
+    with pytest.raises(DecodeError, match="decompression bomb"):
+        load_photo(absurd, encoder.bundle.preprocess)
+    with pytest.raises(DecodeError, match="decompression bomb"):  # no draft: the full decode is too big
+        load_photo(panorama, encoder.bundle.preprocess, draft=False)
+    assert Image.MAX_IMAGE_PIXELS == limit  # Pillow's limit for other code is as it was
+
+
+# 6. a missing, empty or unreadable root; tombstones ---------------------------------------------
+
+def test_a_missing_or_empty_root_is_refused_and_changes_nothing(tmp_path, photo_folder, encoder):
+    db = bound_store(tmp_path, encoder)
+    run(photo_folder, db, encoder)
+    before = (statuses(db), vectors(db))
+    photo_folder.rename(tmp_path / "unmounted")
+    with pytest.raises(RootUnavailable, match="does not exist.*--allow-empty"):
+        run(photo_folder, db, encoder)
+    photo_folder.write_text("not a folder")
+    with pytest.raises(RootUnavailable, match="not a folder"):
+        run(photo_folder, db, encoder)
+    photo_folder.unlink()
+    photo_folder.mkdir()
+    (photo_folder / "notes.txt").write_text("no photos here")
+    with pytest.raises(RootUnavailable, match="no photo"):
+        run(photo_folder, db, encoder)
+    assert (statuses(db), vectors(db)) == before
+
+
+def test_allow_empty_marks_deleted_and_tombstones_come_back_without_embedding(tmp_path, photo_folder, encoder):
+    db = bound_store(tmp_path, encoder)
+    run(photo_folder, db, encoder)
+    kept = vectors(db)
+    away = tmp_path / "away"
+    photo_folder.rename(away)
+    photo_folder.mkdir()
+    report, _ = run(photo_folder, db, encoder, allow_empty=True)
+    assert report.deleted == 24 and set(statuses(db).values()) == {"deleted"}
+    assert db["embeddings"].count == 24  # tombstones keep their vectors ...
+    from pocketclip.runtime.search import photo_rows
+
+    assert photo_rows(db, encoder.bundle.fingerprint) == []  # ... which search never sees
+    (away / "photo_001.jpg").rename(photo_folder / "photo_001.jpg")  # same path
+    (away / "photo_002.jpg").rename(photo_folder / "elsewhere.jpg")  # another path, same content
+    draw_photos(photo_folder, 1, start=40)[0].rename(photo_folder / "photo_004.jpg")  # same path, new content
+    report, _ = run(photo_folder, db, encoder, allow_empty=True)
+    assert (report.restored, report.embedded, report.moved) == (2, 1, 0)
+    now = statuses(db)
+    assert now["photo_001.jpg"] == now["elsewhere.jpg"] == now["photo_004.jpg"] == "ok" and "photo_002.jpg" not in now
+    got = vectors(db)
+    assert got["photo_001.jpg"] == kept["photo_001.jpg"] and got["elsewhere.jpg"] == kept["photo_002.jpg"]
+    assert got["photo_004.jpg"] != kept["photo_004.jpg"]
+
+
+def test_an_unreadable_folder_is_reported_and_its_photos_are_not_deleted(tmp_path, photo_folder, encoder,
+                                                                          monkeypatch):
+    db = bound_store(tmp_path, encoder)
+    run(photo_folder, db, encoder)
+    before = (statuses(db), vectors(db))
+    # The tests run as root, whom permissions do not stop; so listing the folder fails here instead.
+    real_scandir = os.scandir
+
+    def refuse(path="."):
+        if os.fspath(path).endswith("album"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    (photo_folder / "photo_001.jpg").unlink()
+    report, log = run(photo_folder, db, encoder)
+    assert "skipping album/: Permission denied" in log and report.unlisted_folders == ["album"]
+    assert report.deleted == 1
+    after = statuses(db)
+    assert after["photo_001.jpg"] == "deleted" and after["album/photo_000.jpg"] == "ok"
+    assert {p: s for p, s in after.items() if p != "photo_001.jpg"} == \
+        {p: s for p, s in before[0].items() if p != "photo_001.jpg"}
+    monkeypatch.setattr(os, "scandir", lambda path=".": (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    with pytest.raises(RootUnavailable, match="cannot be read"):
+        run(photo_folder, db, encoder)
+
+
+# 7. failed photos are retried when asked -----------------------------------------------------------
+
+def test_a_failed_photo_is_retried_only_with_retry_errors(tmp_path, photo_folder, encoder, monkeypatch):
+    locked = photo_folder / "photo_010.jpg"
+    real_open = Image.open
+
+    def refuse(path, *args, **kwargs):  # as root, chmod does not stop reads; the refusal is raised here
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", refuse)
+    db = bound_store(tmp_path, encoder)
+    first, _ = run(photo_folder, db, encoder)
+    assert first.errors == 1 and statuses(db)["photo_010.jpg"] == "error"
+    monkeypatch.setattr(Image, "open", real_open)  # "chmod back": size and mtime unchanged
+    again, _ = run(photo_folder, db, encoder)
+    assert (again.skipped_errors, again.embedded) == (1, 0) and statuses(db)["photo_010.jpg"] == "error"
+    retried, _ = run(photo_folder, db, encoder, retry_errors=True)
+    assert (retried.skipped_errors, retried.embedded, retried.unchanged) == (0, 1, 23)
+    row = next(db["photos"].rows_where("path = 'photo_010.jpg'"))
+    assert row["status"] == "ok" and row["error"] is None
+
+
+# 8. control characters in names ------------------------------------------------------------------
+
+def test_control_characters_in_names_are_indexed(tmp_path, photo_folder, encoder):
+    good = (photo_folder / "photo_007.jpg").read_bytes()
+    names = ["new\nline.jpg", "tab\there.jpg", "bell\x07.jpg", "cr\r.jpg", "esc\x1b[31m.jpg"]
+    for i, name in enumerate(names):
+        (photo_folder / name).write_bytes(good[:-2] + bytes([i]) + b"\xff\xd9")
+    assert {p.path for p in walk_photos(photo_folder)} >= set(names)
+    db = bound_store(tmp_path, encoder)
+    report, _ = run(photo_folder, db, encoder)
+    got = statuses(db)
+    assert report.errors == 0 and all(got[name] == "ok" for name in names)
+
+
+# Fuzz: mutated photos of every format -------------------------------------------------------------
+
+FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tif": "TIFF", "heic": "HEIF"}
+
+
+def seed_files() -> dict[str, bytes]:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    from pocketclip.models.demo_world import sample
+
+    seeds = {}
+    for i, (suffix, fmt) in enumerate(FORMATS.items()):
+        image = sample(100 + i, "gallery", 48)[0]
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt)
+        seeds[suffix] = buffer.getvalue()
+    return seeds
+
+
+def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
+    data = bytearray(data)
+    ops = []
+    for _ in range(rng.randint(1, 3)):
+        op = rng.choice(["flip", "flip-header", "truncate", "insert", "zero", "duplicate"])
+        at = rng.randrange(min(len(data), 64) if op == "flip-header" else len(data) or 1)
+        if op.startswith("flip"):
+            for _ in range(rng.randint(1, 4)):
+                data[at] ^= rng.randrange(1, 256)
+                at = rng.randrange(len(data))
+        elif op == "truncate":
+            del data[at:]
+        elif op == "insert":
+            data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+        elif op == "zero":
+            data[at:at + rng.randint(1, 32)] = bytes(min(32, len(data) - at))
+        else:
+            data[at:at] = data[at:at + rng.randint(1, 64)]
+        ops.append(f"{op}@{at}")
+        if not data:
+            break
+    return bytes(data), "+".join(ops)
+
+
+FUZZ_SCRIPT = """
+import sys
+from pocketclip.runtime.bundle import load_bundle
+from pocketclip.runtime.encoders import BundleEncoder
+from pocketclip.runtime.indexer import index_folder
+from pocketclip.runtime.store import open_store
+encoder = BundleEncoder(load_bundle(sys.argv[1]), "onnx", "fp32")
+report = index_folder(sys.argv[2], open_store(sys.argv[3]), encoder, batch_size=16, log=lambda line: None)
+print(report)
+"""
+
+
+def rows_and_vectors(path, where="1"):
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute(f"SELECT * FROM photos WHERE {where} ORDER BY id").fetchall()
+        vecs = conn.execute(f"SELECT e.* FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE {where} "
+                            "ORDER BY e.photo_id").fetchall()
+        meta = conn.execute("SELECT * FROM meta ORDER BY key").fetchall()
+    return rows, vecs, meta
+
+
+def test_fuzzed_photos_never_crash_hang_or_touch_other_photos(tmp_path, photo_folder, encoder, fp32_bundle):
+    count = int(os.environ.get("POCKETCLIP_FUZZ", "300"))
+    rng = random.Random(int(os.environ.get("POCKETCLIP_FUZZ_SEED", "20240611")))
+    db_path = tmp_path / "fuzz.db"
+    db = bound_store(tmp_path, encoder, db_path.name)
+    run(photo_folder, db, encoder)
+    db.close()
+    good = rows_and_vectors(db_path)
+    fuzz = photo_folder / "fuzz"
+    fuzz.mkdir()
+    seeds = seed_files()
+    cases = {}
+    for i in range(count):
+        suffix = list(FORMATS)[i % len(FORMATS)]
+        data, ops = mutate(seeds[suffix], rng)
+        name = f"fuzz/{i:05d}.{suffix}"
+        (photo_folder / name).write_bytes(data)
+        cases[name] = ops
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-c", FUZZ_SCRIPT, str(fp32_bundle.root), str(photo_folder), str(db_path)],
+                          capture_output=True, text=True, timeout=max(120, count // 5))
+    elapsed = time.time() - started
+    assert proc.returncode == 0, f"indexing the fuzz cases crashed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+    with sqlite3.connect(db_path) as conn:
+        fuzzed = dict(conn.execute("SELECT path, status FROM photos WHERE path LIKE 'fuzz/%'"))
+        errors = dict(conn.execute("SELECT error, count(*) FROM photos WHERE status = 'error' GROUP BY error"))
+    assert set(fuzzed) == set(cases) and set(fuzzed.values()) <= {"ok", "error"}
+    assert rows_and_vectors(db_path, "path NOT LIKE 'fuzz/%'") == good  # nothing else changed, no vector lost
+    ok = sum(s == "ok" for s in fuzzed.values())
+    print(f"\nfuzz: {count} cases, {ok} ok, {count - ok} error, {elapsed:.1f} s; {proc.stdout.strip()}")
+    kinds = {}
+    for reason, n in errors.items():
+        kind = reason.split(" (")[0].split(":")[0] + (": " + reason.split(": ")[1][:40] if ": " in reason else "")
+        kinds[kind] = kinds.get(kind, 0) + n
+    for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {n:5d}  {kind}")
