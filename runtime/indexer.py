@@ -4,13 +4,21 @@ rclip's sync, made resumable: unchanged files (same size and mtime) are skipped;
 content hash matches a vanished photo is a move and keeps its vector; the rest is decoded by a
 thread pool ahead of the encoder and written one batch per transaction, so a killed run resumes
 with nothing duplicated; photos gone from the folder are marked 'deleted' at the end.
+
+Deleted photos keep their vectors (tombstones; search only reads 'ok' rows), so a photo that comes
+back, at its old path or another, is matched by content hash and restored without embedding. A
+root that is missing, not a folder, unreadable, or holds no photo file while the store holds 'ok'
+photos is refused (RootUnavailable) unless `allow_empty`: an unmounted disk is not a deletion. For
+the same reason photos under a folder that could not be listed keep their state. Photos that failed
+are not retried until their file changes, or `retry_errors` (the caller sets it when the bundle or
+runtime changed, or when asked).
 """
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -18,13 +26,18 @@ import numpy as np
 from sqlite_utils import Database
 
 from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.photos import DecodeError, PhotoFile, content_hash, load_photo, walk_photos
+from pocketclip.runtime.photos import (DecodeError, PhotoFile, Skipped, content_hash, load_photo, path_from_store,
+                                       walk_photos)
 from pocketclip.runtime.pq import Codebooks
 from pocketclip.runtime.pq_index import code_blobs
-from pocketclip.runtime.store import now, to_blob
+from pocketclip.runtime.store import StoreError, now, to_blob
 
 Progress = Callable[[int, int], None]  # (photos done, photos to embed), after each batch
-Log = Callable[[str], None]  # one line per photo that failed: "skipping PATH: reason"
+Log = Callable[[str], None]  # one line per photo, file or folder that failed: "skipping PATH: reason"
+
+
+class RootUnavailable(StoreError):
+    """The folder to index is missing, not a folder, unreadable or empty while the store holds photos."""
 
 
 @dataclass
@@ -36,6 +49,9 @@ class IndexReport:
     errors: int = 0
     deleted: int = 0
     skipped_errors: int = 0  # failed before and unchanged since: not retried
+    restored: int = 0  # deleted before, back now (same content): its kept vector is used again
+    skipped_files: int = 0  # FIFOs, sockets, devices, links that dangle or loop: never opened
+    unlisted_folders: list[str] = field(default_factory=list)  # their photos were left as they were
 
 
 def _decode(job: tuple[PhotoFile, str], spec: dict, draft: bool):
@@ -62,26 +78,37 @@ def _prefetched(pool: ThreadPoolExecutor, todo: list, spec: dict, draft: bool, b
 
 def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, books: Codebooks | None = None,
                  batch_size: int = 32, workers: int = 2, draft: bool = True, progress: Progress | None = None,
-                 log: Log | None = None) -> IndexReport:
+                 log: Log | None = None, allow_empty: bool = False, retry_errors: bool = False) -> IndexReport:
     """Bring a store already bound to the encoder's bundle (runtime.library does that) up to date with
-    the folder; new vectors get codes of `books`. Returns what changed."""
+    the folder; new vectors get codes of `books`. Returns what changed. RootUnavailable (nothing
+    changed) for a root that is gone or empty while the store holds photos, unless `allow_empty`;
+    `retry_errors` decodes again the photos that failed before, changed or not."""
     if batch_size < 1 or workers < 1:
         raise ValueError(f"batch size and workers must be at least 1, not {batch_size} and {workers}")
     report = IndexReport()
     model = encoder.bundle.fingerprint
     log = log or (lambda line: None)
-    files = list(walk_photos(root))
+    skipped: list[Skipped] = []
+    files = list(walk_photos(root, skipped))
     rows = {row["path"]: row for row in db["photos"].rows}
+    _check_root(Path(root), files, skipped, rows, allow_empty)
+    for item in skipped:
+        log(f"skipping {item.path or '.'}{'/' if item.folder else ''}: {item.reason}")
+    report.skipped_files = sum(not item.folder for item in skipped)
+    report.unlisted_folders = [item.path for item in skipped if item.folder and item.path]
+    hidden = tuple(f"{path_from_store(folder)}/" for folder in report.unlisted_folders)
     with_vector = {r[0] for r in db.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
     present = {f.path for f in files}
-    vanished = {row["content_hash"]: row for path, row in rows.items()
-                if path not in present and row["status"] == "ok" and row["id"] in with_vector}
+    # A new path may be a photo seen before: one gone since the last run, else a tombstone.
+    reusable = {row["content_hash"]: row for status in ("deleted", "ok") for path, row in rows.items()
+                if row["status"] == status and row["content_hash"] and row["id"] in with_vector
+                and path not in present and not _under(path, hidden)}
     todo: list[tuple[PhotoFile, str]] = []
-    moved_ids: set[int] = set()
+    reused_ids: set[int] = set()
     for photo in files:
         row = rows.get(photo.path)
         same_stat = row is not None and (row["size"], row["mtime_ns"]) == (photo.size, photo.mtime_ns)
-        if same_stat and row["status"] == "error":
+        if same_stat and row["status"] == "error" and not retry_errors:
             report.skipped_errors += 1
             continue
         if same_stat and row["status"] == "ok" and row["id"] in with_vector:
@@ -93,13 +120,19 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, books: 
             todo.append((photo, ""))
             continue
         if row is not None and row["content_hash"] == digest and row["id"] in with_vector:
-            db["photos"].update(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns})
-            report.touched += 1
-        elif row is None and digest in vanished:
-            moved = vanished.pop(digest)
-            moved_ids.add(moved["id"])
-            db["photos"].update(moved["id"], {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns})
-            report.moved += 1
+            back = row["status"] == "deleted"
+            db["photos"].update(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns, "status": "ok",
+                                            **({"indexed_at": now()} if back else {})})
+            report.restored += back
+            report.touched += not back
+        elif row is None and digest in reusable:
+            found = reusable.pop(digest)
+            reused_ids.add(found["id"])
+            back = found["status"] == "deleted"
+            db["photos"].update(found["id"], {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
+                                              "status": "ok", **({"indexed_at": now()} if back else {})})
+            report.restored += back
+            report.moved += not back
         else:
             todo.append((photo, digest))
     spec = encoder.bundle.preprocess
@@ -113,8 +146,38 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, books: 
             if progress:
                 progress(done, len(todo))
     _mark_deleted(db, [row for path, row in rows.items() if path not in present and row["status"] != "deleted"
-                       and row["id"] not in moved_ids], report)
+                       and row["id"] not in reused_ids and not _under(path, hidden)], report)
     return report
+
+
+def _under(stored: str, folders: tuple[str, ...]) -> bool:
+    return bool(folders) and path_from_store(stored).startswith(folders)
+
+
+def _check_root(root: Path, files: list[PhotoFile], skipped: list[Skipped], rows: dict, allow_empty: bool) -> None:
+    if allow_empty:
+        return
+    ok = sum(row["status"] == "ok" for row in rows.values())
+    unreadable = next((item.reason for item in skipped if item.folder and not item.path), None)
+    try:
+        exists, is_dir = root.exists(), root.is_dir()
+    except OSError as exc:  # a parent folder we may not search
+        exists, is_dir, unreadable = True, True, exc.strerror or str(exc)
+    if not exists:
+        problem = "does not exist (not mounted?)"
+    elif not is_dir:
+        problem = "is not a folder"
+    elif unreadable is not None:
+        problem = f"cannot be read ({unreadable})"
+    elif not files and ok and not any(item.folder for item in skipped):
+        problem = "holds no photo file"
+    else:
+        return
+    if ok:
+        raise RootUnavailable(f"{root} {problem}, and the store holds {ok} photos from it. Nothing was changed; "
+                              "mount or restore the folder, or run again with --allow-empty to mark them deleted "
+                              "(their vectors are kept: photos that come back are not embedded again).")
+    raise RootUnavailable(f"{root} {problem}")
 
 
 def _write_batch(db: Database, encoder: BundleEncoder, books: Codebooks | None, batch: list, rows: dict, model: str,
@@ -147,8 +210,7 @@ def _write_batch(db: Database, encoder: BundleEncoder, books: Codebooks | None, 
 
 
 def _mark_deleted(db: Database, gone: list[dict], report: IndexReport) -> None:
-    with db.atomic():
+    with db.atomic():  # the vectors stay, as tombstones: a photo that comes back is not embedded again
         for row in gone:
             db["photos"].update(row["id"], {"status": "deleted", "indexed_at": now()})
-            db.execute("DELETE FROM embeddings WHERE photo_id = ?", [row["id"]])
             report.deleted += 1

@@ -21,7 +21,7 @@ from pocketclip.runtime import meta_keys as K
 from pocketclip.runtime.bundle import Bundle, load_bundle
 from pocketclip.runtime.encoders import BundleEncoder, ReferenceFactory
 from pocketclip.runtime.indexer import IndexReport, Log, Progress, index_folder
-from pocketclip.runtime.photos import load_photo
+from pocketclip.runtime.photos import load_photo, path_from_store
 from pocketclip.runtime.pq import bundle_codebooks
 from pocketclip.runtime.pq_index import bind_codebooks, open_index
 from pocketclip.runtime.search import Hit, SearchIndex, check_query, photo_vector
@@ -165,7 +165,8 @@ class Library:
         return self.search_vector(vector, k, relative)
 
     def file(self, hit: Hit) -> Path:
-        return self.root / hit.path
+        """The photo's file: its stored path turned back into the exact bytes of its name."""
+        return self.root / path_from_store(hit.path)
 
     def status(self) -> dict:
         return store_status(self.db, self.db_path)
@@ -182,7 +183,8 @@ def store_status(db: Database, db_path: Path) -> dict:
     meta = get_meta(db)
     counts = dict(db.execute("SELECT status, count(*) FROM photos GROUP BY status").fetchall()) \
         if db["photos"].exists() else {}
-    codes = db.execute("SELECT count(*) FROM embeddings WHERE pq_code IS NOT NULL").fetchone()[0] \
+    codes = db.execute("SELECT count(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id "
+                       "WHERE e.pq_code IS NOT NULL AND p.status = 'ok'").fetchone()[0] \
         if db["embeddings"].exists() else 0
     files = [db_path, Path(f"{db_path}-wal")]
     return {"ok": counts.get("ok", 0), "error": counts.get("error", 0), "deleted": counts.get("deleted", 0),

@@ -10,7 +10,7 @@ from pocketclip.runtime import meta_keys as K
 from pocketclip.runtime.backends import RUNNABLE_FORMATS
 from pocketclip.runtime.bundle import Bundle
 from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.photos import DecodeError, load_photo, walk_photos
+from pocketclip.runtime.photos import DecodeError, load_photo, path_from_store, walk_photos
 from pocketclip.runtime.quality import bar_for, cosines, mean_overlap
 from pocketclip.runtime.search import photo_rows
 from pocketclip.runtime.store import from_blobs, get_meta, open_store
@@ -72,7 +72,7 @@ def compare_store(store_path: Path, folder: Path, reference: BundleEncoder, bar:
     dim = reference.bundle.embed_dim
     found, missing, undecodable = [], [], []
     for _, path, blob in rows:
-        file = folder / path
+        file = folder / path_from_store(path)
         if not file.exists():
             missing.append(path)
             continue

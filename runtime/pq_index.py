@@ -99,7 +99,8 @@ def open_index(db: Database, bundle: Bundle, mode: str = "auto", candidates: int
                ) -> tuple[str, SearchIndex]:
     """(mode used, index) for a store bound to `bundle`; settings not given come from its manifest."""
     model = bundle.fingerprint
-    photos = db.execute("SELECT count(*) FROM embeddings WHERE model = ?", [model]).fetchone()[0]
+    photos = db.execute("SELECT count(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id "
+                        "WHERE e.model = ? AND p.status = 'ok'", [model]).fetchone()[0]  # tombstones are not searched
     has_codes = bundle.pq_sha256 is not None and get_meta(db).get(K.PQ_CODEBOOKS_SHA256) == bundle.pq_sha256
     used = choose_mode(mode, photos, has_codes, bundle.search["exact_below_photos"])
     if used == "exact":

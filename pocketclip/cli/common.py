@@ -52,6 +52,11 @@ def library_errors():
         raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
 
 
+def one_line(text: str) -> str:
+    """Text on one output line: control characters (a newline in a file name) are escaped as in Python."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 class ProgressBar:
     """Progress as a tqdm bar (rate and ETA) on stderr, only when it is a terminal; `skipping` lines
     go above the bar, each on its own line, so `grep '^skipping'` finds them all."""
@@ -69,6 +74,7 @@ class ProgressBar:
         self.bar.refresh()
 
     def log(self, line: str) -> None:
+        line = one_line(line)
         if self.enabled:
             self.bar.write(line, file=self.file)
         else:

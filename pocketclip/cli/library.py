@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pocketclip.cli.common import ProgressBar, db_option, json_option, library_errors, torch_reference
+from pocketclip.cli.common import ProgressBar, db_option, json_option, library_errors, one_line, torch_reference
 from pocketclip.runtime.pq_index import MODES
 
 
@@ -44,8 +44,15 @@ def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, p
             bar.close()
             library.close()
     click.echo(f"embedded {report.embedded}, unchanged {report.unchanged}, moved {report.moved}, "
-               f"touched {report.touched}, errors {report.errors}, deleted {report.deleted}, "
-               f"failed before {report.skipped_errors}")
+               f"touched {report.touched}, restored {report.restored}, errors {report.errors}, "
+               f"deleted {report.deleted}, failed before {report.skipped_errors}, not photos {report.skipped_files}"
+               + (f", folders not listed {len(report.unlisted_folders)}" if report.unlisted_folders else ""))
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and value != value:  # NaN passes every range comparison
+        raise click.BadParameter("NaN is not a share of the best score")
+    return value
 
 
 @click.command("search")
@@ -57,8 +64,8 @@ def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, p
               help="the bundle to embed the query with (default: the one the store was indexed with)")
 @click.option("-k", "top_k", type=click.IntRange(min=1), default=None,
               help="hits to show (default: the bundle's default_k)")
-@click.option("--relative", type=click.FloatRange(0, 1), default=None,
-              help="keep hits scoring >= this share of the best")
+@click.option("--relative", type=click.FloatRange(0, 1), default=None, callback=lambda ctx, param, value:
+              _finite(value), help="keep hits scoring >= this share of the best")
 @click.option("--mode", type=click.Choice(MODES), default="auto", show_default=True,
               help="auto: exact below the bundle's exact_below_photos, pq+rerank from there on; pq: PQ codes "
                    "only (approximate scores); pq+rerank: PQ for --candidates, then exact scores")
@@ -77,6 +84,9 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
 
     if (query is None) == (image_path is None):
         raise click.UsageError("give a text query or --image PHOTO (one of them)")
+    if sheet is not None and sheet.is_dir():
+        raise click.BadParameter(f"{sheet} is a folder; give a file name, e.g. {sheet / 'hits.png'}",
+                                 param_hint="--sheet")
     with library_errors():
         library = Library.open(db_path, bundle_path, mode=mode, candidates=candidates,
                                reference=torch_reference)
@@ -93,13 +103,9 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
     if sheet is not None:
         from pocketclip.runtime.contact_sheet import contact_sheet
 
-        contact_sheet([(query or str(image_path), [(library.file(h), h.score) for h in hits])], sheet)
+        with library_errors():
+            contact_sheet([(query or str(image_path), [(library.file(h), h.score) for h in hits])], sheet)
         click.echo(f"contact sheet: {sheet}", err=True)
-
-
-def one_line(path: str) -> str:
-    """A path on one output line: control characters (a newline in a file name) are escaped as in Python."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
 @click.command("status")

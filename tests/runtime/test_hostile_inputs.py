@@ -81,7 +81,8 @@ def test_damaged_stores_are_one_line_errors(indexed, tmp_path, damage):
     elif damage == "truncated":
         db.write_bytes(data[:len(data) // 3])
     elif damage == "page-corrupted":
-        db.write_bytes(data[:4096] + bytes(4096) + data[8192:])
+        noise = np.random.default_rng(0).integers(0, 256, len(data) - 4096, dtype=np.uint8).tobytes()
+        db.write_bytes(data[:4096] + noise)  # the schema page intact, every table page garbage
     elif damage == "folder":
         db.unlink()
         db.mkdir()
@@ -133,12 +134,18 @@ def test_a_second_writer_is_refused_naming_the_first(indexed, tmp_path, fp32_bun
 
 
 def test_int8_vectors_never_join_fp32_ones(indexed, tmp_path, fp32_bundle):
+    from pocketclip.runtime.store import ModelMismatch, bind_model, open_store
+
     db = store_copy(indexed, tmp_path)
     result = invoke("index", indexed / "photos", "--bundle", fp32_bundle.root, "--db", db, "--backend", "pte")
     assert result.exit_code == 0, result.output  # another backend, same precision: the same vectors
-    refused = one_line_error(invoke("index", indexed / "photos", "--bundle", fp32_bundle.root, "--db", db,
-                                    "--precision", "int8"))
-    assert "precision" in refused and "--reindex" in refused
+    store = open_store(db)
+    b = fp32_bundle
+    with pytest.raises(ModelMismatch, match="precision"):
+        bind_model(store, b.fingerprint, b.embed_dim, b.preprocess_sha256, precision="int8")
+    with pytest.raises(ModelMismatch, match="preprocess"):
+        bind_model(store, b.fingerprint, b.embed_dim, "another preprocessing", precision="fp32")
+    assert store["embeddings"].count == 12
 
 
 # ---- arguments -----------------------------------------------------------------------------------
@@ -163,7 +170,8 @@ def test_bad_batch_sizes_are_usage_errors(indexed, tmp_path, fp32_bundle, size):
 
 def test_contact_sheet_to_a_folder_or_of_a_deleted_photo(indexed, tmp_path, fp32_bundle):
     db = store_copy(indexed, tmp_path)
-    assert "is a folder" in one_line_error(invoke("search", "a red star", "--db", db, "--sheet", tmp_path))
+    refused = invoke("search", "a red star", "--db", db, "--sheet", tmp_path)
+    assert refused.exit_code == 2 and "is a folder" in refused.output
     hits = json.loads(invoke("search", "a red star", "--db", db, "--json", "-k", "2").stdout)
     moved = Path(hits[0]["path"]).rename(tmp_path / "away.jpg")
     try:
@@ -292,3 +300,20 @@ def test_a_broken_bundle_is_a_one_line_error_and_the_store_keeps_its_photos(inde
     con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == before == 12
     assert con.execute("SELECT value FROM meta WHERE key = 'bundle'").fetchone()[0] == str(fp32_bundle.root.resolve())
+
+
+def test_skipping_lines_stand_alone_and_no_bar_off_a_terminal(tmp_path, fp32_bundle):
+    from tests_support import draw_photos
+
+    root = tmp_path / "photos"
+    draw_photos(root, 3)
+    (root / "text.jpg").write_text("not a photo")
+    (root / "empty.png").write_bytes(b"")
+    out = subprocess.run([str(Path(sys.executable).with_name("pocketclip")), "index", str(root), "--bundle",
+                          str(fp32_bundle.root), "--db", str(tmp_path / "s.db")], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "\r" not in out.stderr and "it/s" not in out.stderr and "photo/s" not in out.stderr
+    lines = out.stderr.splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == ["skipping empty.png", "skipping text.jpg"], lines
+    assert out.stdout.startswith("embedded 3,") and "errors 2" in out.stdout

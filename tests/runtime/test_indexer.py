@@ -73,7 +73,8 @@ def test_moved_photo_keeps_its_vector_and_deleted_is_marked(tmp_path, photo_fold
     assert after["id"] == before["id"]
     assert next(db["embeddings"].rows_where("photo_id = ?", [after["id"]]))["vector"] == vector
     gone = next(db["photos"].rows_where("path = ?", ["photo_002.jpg"]))
-    assert gone["status"] == "deleted" and not list(db["embeddings"].rows_where("photo_id = ?", [gone["id"]]))
+    # a tombstone: marked deleted, never searched, its vector kept for a photo that comes back
+    assert gone["status"] == "deleted" and len(list(db["embeddings"].rows_where("photo_id = ?", [gone["id"]]))) == 1
 
 
 def test_touched_photo_is_not_embedded_again_but_an_edited_one_is(tmp_path, photo_folder, encoder):
