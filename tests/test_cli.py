@@ -90,10 +90,16 @@ def test_index_search_status_round_trip(tmp_path, photo_folder, fp32_bundle):
 
 
 def test_index_refuses_another_models_store(tmp_path, photo_folder, fp32_bundle):
-    from pocketclip.runtime.store import bind_model, open_store
+    import numpy as np
+
+    from pocketclip.runtime.store import bind_model, open_store, to_blob
 
     db = tmp_path / "lib.db"
-    bind_model(open_store(db), "another-model", 128, "x")
+    store = open_store(db)
+    bind_model(store, "another-model", 128, "x")
+    store["photos"].insert({"id": 1, "path": "old.jpg", "status": "ok"})
+    store["embeddings"].insert({"photo_id": 1, "model": "another-model", "vector": to_blob(np.ones(128) / 128 ** .5)})
+    store.close()
     result = CliRunner().invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", str(db)])
     assert result.exit_code == 1 and "--reindex" in result.output
     result = CliRunner().invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", str(db),

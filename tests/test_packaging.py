@@ -23,7 +23,8 @@ def test_the_wheel_has_one_top_level_name(wheel):
     assert {n.split("/")[0] for n in names} == {"pocketclip", f"{wheel.name.split('-py3')[0]}.dist-info"}
     for data in ("pocketclip/runtime/assets/bpe_simple_vocab_16e6.txt.gz", "pocketclip/runtime/schemas/golden.schema.json",
                  "pocketclip/models/weights/demo-student/model.safetensors", "pocketclip/models/recipes/demo-student.json",
-                 "pocketclip/cli/__init__.py"):
+                 "pocketclip/cli/__init__.py", "pocketclip/web/static/app.js", "pocketclip/web/static/style.css",
+                 "pocketclip/web/templates/index.html"):
         assert data in names
 
 
@@ -34,4 +35,4 @@ def test_import_contracts_hold_on_the_installed_layout(wheel, tmp_path):
                             env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 3 kept, 0 broken." in result.stdout

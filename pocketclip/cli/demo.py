@@ -52,6 +52,7 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
         click.echo(f"\n{query}")
         for h in hits:
             click.echo(f"  {h.rank}. {library.file(h)}  {h.score:.3f}")
+    library.close()  # the writer lock goes with it
     click.echo(f"\ncontact sheet: {contact_sheet(rows, out / 'hits.png')}")
     echo_bundle(manifest)
     with dependency_output_hidden():  # ExecuTorch's runtime prints cpuinfo lines from C++ when it loads
