@@ -27,6 +27,8 @@ test: $(STAMP)
 	android_demo/core/jvm-test.sh --install
 	# The privacy test watches an index run's system calls with strace (Debian).
 	command -v strace >/dev/null || (apt-get update -qq && apt-get install -y -qq strace >/dev/null)
+	# tests/web drive `pocketclip serve` in Debian's headless Chromium through its chromedriver.
+	command -v chromedriver >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 	$(PY) -m pytest -q
 
 clean-venv:

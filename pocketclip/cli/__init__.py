@@ -15,6 +15,7 @@ from pocketclip.cli.export import export_command
 from pocketclip.cli.library import index_command, search_command, status_command
 from pocketclip.cli.models import eval_command, models_command, train_command
 from pocketclip.cli.parity import parity_command
+from pocketclip.cli.serve import serve_command
 
 
 @click.group()
@@ -26,8 +27,8 @@ def cli() -> None:
     """
 
 
-for command in (demo, index_command, search_command, status_command, parity_command, export_command,
-                eval_command, train_command, models_command):
+for command in (demo, index_command, search_command, status_command, serve_command, parity_command,
+                export_command, eval_command, train_command, models_command):
     cli.add_command(command)
 
 

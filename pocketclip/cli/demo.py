@@ -58,6 +58,7 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
     with dependency_output_hidden():  # ExecuTorch's runtime prints cpuinfo lines from C++ when it loads
         report = check_bundle(library.bundle)
     click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(report))
+    click.echo(f"\nbrowse and search the demo gallery in a web page:\n  pocketclip serve --db {out / 'index.db'}")
 
 
 def _demo_bundle(folder: Path, formats: list[str]) -> dict:

@@ -1,0 +1,118 @@
+"""The library behind `pocketclip serve`: opened once with its model and search index loaded at start-up,
+shared by every request, swapped for a fresh index when an "index now" run ends.
+
+Requests run in a thread pool; one lock keeps the store's connection and the encoder to one caller at
+a time (a local page has one user, and searches take milliseconds).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pocketclip.runtime.encoders import ReferenceFactory
+from pocketclip.runtime.library import Library, UnknownPhoto
+from pocketclip.runtime.photos import load_photo
+from pocketclip.runtime.search import Hit
+from pocketclip.web.index_job import IndexJob
+from pocketclip.web.photo_files import PhotoRow, ThumbnailCache, default_cache_folder, file_inside, photo_row
+
+MAX_PHOTO_ID = 2**63 - 1  # SQLite's largest integer: a bigger id in a URL is simply unknown
+
+
+@contextmanager
+def in_memory_file(data: bytes) -> Iterator[Path]:
+    """A path to `data` held in memory (Linux memfd, seen through /proc); elsewhere a private temporary
+    file, deleted on exit."""
+    if hasattr(os, "memfd_create") and Path("/proc/self/fd").is_dir():
+        fd = os.memfd_create("pocketclip-upload", os.MFD_CLOEXEC)
+        try:
+            view = memoryview(data)
+            while view:  # a write may take less than all of it
+                view = view[os.write(fd, view):]
+            yield Path(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        return
+    with tempfile.NamedTemporaryFile(prefix="pocketclip-upload-") as file:
+        file.write(data)
+        file.flush()
+        yield Path(file.name)
+
+
+class ServedLibrary:
+    """One opened Library for every request: searches, photo rows, status, and the "index now" job."""
+
+    def __init__(self, library: Library, reference: ReferenceFactory | None = None, cache_folder: Path | None = None):
+        self.library, self.reference = library, reference
+        self.lock = threading.Lock()
+        self.thumbs = ThumbnailCache(cache_folder or default_cache_folder())
+        self.job = IndexJob()
+        with self.lock:
+            library.search_index()  # the vectors in memory now, not on the first query
+            library.encoder.encode_texts(["warm up"])  # the runtime's first call allocates; pay it here
+
+    def _timed(self, search) -> tuple[list[Hit], float]:
+        with self.lock:
+            start = time.perf_counter()
+            hits = search(self.library)
+            return hits, (time.perf_counter() - start) * 1000
+
+    def search_text(self, query: str, k: int, relative: float | None) -> tuple[list[Hit], float]:
+        return self._timed(lambda lib: lib.search_text(query, k, relative))
+
+    def similar(self, photo_id: int, k: int, relative: float | None) -> tuple[list[Hit], float]:
+        if not 0 <= photo_id <= MAX_PHOTO_ID:
+            raise UnknownPhoto(f"no indexed photo has id {photo_id}")
+        return self._timed(lambda lib: lib.similar(photo_id, k, relative))
+
+    def search_photo_bytes(self, data: bytes, k: int, relative: float | None) -> tuple[list[Hit], float]:
+        """Photos like an uploaded one, decoded by the runtime's own loader (its decompression-bomb guard,
+        its regular-file check) from an anonymous in-memory file: the upload never reaches a disk."""
+        with in_memory_file(data) as path:
+            pixels, _, _ = load_photo(path, self.library.bundle.preprocess)
+        return self._timed(lambda lib: lib.search_vector(lib.encoder.encode_pixels(pixels[None])[0], k, relative))
+
+    def photo(self, photo_id: int) -> tuple[PhotoRow, Path] | None:
+        """An indexed photo's row and real file, only while it is 'ok' and its file is inside the root."""
+        if not 0 <= photo_id <= MAX_PHOTO_ID:
+            return None
+        with self.lock:
+            row = photo_row(self.library.db, photo_id)
+        if row is None:
+            return None
+        file = file_inside(self.library.root, row.path)
+        return None if file is None else (row, file)
+
+    def status(self) -> dict:
+        """`pocketclip status --json`'s report, with the model's name, the search mode and the index job."""
+        with self.lock:
+            report = self.library.status()
+        report.update(model=self.library.bundle.manifest["model"].get("name"), mode=self.library.mode_used,
+                      index_job=self.job.snapshot())
+        return report
+
+    def start_index(self) -> bool:
+        """Run the incremental indexer on the library's root in the background (False if one is running).
+        The new vectors are searched once the run ends; until then the old index answers."""
+        served = self.library
+
+        def run(progress, log):
+            writer = Library.create(served.db_path, served.root, served.bundle, served.encoder.fmt,
+                                    served.encoder.precision, reference=self.reference)
+            try:
+                report = writer.index(progress=progress, log=log)
+            finally:
+                writer.close()
+            # A new Library on the same connection and encoder: only its search index is loaded again.
+            fresh = Library(served.db, served.db_path, served.root, served.encoder, served.mode, served.candidates)
+            with self.lock:
+                fresh.search_index()
+                self.library = fresh
+            return report
+
+        return self.job.start(run)

@@ -1,0 +1,41 @@
+"""One indexed library and one running `pocketclip serve` shared by the web tests (the model loads once).
+
+The library is built the way a user builds one (`pocketclip index`), then hurt the ways the server must
+survive: a photo deleted since (its row says 'deleted') and a photo swapped for a symlink that leads out
+of the root after the last index run (its row still says 'ok').
+"""
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from web_support import index, photo_id, serving
+
+
+@pytest.fixture(scope="session")
+def web_library(tmp_path_factory, fp32_bundle):
+    from tests_support import draw_photos
+
+    base = tmp_path_factory.mktemp("web-library")
+    root = base / "photos"
+    draw_photos(root, 24)
+    outside = base / "outside" / "secret.jpg"
+    outside.parent.mkdir()
+    shutil.copy(root / "photo_002.jpg", outside)
+    db = base / "library.db"
+    index(root, fp32_bundle.root, db)
+    deleted_id, linked_id = photo_id(db, "photo_001.jpg"), photo_id(db, "photo_002.jpg")
+    (root / "photo_001.jpg").unlink()
+    index(root, fp32_bundle.root, db)
+    (root / "photo_002.jpg").unlink()
+    (root / "photo_002.jpg").symlink_to(outside)
+    return SimpleNamespace(root=root, db=db, bundle=fp32_bundle, deleted_id=deleted_id, linked_id=linked_id,
+                           ok_id=photo_id(db, "photo_004.jpg"), outside=outside)
+
+
+@pytest.fixture(scope="session")
+def server(web_library, tmp_path_factory):
+    with serving(web_library.db, tmp_path_factory.mktemp("serve")) as running:
+        yield running
