@@ -15,8 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from pocketclip.runtime.bundle import Bundle, load_bundle
+from pocketclip.runtime.bundle import Bundle
 from pocketclip.runtime.library import Library
+
+from benchmarks.demo_bundle import bundle_for_benchmark
 
 
 def draw_folder(root: Path, count: int, size: tuple[int, int]) -> None:
@@ -39,13 +41,7 @@ def timed_index(folder: Path, db_path: Path, bundle: Bundle, draft: bool = True)
 def run(photos: int, large: int, bundle_path: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if bundle_path is None:
-            from pocketclip.exporter.bundle_writer import export_bundle
-            from pocketclip.models.checkpoint import load_model
-
-            bundle_path = str(tmp / "bundle")
-            export_bundle(load_model("demo-student"), bundle_path, ["onnx"], ["fp32"], gallery=20, captions=10)
-        bundle = load_bundle(bundle_path)
+        bundle = bundle_for_benchmark(bundle_path, tmp)
         draw_folder(tmp / "photos", photos, (640, 480))
         full_s, report = timed_index(tmp / "photos", tmp / "a.db", bundle)
         noop_s, noop = timed_index(tmp / "photos", tmp / "a.db", bundle)

@@ -24,12 +24,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from pocketclip.runtime import meta_keys as K
-from pocketclip.runtime.bundle import Bundle, load_bundle
+from pocketclip.runtime.bundle import Bundle
 from pocketclip.runtime.pq import bundle_codebooks
 from pocketclip.runtime.pq_index import bind_codebooks
 from pocketclip.runtime.store import bind_model, now, open_store, set_meta, to_blob
+
+from benchmarks.demo_bundle import bundle_for_benchmark
 
 WORDS = ("red", "blue", "green", "yellow", "circle", "star", "ring", "cross", "triangle", "left", "right", "top",
          "bottom", "middle", "two", "three", "striped", "navy", "pink", "white")
@@ -124,13 +125,7 @@ def cold_search(db_path: Path) -> float:
 def run(photos: int, queries: int, k: int, bundle_path: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if bundle_path is None:
-            from pocketclip.exporter.bundle_writer import export_bundle
-            from pocketclip.models.checkpoint import load_model
-
-            bundle_path = str(tmp / "bundle")
-            export_bundle(load_model("demo-student"), bundle_path, ["onnx"], ["fp32"], gallery=20, captions=10)
-        bundle = load_bundle(bundle_path)
+        bundle = bundle_for_benchmark(bundle_path, tmp)
         db_path = tmp / "index.db"
         synthetic_store(db_path, tmp / "photos", bundle, photos)
         port = free_port()
