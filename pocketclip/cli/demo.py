@@ -1,6 +1,9 @@
 """`pocketclip demo`: the three jobs on the embedded demo model and a gallery it draws, offline."""
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -58,7 +61,15 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
     with dependency_output_hidden():  # ExecuTorch's runtime prints cpuinfo lines from C++ when it loads
         report = check_bundle(library.bundle)
     click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(report))
-    click.echo(f"\nbrowse and search the demo gallery in a web page:\n  pocketclip serve --db {out / 'index.db'}")
+    click.echo(f"\nbrowse and search the demo gallery in a web page:\n  {_program()} serve --db {out / 'index.db'}")
+
+
+def _program() -> str:
+    """How to call pocketclip from here: by name when it is on PATH, else the venv's script (`make demo`)."""
+    if shutil.which("pocketclip"):
+        return "pocketclip"
+    script = Path(sys.executable).with_name("pocketclip")
+    return os.path.relpath(script) if script.exists() else f"{sys.executable} -m pocketclip.cli"
 
 
 def _demo_bundle(folder: Path, formats: list[str]) -> dict:
