@@ -123,3 +123,11 @@ def test_a_store_keeps_its_root_and_refuses_an_empty_search(tmp_path, photo_fold
     other.mkdir()
     result = CliRunner().invoke(cli, ["index", str(other), "--bundle", str(fp32_bundle.root), "--db", db])
     assert result.exit_code == 1 and f"indexes {photo_folder.resolve()}; use another --db" in result.output
+
+
+@pytest.mark.parametrize("args", [["eval", "--model", "demo-student", "--test-size", "0"],
+                                  ["export", "--model", "demo-student", "--out", "x", "--gallery", "-1"],
+                                  ["demo", "--photos", "0"], ["demo", "-k", "0"]])
+def test_counts_out_of_range_are_usage_errors(args):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "Invalid value" in result.output and result.exception.__class__ is SystemExit

@@ -25,8 +25,8 @@ EXAMPLE_QUERIES = (
 @click.command("demo")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
               help="folder for the drawn gallery, the bundle, the store and the contact sheet")
-@click.option("--photos", type=int, default=300, show_default=True, help="demo photos to draw")
-@click.option("-k", "top_k", type=int, default=5, show_default=True, help="hits per query")
+@click.option("--photos", type=click.IntRange(min=1), default=300, show_default=True, help="demo photos to draw")
+@click.option("-k", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="hits per query")
 @click.option("--formats", default="pte,mlpackage,onnx", show_default=True,
               help="bundle formats to export (onnx is always included: the demo searches with it)")
 def demo(out: Path, photos: int, top_k: int, formats: str) -> None:

@@ -14,7 +14,7 @@ from pocketclip.cli.common import export_quietly, needs_torch
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="bundle folder to write")
 @click.option("--formats", default="pte,mlpackage,onnx", show_default=True, help="comma-separated formats")
 @click.option("--precisions", default=None, help="comma-separated precisions (default: all of each format)")
-@click.option("--gallery", type=int, default=200, show_default=True, help="golden gallery pictures")
+@click.option("--gallery", type=click.IntRange(min=10), default=200, show_default=True, help="golden gallery pictures")
 @click.option("--pq", "pq", default="auto", show_default=True,
               help="product-quantization codebooks: auto (the ones trained for these weights, if published), "
                    "none, or a codebooks .npy (M, 256, dim/M)")

@@ -12,7 +12,7 @@ from pocketclip.cli.common import needs_torch
 @click.command("eval")
 @click.option("--model", "model_name", required=True,
               help="committed demo model, checkpoint folder, registered config, or hf:HUB_ID / HF folder")
-@click.option("--test-size", type=int, default=1000, show_default=True, help="held-out demo pairs")
+@click.option("--test-size", type=click.IntRange(min=10), default=1000, show_default=True, help="held-out demo pairs")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def eval_command(model_name: str, test_size: int, as_json: bool) -> None:
     """Recall@1/5/10 both ways on the held-out demo split, size and CPU latency per tower.
