@@ -32,8 +32,11 @@ from pocketclip.models.evaluate import embed_pairs
 from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
 from pocketclip.models.train_pq import code_entropy, published_codebooks
 from pocketclip.runtime.pq import Codebooks, PQScanner, load_codebooks, rerank, top
-from pocketclip.runtime.quality import mean_overlap
 from pocketclip.runtime.store import as_stored
+
+from benchmarks import cold_start
+from benchmarks.pq_desktop import candidate_sweep, measure_desktop, stored_rows, switch_point
+from benchmarks.pq_engines import faiss_side_by_side, percentiles, recall, sqlite_vec_exact, timed, usearch_hnsw
 
 
 def synthetic(base: np.ndarray, n: int, noise: float, seed: int = 0, chunk: int = 100_000) -> tuple[np.ndarray, float]:
@@ -51,23 +54,6 @@ def synthetic(base: np.ndarray, n: int, noise: float, seed: int = 0, chunk: int 
         out[start:start + m] = x
         cosines.append(np.mean(np.sum(x * rows, axis=1)))
     return out, float(np.mean(cosines))
-
-
-def percentiles(times: list[float]) -> dict:
-    return {"p50_ms": round(float(np.percentile(times, 50)), 3), "p95_ms": round(float(np.percentile(times, 95)), 3)}
-
-
-def timed(fn, queries: np.ndarray) -> tuple[list, list[float]]:
-    results, times = [], []
-    for q in queries:
-        start = time.perf_counter()
-        results.append(fn(q))
-        times.append((time.perf_counter() - start) * 1000)
-    return results, times
-
-
-def recall(found: list, truth: list) -> float:
-    return round(mean_overlap(found, truth), 4)
 
 
 def measure_codebooks(books: Codebooks, vectors16: np.ndarray, queries: np.ndarray, truth: list, candidates: int,
@@ -92,30 +78,6 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray) -> tuple[list, list[f
     return timed(lambda q: top(vectors @ q, 10).tolist(), queries)
 
 
-def faiss_side_by_side(train: np.ndarray, vectors16: np.ndarray, vectors: np.ndarray, queries: np.ndarray,
-                       truth: list, subspaces: int, candidates: int) -> dict:
-    """faiss on the same vectors and queries: exact flat, 8-bit PQ and 4-bit fast-scan PQ at the same bytes."""
-    import faiss
-
-    faiss.omp_set_num_threads(1)
-    dim = vectors.shape[1]
-    flat = faiss.IndexFlatIP(dim)
-    flat.add(vectors)
-    _, flat_times = timed(lambda q: flat.search(q[None], 10)[1][0].tolist(), queries)
-    report = {"version": faiss.__version__, "flat_ip": percentiles(flat_times)}
-    for name, index in (("index_pq_8bit", faiss.IndexPQ(dim, subspaces, 8, faiss.METRIC_INNER_PRODUCT)),
-                        ("pq_fastscan_4bit", faiss.IndexPQFastScan(dim, 2 * subspaces, 4,
-                                                                  faiss.METRIC_INNER_PRODUCT))):
-        index.train(train)
-        index.add(vectors)
-        approx, _ = timed(lambda q: index.search(q[None], 10)[1][0].tolist(), queries)
-        reranked, times = timed(lambda q: rerank(index.search(q[None], candidates)[1][0], vectors16, q, 10)[0]
-                                .tolist(), queries)
-        report[name] = {"bytes_per_photo": index.code_size, "recall10_pq": recall(approx, truth),
-                        "recall10_rerank": recall(reranked, truth), **percentiles(times)}
-    return report
-
-
 def embed(model, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     data = load_split(split, n, model.cfg.preprocess)
     with torch.no_grad():
@@ -125,6 +87,10 @@ def embed(model, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def run(args) -> dict:
     model = load_model(args.model).eval()
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    fast = load_codebooks(args.fastscan_codebooks) if args.fastscan_codebooks else published_codebooks(model, "pq4")[0]
     if args.codebooks:  # e.g. runs/pq8/pq_codebooks.npy from models/recipes/demo-student-pq8.json
         learned = load_codebooks(args.codebooks)
     elif (published := published_codebooks(model)) is not None:
@@ -166,8 +132,49 @@ def run(args) -> dict:
                 "ours_p50_over_index_pq_p50": round(result["p50_ms"] / result["faiss"]["index_pq_8bit"]["p50_ms"], 3),
                 "ours_recall_rerank_over_index_pq": round(
                     result["recall10_rerank"] / max(result["faiss"]["index_pq_8bit"]["recall10_rerank"], 1e-9), 3)}
+        desktop(args, result, fast, learned, vectors16, vectors, queries, truth)
     result["demo_split"] = demo
+    if not args.no_cold:
+        result.update(cold(args, model, vectors16))
     return result
+
+
+def desktop(args, result: dict, fast: Codebooks, learned: Codebooks, vectors16: np.ndarray, vectors: np.ndarray,
+            queries: np.ndarray, truth: list) -> None:
+    """The desktop path (faiss over the store's codes) with the 4-bit and the 8-bit codebooks, the manifest's two
+    settings measured on it, and the other engines."""
+    rows = {"fast": stored_rows(fast, vectors16), "learned": stored_rows(learned, vectors16)}
+    result["fastscan"] = measure_desktop(fast, rows["fast"], vectors16, queries, truth, args.candidates)
+    result["faiss_pq8"] = measure_desktop(learned, rows["learned"], vectors16, queries, truth, args.candidates)
+    result["candidates_sweep"] = {name: candidate_sweep(books, rows[key], vectors16, queries, truth)
+                                  for name, key, books in (("4bit", "fast", fast), ("8bit", "learned", learned))}
+    result["switch"] = {name: switch_point(books, rows[key], vectors16, queries[:50], args.candidates)
+                        for name, key, books in (("4bit", "fast", fast), ("8bit", "learned", learned))}
+    result["numpy_exact"] = {"p50_ms": result["exact_p50_ms"], "p95_ms": result["exact_p95_ms"], "recall10": 1.0}
+    if not args.no_engines:
+        result["usearch_hnsw"] = usearch_hnsw(vectors16, queries, truth)
+        result["sqlite_vec_exact"] = sqlite_vec_exact(vectors, queries[:args.engine_queries], truth)
+
+
+def cold(args, model, vectors16: np.ndarray) -> dict:
+    """`cold_search`: one search process on a store of the synthetic vectors, with and without its copy."""
+    import tempfile
+    from pathlib import Path
+
+    from pocketclip.runtime.bundle import load_bundle
+
+    with tempfile.TemporaryDirectory(prefix="pocketclip-cold-") as scratch:
+        if args.bundle:
+            bundle = load_bundle(args.bundle)
+        else:  # the bundle `pocketclip export` makes by default (ONNX fp32 suffices for a text query)
+            from pocketclip.exporter.bundle_writer import export_bundle
+            from pocketclip.models.train_pq import codebooks_option
+
+            export_bundle(model, Path(scratch) / "bundle", ["onnx"], ["fp32"], codebooks=codebooks_option(model,
+                                                                                                         args.cold_pq))
+            bundle = load_bundle(Path(scratch) / "bundle")
+        report = cold_start.run(bundle, vectors16, Path(scratch) / "store")
+    return {"cold_search_s": report.pop("cold_search_s"), "cold_search": report}
 
 
 def main() -> None:
@@ -182,7 +189,14 @@ def main() -> None:
     parser.add_argument("--test-size", type=int, default=1000)
     parser.add_argument("--noise", type=float, default=0.5, help="noise std relative to the embeddings' spread")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-faiss", action="store_true")
+    parser.add_argument("--no-faiss", action="store_true", help="skip faiss trained by itself")
+    parser.add_argument("--fastscan-codebooks", default=None,
+                        help="4-bit codebooks .npy for `fastscan` (default: the published pq4 ones)")
+    parser.add_argument("--no-engines", action="store_true", help="skip usearch and sqlite-vec")
+    parser.add_argument("--engine-queries", type=int, default=20, help="queries for sqlite-vec's exact scan")
+    parser.add_argument("--no-cold", action="store_true", help="skip the search-process timing")
+    parser.add_argument("--bundle", default=None, help="cold start: the bundle (default: export one)")
+    parser.add_argument("--cold-pq", default="auto", help="cold start without --bundle: `pocketclip export --pq`")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run(args)

@@ -28,9 +28,12 @@ from pocketclip.runtime.quality import bar_for, measure_tower
 from pocketclip.runtime.tokenizer import DEFAULT_MERGES, load_tokenizer
 
 PRECISIONS = {fmt: target.precisions for fmt, target in TARGETS.items()}
-# The search settings every platform reads from the manifest (README, "Search modes", has the
-# measurements): below 50,000 photos an exact float32 scan takes ~1 ms, so PQ only pays above it;
-# re-ranking 1,000 PQ candidates exactly brought recall@10 to ~0.99 on 1M synthetic vectors.
+# The search settings every platform reads from the manifest, re-measured with faiss's scan of the store's
+# codes (`python -m benchmarks.pq --vectors 1000000`, keys `switch` and `candidates_sweep`; README, "Search
+# modes"), one core, 128-d vectors: exact takes 0.16 ms at 20,000 photos (the matrix fits the cache) but
+# 0.98 ms at 50,000, where pq+rerank of 1,000 candidates takes 0.37 ms (4-bit fast-scan) / 0.93 ms (8-bit
+# IndexPQ) and stays faster at every larger size, so PQ pays from 50,000 on. At 1M photos, 1,000 re-ranked
+# candidates give recall@10 0.994 (4-bit) / 0.989 (8-bit); 500 give 0.974 / 0.944, below the 0.95 bar.
 SEARCH = {"exact_below_photos": 50_000, "rerank_candidates": 1000, "default_k": 10}
 
 
@@ -60,12 +63,17 @@ PQ_FILE = "pq/codebooks.npy"
 
 
 def _pq_entry(books: Codebooks, method: str, files: dict) -> dict:
+    code = "code_m = argmin_k |x_m - codebooks[m, k]|^2 (first k on ties) over sub-vector m of the stored float16 " \
+           "vector, read as float32; "
+    code += ("K <= 16: two 4-bit codes a byte, byte j = code_2j | code_2j+1 << 4 (low nibble = even sub-space; "
+             "an odd M leaves the last high nibble 0), M / 2 bytes a photo; " if books.nibbles else
+             "byte m = code_m, M bytes a photo; ")
+    code += "kept in embeddings.pq_code, meta pq_codebooks_sha256 names the codebooks"
     return {"file": PQ_FILE, "subspaces": books.subspaces, "codewords": books.codewords,
             "sub_dim": books.dim // books.subspaces, "dtype": "float32", "method": method,
-            "sha256": files[PQ_FILE]["sha256"], "bytes_per_photo": books.subspaces,
-            "code": "byte m = argmin_k |x_m - codebooks[m, k]|^2 over sub-vector m of the stored float16 vector, "
-                    "read as float32; kept in embeddings.pq_code, meta pq_codebooks_sha256 names the codebooks",
-            "score": "sum over m of dot(query_m, codebooks[m, code_m]) (asymmetric: the query is not quantized)"}
+            "sha256": files[PQ_FILE]["sha256"], "bytes_per_photo": books.code_bytes, "code": code,
+            "score": "sum over m, in order, of dot(query_m, codebooks[m, code_m]) in float32 (asymmetric: the "
+                     "query is not quantized)"}
 
 
 def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:

@@ -116,9 +116,11 @@ def ranked(scores: np.ndarray, k: int = 10) -> np.ndarray:
 
 
 def write_pq_golden(books: Codebooks, folder: Path, golden: Golden) -> None:
-    """Codes of the gallery pictures and the top-10 per gallery caption, by PQ (ADC) and exactly."""
+    """Codes of the gallery pictures as stored (column-major (code_bytes, G): the pq_code blobs, packed two
+    a byte for 4-bit codes) and the top-10 per gallery caption, by PQ (ADC, summed in sub-space order) and
+    exactly."""
     codes = books.encode(golden.gallery_image_ref)
     adc = np.stack([adc_scores(books.lookup_tables(q), codes) for q in golden.gallery_text_ref])
-    np.save(folder / "pq_codes.npy", codes)
+    np.save(folder / "pq_codes.npy", books.pack(codes))
     np.save(folder / "pq_top10.npy", ranked(adc))
     np.save(folder / "exact_top10.npy", ranked(golden.gallery_text_ref @ golden.gallery_image_ref.T))

@@ -4,7 +4,10 @@
 recipe's training pairs with the stored model and the teacher, starts from k-means codebooks (the
 baseline), distils, and writes DIR/pq_codebooks.npy with DIR/pq_eval.json (learned vs k-means at the
 same bytes on the held-out split). `--publish` copies both next to the model's weights, where
-`pocketclip export` picks them up for the bundle.
+`pocketclip export` picks them up for the bundle. A recipe's `codewords` (default 256) sets K: 16 gives 4-bit
+codes, two per byte; its `name` (default "pq") names the published files NAME_codebooks.npy and
+NAME_eval.json, so 4-bit codebooks (models/recipes/demo-student-pq4.json, name "pq4") are published beside
+the 8-bit ones instead of replacing them.
 """
 from __future__ import annotations
 
@@ -30,8 +33,13 @@ CODEBOOKS_FILE = "pq_codebooks.npy"
 EVAL_FILE = "pq_eval.json"
 
 
+def published_files(name: str = "pq") -> tuple[str, str]:
+    """(codebooks file, evaluation file) a recipe of this `name` publishes next to the weights."""
+    return f"{name}_codebooks.npy", f"{name}_eval.json"
+
+
 def code_entropy(books: Codebooks, vectors: np.ndarray) -> float:
-    """Codeword usage entropy of the hard codes, nats, mean over sub-spaces (max log 256 = 5.545)."""
+    """Codeword usage entropy of the hard codes, nats, mean over sub-spaces (max log K: 5.545 for 256)."""
     codes = torch.from_numpy(books.encode(vectors).T.astype(np.int64))  # (N, M)
     return float(usage_entropy(F.one_hot(codes, books.codewords).float()))
 
@@ -63,7 +71,8 @@ def train_pq(recipe: dict) -> tuple[Codebooks, dict]:
     with torch.no_grad():
         images, texts = (torch.from_numpy(as_stored(x.numpy())) for x in embed_pairs(model, _head(train, pairs)))
         t_images, t_texts = embed_pairs(teacher, _head(subset, pairs))
-    kmeans = fit_kmeans_codebooks(images.numpy(), recipe["subspaces"], seed=recipe["seed"])
+    kmeans = fit_kmeans_codebooks(images.numpy(), recipe["subspaces"], recipe.get("codewords", 256),
+                                  seed=recipe["seed"])
     head = PQHead(kmeans)
     opt = recipe["distill"]
     losses = distill_codebooks(head, images, texts, t_images, t_texts, float(teacher.scale()), seed=recipe["seed"],
@@ -73,7 +82,7 @@ def train_pq(recipe: dict) -> tuple[Codebooks, dict]:
     with torch.no_grad():
         test_images, test_texts = (as_stored(x.numpy()) for x in embed_pairs(model, test))
     report = {"model": model.cfg.name, "model_fingerprint": fingerprint(model), "teacher": teacher.cfg.name,
-              "subspaces": learned.subspaces, "codewords": learned.codewords, "bytes_per_photo": learned.subspaces,
+              "subspaces": learned.subspaces, "codewords": learned.codewords, "bytes_per_photo": learned.code_bytes,
               "pairs": pairs, "loss_first": round(float(np.mean(losses[:20])), 4),
               "loss_last": round(float(np.mean(losses[-20:])), 4), "candidates": recipe["candidates"],
               "test_split": compare({"distilled": learned, "kmeans": kmeans}, test_images, test_texts, test.keys,
@@ -89,23 +98,28 @@ def _head(data, n: int):
     return replace(data, squares=data.squares[:n], ids=data.ids[:n], captions=data.captions[:n], keys=data.keys[:n])
 
 
-def published_codebooks(model) -> tuple[Codebooks, str] | None:
-    """The codebooks published next to this model's weights, if they were trained for these weights."""
+def published_codebooks(model, name: str = "pq") -> tuple[Codebooks, str] | None:
+    """The codebooks published next to this model's weights under `name` ("pq": the bundle default, 8-bit;
+    "pq4": 4-bit), if they were trained for these weights."""
     folder = WEIGHTS_DIR / model.cfg.name
-    if not (folder / CODEBOOKS_FILE).exists() or not (folder / EVAL_FILE).exists():
+    books_file, eval_file = published_files(name)
+    if not (folder / books_file).exists() or not (folder / eval_file).exists():
         return None
-    report = json.loads((folder / EVAL_FILE).read_text())
+    report = json.loads((folder / eval_file).read_text())
     if report.get("model_fingerprint") != fingerprint(model):
         return None
-    return load_codebooks(folder / CODEBOOKS_FILE), "distilled"
+    return load_codebooks(folder / books_file), "distilled"
 
 
 def codebooks_option(model, choice: str) -> tuple[Codebooks, str] | None:
-    """`pocketclip export --pq`: 'auto' (the published ones, if any), 'none', or a codebooks .npy path."""
+    """`pocketclip export --pq`: 'auto' (the published default, if any), 'pq4' (the published 4-bit ones),
+    'none', or a codebooks .npy path."""
     if choice == "none":
         return None
     if choice == "auto":
         return published_codebooks(model)
+    if choice == "pq4":
+        return published_codebooks(model, "pq4")
     return load_codebooks(choice), "given"
 
 
@@ -125,8 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({k: v for k, v in report.items() if k != "recipe"}, indent=2))
     if args.publish:
         target = WEIGHTS_DIR / recipe["model"]
-        for name in (CODEBOOKS_FILE, EVAL_FILE):
-            shutil.copy(args.out / name, target / name)
+        for source, name in zip((CODEBOOKS_FILE, EVAL_FILE), published_files(recipe.get("name", "pq"))):
+            shutil.copy(args.out / source, target / name)
         print(f"published to {target}", file=sys.stderr)
 
 

@@ -30,7 +30,7 @@ from pocketclip.runtime.photos import (DecodeError, PhotoFile, Skipped, content_
                                        walk_photos)
 from pocketclip.runtime.pq import Codebooks
 from pocketclip.runtime.pq_index import code_blobs
-from pocketclip.runtime.store import StoreError, now, to_blob
+from pocketclip.runtime.store import StoreError, bump_generation, now, to_blob
 
 Progress = Callable[[int, int], None]  # (photos done, photos to embed), after each batch
 Log = Callable[[str], None]  # one line per photo, file or folder that failed: "skipping PATH: reason"
@@ -121,16 +121,20 @@ def index_folder(root: str | Path, db: Database, encoder: BundleEncoder, books: 
             continue
         if row is not None and row["content_hash"] == digest and row["id"] in with_vector:
             back = row["status"] == "deleted"
-            db["photos"].update(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns, "status": "ok",
-                                            **({"indexed_at": now()} if back else {})})
+            with db.atomic():
+                db["photos"].update(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns, "status": "ok",
+                                                **({"indexed_at": now()} if back else {})})
+                bump_generation(db)
             report.restored += back
             report.touched += not back
         elif row is None and digest in reusable:
             found = reusable.pop(digest)
             reused_ids.add(found["id"])
             back = found["status"] == "deleted"
-            db["photos"].update(found["id"], {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
-                                              "status": "ok", **({"indexed_at": now()} if back else {})})
+            with db.atomic():
+                db["photos"].update(found["id"], {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
+                                                  "status": "ok", **({"indexed_at": now()} if back else {})})
+                bump_generation(db)
             report.restored += back
             report.moved += not back
         else:
@@ -207,6 +211,7 @@ def _write_batch(db: Database, encoder: BundleEncoder, books: Codebooks | None, 
             db["embeddings"].insert({"photo_id": photo_id, "model": model, "vector": to_blob(vector),
                                      "pq_code": code}, replace=True)
             report.embedded += 1
+        bump_generation(db)
 
 
 def _mark_deleted(db: Database, gone: list[dict], report: IndexReport) -> None:
@@ -214,3 +219,5 @@ def _mark_deleted(db: Database, gone: list[dict], report: IndexReport) -> None:
         for row in gone:
             db["photos"].update(row["id"], {"status": "deleted", "indexed_at": now()})
             report.deleted += 1
+        if gone:
+            bump_generation(db)

@@ -27,6 +27,7 @@ from pocketclip.runtime.pq_index import bind_codebooks, open_index
 from pocketclip.runtime.search import Hit, SearchIndex, check_query, photo_vector
 from pocketclip.runtime.store import (ModelMismatch, StoreError, bind_model, get_meta, lock_writer, open_store,
                                       set_meta)
+from pocketclip.runtime.store_copy import write_copy
 
 
 class NotIndexed(StoreError):
@@ -134,12 +135,18 @@ class Library:
                               retry_errors=retry_errors or self.retry_errors)
         self.retry_errors = False
         self._index = None  # the next search sees the new vectors
+        try:  # the memory-mappable copy searches start from; without it (read-only folder) they read the store
+            write_copy(self.db, self.db_path, self.bundle.fingerprint)
+        except OSError as exc:
+            if log:
+                log(f"no search copy beside {self.db_path}: {exc}")
         return report
 
     def search_index(self) -> SearchIndex:
         """The index searches run on (exact or PQ, by the bundle's settings), loaded on first use."""
         if self._index is None:
-            self.mode_used, self._index = open_index(self.db, self.bundle, self.mode, self.candidates)
+            self.mode_used, self._index = open_index(self.db, self.bundle, self.mode, self.candidates,
+                                                     self.db_path)
         return self._index
 
     def search_vector(self, vector: np.ndarray, k: int | None = None, relative: float | None = None) -> list[Hit]:

@@ -12,6 +12,10 @@ ROOT = "root"  # the indexed folder, absolute
 BUNDLE = "bundle"  # the bundle folder the store was indexed with, absolute
 BACKEND = "backend"  # onnx | pte | torch
 PRECISION = "precision"
+# A counter every write to photos or embeddings raises, in the same transaction: the memory-mappable
+# copies beside the store (runtime/store_copy.py) record the generation they were built from, and one
+# of another generation is stale. Missing = 0.
+GENERATION = "generation"
 
 ALL = (SCHEMA_VERSION, MODEL_FINGERPRINT, DIM, PREPROCESS_SHA256, PQ_CODEBOOKS_SHA256, ROOT, BUNDLE, BACKEND,
-       PRECISION)
+       PRECISION, GENERATION)

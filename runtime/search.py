@@ -1,7 +1,8 @@
 """Exact search over the store: float16 vectors loaded once as float32, top-k by argpartition.
 
 Every index (exact here, PQ in pq_index.py) answers through one Protocol, `SearchIndex.top_k`, so
-callers never branch on the search mode.
+callers never branch on the search mode. An index over a memory-mapped copy of the store
+(runtime/store_copy.py) holds photo ids only: the paths of its hits are read from the store per query.
 """
 from __future__ import annotations
 
@@ -71,15 +72,36 @@ def photo_vector(db: Database, model: str, photo_id: int) -> np.ndarray | None:
     return None if row is None else from_blobs([row[0]], len(row[0]) // 2)[0]
 
 
+class StorePaths:
+    """Row -> path of photo ids[row], read from the store when a hit needs it (a copy holds no paths)."""
+
+    def __init__(self, db: Database, ids: np.ndarray):
+        self.db, self.ids = db, ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, row: int) -> str:
+        found = self.db.execute("SELECT path FROM photos WHERE id = ?", [int(self.ids[row])]).fetchone()
+        if found is None:
+            raise KeyError(f"photo {int(self.ids[row])} is no longer in the store")
+        return found[0]
+
+
 class VectorIndex:
     """The store's vectors of one model, in memory as one float32 matrix."""
 
-    def __init__(self, db: Database, model: str):
-        dim = int(get_meta(db).get(K.DIM, 0))
-        rows = photo_rows(db, model)
-        self.ids = np.array([r[0] for r in rows], dtype=np.int64)
-        self.paths = [r[1] for r in rows]
-        self.matrix = from_blobs([r[2] for r in rows], dim)  # (N, dim) float32
+    def __init__(self, db: Database, model: str, ids: np.ndarray | None = None, vectors: np.ndarray | None = None):
+        """From the store's rows, or from given `ids` and float16 `vectors` (a mapped copy of them)."""
+        if ids is None:
+            dim = int(get_meta(db).get(K.DIM, 0))
+            rows = photo_rows(db, model)
+            self.ids = np.array([r[0] for r in rows], dtype=np.int64)
+            self.paths: list[str] | StorePaths = [r[1] for r in rows]
+            self.matrix = from_blobs([r[2] for r in rows], dim)  # (N, dim) float32
+        else:
+            self.ids, self.paths = ids, StorePaths(db, ids)
+            self.matrix = np.asarray(vectors, dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.paths)

@@ -148,6 +148,18 @@ def delete_meta(db: Database, key: str) -> None:
     db.execute("DELETE FROM meta WHERE key = ?", [key])
 
 
+def bump_generation(db: Database) -> None:
+    """Raise meta `generation`; call it inside the transaction of every write to photos or embeddings,
+    so that a derived copy of the store is never newer-looking than what it was built from."""
+    db.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE SET "
+               "value = CAST(value AS INTEGER) + 1", [K.GENERATION])
+
+
+def generation(db: Database) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [K.GENERATION]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str, reindex: bool = False,
                precision: str | None = None) -> None:
     """Record the store's model, preprocessing and precision, or refuse different ones: vectors of
@@ -165,6 +177,7 @@ def bind_model(db: Database, fingerprint: str, dim: int, preprocess_sha256: str,
                                 "re-embed every photo")
         with db.atomic():  # photos stay 'ok' but have no vector: the indexer embeds them again
             db.execute("DELETE FROM embeddings")
+            bump_generation(db)
     with db.atomic():
         set_meta(db, wanted)
 

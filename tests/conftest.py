@@ -34,6 +34,24 @@ def fp32_bundle(tmp_path_factory):
     return load_bundle(out)
 
 
+@pytest.fixture(scope="session")
+def pq4_bundle(tmp_path_factory):
+    """The demo student with its published 4-bit codebooks (32 x 16, packed nibbles) and their golden codes;
+    ONNX fp32 only, which is all the PQ checks need."""
+    from pocketclip.exporter.bundle_writer import export_bundle
+    from pocketclip.models.checkpoint import load_model
+    from pocketclip.models.train_pq import published_codebooks
+    from pocketclip.runtime.bundle import load_bundle
+
+    out = tmp_path_factory.mktemp("pq4-bundle") / "bundle"
+    model = load_model("demo-student")
+    books = published_codebooks(model, "pq4")
+    assert books is not None, "no 4-bit codebooks published: python -m pocketclip.models.train_pq " \
+                              "models/recipes/demo-student-pq4.json --out runs/pq4 --publish"
+    export_bundle(model, out, ["onnx"], ["fp32"], gallery=20, captions=10, codebooks=books)
+    return load_bundle(out)
+
+
 @pytest.fixture
 def photo_folder(tmp_path):
     """A folder of 24 demo photos (JPEG), 8 of them in a subfolder."""

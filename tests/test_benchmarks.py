@@ -36,10 +36,10 @@ def test_indexing_benchmark_prints_the_ratios(fp32_bundle):
     assert 0 < result["noop_ratio"] < 1
 
 
-def test_pq_benchmark_prints_the_issue_keys():
+def test_pq_benchmark_prints_the_issue_keys(fp32_bundle):
     out = subprocess.run([sys.executable, "-m", "benchmarks.pq", "--vectors", "20000", "--queries", "20",
-                          "--base", "600", "--test-size", "300", "--candidates", "200", "--json"],
-                         capture_output=True, text=True, timeout=600)
+                          "--base", "600", "--test-size", "300", "--candidates", "200", "--engine-queries", "5",
+                          "--bundle", str(fp32_bundle.root), "--json"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     keys = ("bytes_per_photo", "recall10_pq", "recall10_rerank", "p50_ms", "p95_ms", "usage_entropy")
@@ -50,3 +50,16 @@ def test_pq_benchmark_prints_the_issue_keys():
     assert result["exact_p50_ms"] > 0 and result["vectors"] == 20000
     assert result["faiss"]["index_pq_8bit"]["bytes_per_photo"] == result["bytes_per_photo"]
     assert result["faiss"]["pq_fastscan_4bit"]["bytes_per_photo"] == result["bytes_per_photo"]
+    fast = result["fastscan"]  # the published 4-bit codebooks, the store's codes, faiss's fast-scan
+    assert fast["bytes_per_photo"] == 16 and fast["engine"] == "faiss IndexPQFastScan"
+    assert 0 < fast["candidate_p50_ms"] <= fast["p50_ms"] and 0 <= fast["recall10_pq"] <= fast["recall10_rerank"] <= 1
+    assert result["faiss_pq8"]["engine"] == "faiss IndexPQ"
+    for engine in ("usearch_hnsw", "sqlite_vec_exact", "numpy_exact"):
+        assert 0 < result[engine]["p50_ms"] and 0 < result[engine]["recall10"] <= 1, engine
+    assert result["sqlite_vec_exact"]["recall10"] >= 0.99  # exact, up to float rounding
+    for bits in ("4bit", "8bit"):
+        assert [row["photos"] for row in result["switch"][bits]["sizes"]] == [5000, 10000, 20000]
+        assert [row["candidates"] for row in result["candidates_sweep"][bits]][-1] == 2000
+    cold = result["cold_search"]  # one search process each way on a 20k-photo store
+    assert result["cold_search_s"] > 0 and cold["without_copy_s"] > 0 and cold["same_hits"], cold
+    assert cold["photos"] == 20000 and cold["copy_mib"] > 0

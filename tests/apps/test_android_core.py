@@ -48,7 +48,7 @@ def write_python_store(bundle, path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def kotlin_run(fp32_bundle, tmp_path_factory):
+def kotlin_run(fp32_bundle, pq4_bundle, tmp_path_factory):
     """Run the Kotlin tests once; (completed process, Python store, Kotlin store, device report)."""
     missing = subprocess.run(["bash", "-c", 'command -v java && test -x "$0"',
                               str(JVM_TEST.parent.parent / ".tools/node_modules/kotlin-compiler/bin/kotlinc-jvm")],
@@ -56,7 +56,8 @@ def kotlin_run(fp32_bundle, tmp_path_factory):
     if missing.returncode:
         pytest.fail(f"the JVM tools are not installed: run {JVM_TEST} --install (`make test` does)")
     tmp = tmp_path_factory.mktemp("android-core")
-    paths = {"POCKETCLIP_BUNDLE": fp32_bundle.root, "POCKETCLIP_PY_STORE": tmp / "python.db",
+    paths = {"POCKETCLIP_BUNDLE": fp32_bundle.root, "POCKETCLIP_PQ4_BUNDLE": pq4_bundle.root,
+             "POCKETCLIP_PY_STORE": tmp / "python.db",
              "POCKETCLIP_OUT_STORE": tmp / "kotlin.db", "POCKETCLIP_OUT_REPORT": tmp / "device-report.json",
              "POCKETCLIP_OUT_MANIFEST": tmp / "kotlin-manifest.json"}
     write_python_store(fp32_bundle, paths["POCKETCLIP_PY_STORE"])
@@ -78,6 +79,8 @@ def test_kotlin_core_passes_its_junit_tests(kotlin_run, fp32_bundle):
     assert counts.get("found", 0) >= 25 and counts.get("failed", 1) == 0, output
     # The golden-PQ tests are skipped (JUnit assumptions) only for a bundle without codebooks; this one has them.
     assert fp32_bundle.manifest.get("pq") and counts.get("aborted", 0) == 0, output
+    for name in ("pqCodesMatchGolden", "pqTop10MatchesGolden", "pq4CodesMatchGolden", "pq4Top10MatchesGolden"):
+        assert re.search(rf"─ {name}\(\) ✔", output), f"{name} did not pass (the tree lists it with ✔):\n{output}"
     assert counts.get("successful") == counts["found"], output
 
 

@@ -33,7 +33,8 @@ CORE_TEST_LIST = {
     "TokenizerTest": ["goldenTextsGiveTheGoldenIds"],
     "PreprocessTest": ["pngGoldenImageWithinOneLevel", "gallerySquaresNormaliseExactly", "jpegGoldenImagesReportDiff"],
     "Float16Test": ["roundTripsLikeNumpy", "specialValues"],
-    "SearchTest": ["exactTop10MatchesGolden", "pqTop10MatchesGolden", "pqCodesMatchGolden", "rerankRecoversExact"],
+    "SearchTest": ["exactTop10MatchesGolden", "pqTop10MatchesGolden", "pqCodesMatchGolden", "pq4CodesMatchGolden",
+                   "pq4Top10MatchesGolden", "rerankRecoversExact"],
     "StoreTest": ["schemaMatchesPythonStore", "readsPythonVectors", "writesAStorePythonReads", "resumeDoesNotDuplicate"],
     "DeviceReportTest": ["writesTheSchema"],
 }
@@ -97,8 +98,8 @@ def test_xctest_names_mirror_the_core_test_list(cls):
 
 def test_tests_read_the_documented_environment():
     source = (CORE_TESTS / "TestInputs.swift").read_text()
-    for variable in ("POCKETCLIP_BUNDLE", "POCKETCLIP_PY_STORE", "POCKETCLIP_OUT_STORE", "POCKETCLIP_OUT_REPORT",
-                     "POCKETCLIP_OUT_MANIFEST"):
+    for variable in ("POCKETCLIP_BUNDLE", "POCKETCLIP_PQ4_BUNDLE", "POCKETCLIP_PY_STORE", "POCKETCLIP_OUT_STORE",
+                     "POCKETCLIP_OUT_REPORT", "POCKETCLIP_OUT_MANIFEST"):
         assert f'"{variable}"' in source
 
 

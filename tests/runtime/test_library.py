@@ -48,7 +48,7 @@ def test_bad_queries_are_refused(library):
 def test_every_meta_key_written_is_a_contract_constant(library):
     assert set(get_meta(library.db)) <= set(K.ALL)
     assert {K.MODEL_FINGERPRINT, K.DIM, K.PREPROCESS_SHA256, K.ROOT, K.BUNDLE, K.BACKEND, K.PRECISION,
-            K.PQ_CODEBOOKS_SHA256, K.SCHEMA_VERSION} == set(get_meta(library.db))
+            K.PQ_CODEBOOKS_SHA256, K.SCHEMA_VERSION, K.GENERATION} == set(get_meta(library.db))
 
 
 def test_open_reads_settings_from_the_store(library):

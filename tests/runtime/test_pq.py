@@ -77,3 +77,26 @@ def test_codebooks_file_round_trip_and_refusals(tmp_path, fitted):
         load_codebooks(tmp_path / "bad.npy")
     with pytest.raises(ValueError, match="do not fit"):
         books.encode(np.zeros((3, 10), np.float32))
+
+
+@pytest.mark.parametrize("subspaces,codewords", [(8, 16), (7, 16), (8, 4)])
+def test_4bit_codes_pack_two_a_byte_low_nibble_even(subspaces, codewords):
+    vectors = embeddings(600, dim=56)
+    books = fit_kmeans_codebooks(vectors, subspaces=subspaces, codewords=codewords)
+    codes = books.encode(vectors)
+    stored = books.stored_codes(vectors)
+    assert books.nibbles and books.code_bytes == (subspaces + 1) // 2 and stored.shape == (books.code_bytes, 600)
+    assert np.array_equal(stored[0], codes[0] | (codes[1] << 4)) and np.array_equal(books.unpack(stored), codes)
+    if subspaces % 2:  # the last byte's high nibble is left 0
+        assert np.array_equal(stored[-1], codes[-1])
+    query = embeddings(1, dim=56, seed=7)[0]
+    assert np.allclose(PQScanner(books, stored).scores(query), adc_scores(books.lookup_tables(query), codes),
+                       atol=1e-5)
+
+
+def test_8bit_codes_stay_one_byte_a_subspace(fitted):
+    vectors, books = fitted  # 64 codewords
+    assert not books.nibbles and books.code_bytes == 16
+    assert np.array_equal(books.stored_codes(vectors[:50]), books.encode(vectors[:50]))
+    with pytest.raises(ValueError, match="bytes a photo"):
+        PQScanner(books, books.encode(vectors[:50])[:8])

@@ -118,7 +118,8 @@ actor PhotoEngine {
         let settings = manifest.search
         let found: [(index: Int, score: Float)]
         // Exact below search.exact_below_photos; from there on PQ candidates + exact re-rank, when there are codes.
-        if let codebooks, let codes = index.codes, settings.usesPQ(photos: index.ids.count, hasCodes: true) {
+        if let codebooks, let codes = index.codes,
+           settings.usesPQ(photos: index.ids.count, hasCodes: codes.codeBytes == codebooks.codeBytes) {
             found = ProductQuantization.search(codebooks, codes: codes, query: query, k: k, vectors: index.matrix,
                                                candidates: settings.rerankCandidates)
         } else {

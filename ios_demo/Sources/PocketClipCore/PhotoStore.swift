@@ -113,6 +113,14 @@ public final class PhotoStore {
         }
     }
 
+    /// Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store.py):
+    /// the copies a desktop keeps beside a store name the generation they mirror.
+    private func bumpGeneration() throws {
+        let key = SQLValue.text(StoreSchema.MetaKey.generation)
+        try driver.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [key])
+        try driver.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", [key])
+    }
+
     /// Records the store's model, or refuses a different one (with `reindex`, drops the old vectors),
     /// as runtime/store.py bind_bundle.
     public func bind(_ manifest: Manifest, reindex: Bool = false) throws {
@@ -121,6 +129,7 @@ public final class PhotoStore {
             guard reindex else { throw StoreError.modelMismatch(stored: old, bundle: fingerprint) }
             try driver.transaction {
                 try driver.execute("DELETE FROM embeddings WHERE model != ?", [.text(fingerprint)])
+                try bumpGeneration()
             }
         }
         try setMeta([(StoreSchema.MetaKey.modelFingerprint, fingerprint),
@@ -136,6 +145,7 @@ public final class PhotoStore {
         let key = StoreSchema.MetaKey.pqCodebooksSha256
         if let sha256, try meta()[key] == sha256 { return 0 }
         return try driver.transaction { () throws -> Int in
+            try bumpGeneration()
             guard let books, let sha256 else {
                 try driver.execute("UPDATE embeddings SET pq_code = NULL", [])
                 try driver.execute("DELETE FROM meta WHERE key = ?", [.text(key)])
@@ -204,6 +214,7 @@ public final class PhotoStore {
                     try driver.execute("DELETE FROM embeddings WHERE photo_id = ?", [.integer(id)])
                 }
             }
+            try bumpGeneration()
         }
     }
 
@@ -217,6 +228,7 @@ public final class PhotoStore {
                 try driver.execute("DELETE FROM embeddings WHERE photo_id IN (SELECT id FROM photos WHERE path = ?)",
                                    [.text(path)])
             }
+            if !paths.isEmpty { try bumpGeneration() }
         }
     }
 
@@ -230,7 +242,7 @@ public final class PhotoStore {
                                     [.text(model)])
         var out = StoredVectors(matrix: VectorMatrix(dim: dim))
         let codeLength = rows.first?[3].data?.count ?? 0
-        var codes = codeLength > 0 ? PQCodes(subspaces: codeLength) : nil
+        var codes = codeLength > 0 ? PQCodes(codeBytes: codeLength) : nil
         for row in rows {
             guard let id = row[0].int, let blob = row[2].data, blob.count == dim * 2 else { continue }
             out.ids.append(id)

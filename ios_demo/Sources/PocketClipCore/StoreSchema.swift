@@ -85,6 +85,8 @@ public enum StoreSchema {
         public static let bundle = "bundle"
         public static let backend = "backend"
         public static let precision = "precision"
+        /// Raised by every write to photos or embeddings: derived copies of the store name the one they mirror.
+        public static let generation = "generation"
     }
 
     /// Values of photos.status.

@@ -32,7 +32,7 @@ final class NpyTest: XCTestCase {
         if let texts = index.galleryTexts { XCTAssertEqual(texts.count, c) }
         if let codes = arrays["pq_codes.npy"], let pq = manifest.pq {
             XCTAssertEqual(codes.dtype, "|u1")
-            XCTAssertEqual(codes.shape, [pq.subspaces, g])
+            XCTAssertEqual(codes.shape, [pq.codewords <= 16 ? (pq.subspaces + 1) / 2 : pq.subspaces, g])
         }
         for name in ["pq_top10.npy", "exact_top10.npy"] {
             guard let top = arrays[name] else { continue }

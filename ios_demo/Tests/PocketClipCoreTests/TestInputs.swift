@@ -36,6 +36,10 @@ enum TestInputs {
 
     /// The bundle under test (POCKETCLIP_BUNDLE).
     static func bundle() throws -> URL { try required("POCKETCLIP_BUNDLE", "an exported bundle folder") }
+    /// The same model exported with 4-bit codebooks (32 x 16, packed nibbles) and their golden codes.
+    static func pq4Manifest() throws -> Manifest {
+        try Manifest.load(bundle: try required("POCKETCLIP_PQ4_BUNDLE", "a bundle exported with 4-bit codebooks"))
+    }
     /// A store runtime/store.py wrote, holding the golden gallery's image embeddings in photo id order.
     static func pythonStore() throws -> URL { try required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
     static func outStore() throws -> URL { try required("POCKETCLIP_OUT_STORE", "where the Swift store goes") }

@@ -37,10 +37,10 @@ class SearchEngine(private val context: Context) : AutoCloseable {
         vectors = loaded
         val books = pq
         // Codes count only when every photo has one, made with this bundle's codebooks.
-        val hasCodes = books != null && loaded.pqCodes.all { it?.size == books.subspaces } &&
+        val hasCodes = books != null && loaded.pqCodes.all { it?.size == books.codeBytes } &&
             store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] == manifest.pq?.sha256
         codes = if (books != null && settings.usesPq(loaded.size, hasCodes)) {
-            ProductQuantizer.columnMajor(loaded.pqCodes.map { it!! }, books.subspaces)
+            ProductQuantizer.columnMajor(loaded.pqCodes.map { it!! }, books.codeBytes)
         } else null
         uris = PhotoLibrary(context).list().associate { it.stat.path to it.uri }
     }

@@ -80,6 +80,12 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
     fun putMeta(key: String, value: String) =
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", listOf(key, value))
 
+    /** Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store.py). */
+    private fun bumpGeneration() {
+        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", listOf(StoreSchema.Meta.GENERATION))
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", listOf(StoreSchema.Meta.GENERATION))
+    }
+
     /** Record the store's model, or refuse a different one (with `reindex`, drop the old vectors). */
     fun bindModel(fingerprint: String, dim: Int, preprocessSha256: String, reindex: Boolean = false) {
         val old = meta()[StoreSchema.Meta.MODEL_FINGERPRINT]
@@ -88,6 +94,7 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
                 if (!reindex) throw ModelMismatch("the store holds vectors of model ${old.take(12)}, the bundle is model " +
                     "${fingerprint.take(12)}; re-index to re-embed every photo")
                 db.execute("DELETE FROM embeddings WHERE model != ?", listOf(fingerprint))
+                bumpGeneration()
             }
             putMeta(StoreSchema.Meta.MODEL_FINGERPRINT, fingerprint)
             putMeta(StoreSchema.Meta.DIM, dim.toString())
@@ -101,7 +108,10 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
     /** Codes are only comparable under the codebooks that made them: new codebooks drop the old codes. */
     fun bindCodebooks(sha256: String) {
         db.transaction {
-            if (meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] != sha256) db.execute("UPDATE embeddings SET pq_code = NULL")
+            if (meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] != sha256) {
+                db.execute("UPDATE embeddings SET pq_code = NULL")
+                bumpGeneration()
+            }
             putMeta(StoreSchema.Meta.PQ_CODEBOOKS_SHA256, sha256)
         }
     }
@@ -142,6 +152,7 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
                         listOf(id, model, Float16.encode(r.vector), r.pqCode))
                 }
             }
+            bumpGeneration()
         }
     }
 
@@ -155,18 +166,23 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
             db.transaction {
                 for (r in rows) db.execute("UPDATE embeddings SET pq_code = ? WHERE photo_id = ? AND model = ?",
                     listOf(pq.encode(Float16.decode(r[1] as ByteArray)), r[0], model))
+                bumpGeneration()
             }
             done += rows.size
         }
     }
 
     /** Same content, new size or mtime: keep the vector, update the stat. */
-    fun touch(id: Long, size: Long, mtimeNs: Long) =
+    fun touch(id: Long, size: Long, mtimeNs: Long) = db.transaction {
         db.execute("UPDATE photos SET size = ?, mtime_ns = ? WHERE id = ?", listOf(size, mtimeNs, id))
+        bumpGeneration()
+    }
 
     /** A moved or renamed photo keeps its row and its vector. */
-    fun move(id: Long, path: String, size: Long, mtimeNs: Long) =
+    fun move(id: Long, path: String, size: Long, mtimeNs: Long) = db.transaction {
         db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?", listOf(path, size, mtimeNs, id))
+        bumpGeneration()
+    }
 
     fun markDeleted(ids: Collection<Long>) {
         val stamp = now()
@@ -175,6 +191,7 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
                 db.execute("UPDATE photos SET status = ?, indexed_at = ? WHERE id = ?", listOf(StoreSchema.Status.DELETED, stamp, id))
                 db.execute("DELETE FROM embeddings WHERE photo_id = ?", listOf(id))
             }
+            if (ids.isNotEmpty()) bumpGeneration()
         }
     }
 

@@ -1,21 +1,32 @@
-// Product quantization (runtime/pq.py): M bytes a photo, asymmetric distances through (M, 256) look-up
-// tables, then an exact re-rank of the best candidates on the float16 vectors.
+// Product quantization (runtime/pq.py): a code per sub-space, asymmetric distances through (M, K) look-up
+// tables, then an exact re-rank of the best candidates on the float16 vectors. A photo's stored code is one
+// byte per sub-space (K up to 256), or for K <= 16 two 4-bit codes a byte, the even sub-space in the low
+// nibble (M / 2 bytes: 32 sub-spaces x 16 codewords = 16 bytes, 16-entry tables).
 package org.pocketclip.core
 
 import java.io.File
 
 class ProductQuantizer(val subspaces: Int, val codewords: Int, val subDim: Int, private val centroids: FloatArray) {
     val dim: Int get() = subspaces * subDim
+    /** Two 4-bit codes a byte (K <= 16), else one byte per sub-space. */
+    val nibbles: Boolean get() = codewords <= 16
+    /** Bytes of one photo's code (embeddings.pq_code). */
+    val codeBytes: Int get() = if (nibbles) (subspaces + 1) / 2 else subspaces
 
     init {
         require(centroids.size == subspaces * codewords * subDim) { "codebooks hold ${centroids.size} floats" }
         require(codewords <= 256) { "codes are one byte: at most 256 codewords, got $codewords" }
     }
 
-    /** One vector -> M code bytes: the nearest codeword (squared L2) per sub-space; ties to the lower index. */
+    /** Sub-space m's code of photo i in column-major (codeBytes, N) codes. */
+    fun subCode(codes: ByteArray, n: Int, m: Int, i: Int): Int =
+        if (nibbles) (codes[(m / 2) * n + i].toInt() shr (4 * (m % 2))) and 0xf else codes[m * n + i].toInt() and 0xff
+
+    /** One vector -> its stored code (codeBytes bytes): the nearest codeword (squared L2) per sub-space; ties to
+     *  the lower index. */
     fun encode(vector: FloatArray): ByteArray {
         require(vector.size == dim) { "vector of ${vector.size}, codebooks of dim $dim" }
-        val code = ByteArray(subspaces)
+        val code = ByteArray(codeBytes)
         for (m in 0 until subspaces) {
             var best = 0
             var bestDist = Double.MAX_VALUE
@@ -28,7 +39,7 @@ class ProductQuantizer(val subspaces: Int, val codewords: Int, val subDim: Int, 
                 }
                 if (dist < bestDist) { bestDist = dist; best = k }
             }
-            code[m] = best.toByte()
+            if (nibbles) code[m / 2] = (code[m / 2].toInt() or (best shl (4 * (m % 2)))).toByte() else code[m] = best.toByte()
         }
         return code
     }
@@ -45,14 +56,23 @@ class ProductQuantizer(val subspaces: Int, val codewords: Int, val subDim: Int, 
         return tables
     }
 
-    /** ADC scores of N codes stored column-major ((M, N): one contiguous run of N bytes per sub-space). */
+    /**
+     * ADC scores of N codes stored column-major ((codeBytes, N): one contiguous run of N bytes per stored byte),
+     * summed in sub-space order in float32 like runtime/pq.py adc_scores.
+     */
     fun adcScores(tables: FloatArray, codes: ByteArray, n: Int): FloatArray {
-        require(codes.size == subspaces * n) { "codes hold ${codes.size} bytes, expected $subspaces x $n" }
+        require(codes.size == codeBytes * n) { "codes hold ${codes.size} bytes, expected $codeBytes x $n" }
         val scores = FloatArray(n)
         for (m in 0 until subspaces) {
             val t = m * codewords
-            val column = m * n
-            for (i in 0 until n) scores[i] += tables[t + (codes[column + i].toInt() and 0xff)]
+            if (nibbles) { // 16-entry tables: the nibble of this sub-space
+                val column = (m / 2) * n
+                val shift = 4 * (m % 2)
+                for (i in 0 until n) scores[i] += tables[t + ((codes[column + i].toInt() shr shift) and 0xf)]
+            } else {
+                val column = m * n
+                for (i in 0 until n) scores[i] += tables[t + (codes[column + i].toInt() and 0xff)]
+            }
         }
         return scores
     }
@@ -75,13 +95,13 @@ class ProductQuantizer(val subspaces: Int, val codewords: Int, val subDim: Int, 
     }
 
     companion object {
-        /** Column-major (M, N) codes from N row codes of M bytes (the store's per-photo blobs). */
-        fun columnMajor(rowCodes: List<ByteArray>, subspaces: Int): ByteArray {
+        /** Column-major (B, N) codes from N stored codes of B bytes each (the store's per-photo blobs). */
+        fun columnMajor(rowCodes: List<ByteArray>, codeBytes: Int): ByteArray {
             val n = rowCodes.size
-            val out = ByteArray(subspaces * n)
+            val out = ByteArray(codeBytes * n)
             rowCodes.forEachIndexed { i, code ->
-                require(code.size == subspaces) { "code ${i} has ${code.size} bytes, expected $subspaces" }
-                for (m in 0 until subspaces) out[m * n + i] = code[m]
+                require(code.size == codeBytes) { "code ${i} has ${code.size} bytes, expected $codeBytes" }
+                for (b in 0 until codeBytes) out[b * n + i] = code[b]
             }
             return out
         }

@@ -17,6 +17,8 @@ object StoreSchema {
         const val BUNDLE = "bundle"
         const val BACKEND = "backend"
         const val PRECISION = "precision"
+        /** Raised by every write to photos or embeddings: derived copies of the store name the one they mirror. */
+        const val GENERATION = "generation"
     }
 
     object Status {

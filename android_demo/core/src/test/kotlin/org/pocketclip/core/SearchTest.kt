@@ -12,13 +12,21 @@ class SearchTest {
     private val images by lazy { golden.array("gallery_image_embeddings.npy") }
     private val captions by lazy { golden.array("gallery_text_embeddings.npy").floatRows() }
 
-    private fun bundlePq(): ProductQuantizer {
-        assumeTrue(TestInputs.manifest.pq != null && golden.has("pq_codes.npy"),
+    private fun bundlePq(manifest: Manifest = TestInputs.manifest, golden: Golden = this.golden): ProductQuantizer {
+        assumeTrue(manifest.pq != null && golden.has("pq_codes.npy"),
             "the bundle has no pq/codebooks.npy and golden pq files (exported without codebooks)")
-        return ProductQuantizer.fromBundle(TestInputs.manifest)!!
+        return ProductQuantizer.fromBundle(manifest)!!
     }
 
-    private fun rows(name: String): List<IntArray> {
+    /** The 4-bit bundle's codebooks: really 16 codewords, two codes a byte. */
+    private fun pq4(): ProductQuantizer {
+        val pq = bundlePq(TestInputs.pq4Manifest, TestInputs.pq4Golden)
+        assertEquals(16, pq.codewords)
+        assertEquals(pq.subspaces / 2, pq.codeBytes)
+        return pq
+    }
+
+    private fun rows(name: String, golden: Golden = this.golden): List<IntArray> {
         val a = golden.array(name)
         val all = a.ints()
         return (0 until a.shape[0]).map { all.copyOfRange(it * a.shape[1], (it + 1) * a.shape[1]) }
@@ -36,21 +44,22 @@ class SearchTest {
         }
     }
 
-    @Test
-    fun pqCodesMatchGolden() {
-        val pq = bundlePq()
-        val golden = this.golden.array("pq_codes.npy")
-        assertEquals(listOf(pq.subspaces, images.shape[0]), golden.shape.toList()) // column-major (M, G)
-        val codes = ProductQuantizer.columnMajor(images.floatRows().map { pq.encode(it) }, pq.subspaces)
-        assertArrayEquals(golden.bytes(), codes)
+    /** Encoding the golden gallery gives golden/pq_codes.npy: the stored codes, column-major (codeBytes, G). */
+    private fun checkCodes(pq: ProductQuantizer, golden: Golden) {
+        val images = golden.array("gallery_image_embeddings.npy")
+        val expected = golden.array("pq_codes.npy")
+        assertEquals(listOf(pq.codeBytes, images.shape[0]), expected.shape.toList())
+        val codes = ProductQuantizer.columnMajor(images.floatRows().map { pq.encode(it) }, pq.codeBytes)
+        assertArrayEquals(expected.bytes(), codes)
     }
 
-    @Test
-    fun pqTop10MatchesGolden() {
-        val pq = bundlePq()
+    /** The look-up-table scan of the golden codes gives golden/pq_top10.npy for every caption. */
+    private fun checkTop10(pq: ProductQuantizer, golden: Golden) {
         val codes = golden.array("pq_codes.npy").bytes()
-        val n = images.shape[0]
-        val expected = rows("pq_top10.npy")
+        val n = golden.array("gallery_image_embeddings.npy").shape[0]
+        val expected = rows("pq_top10.npy", golden)
+        val captions = golden.array("gallery_text_embeddings.npy").floatRows()
+        assertEquals(captions.size, expected.size)
         captions.forEachIndexed { c, q ->
             assertArrayEquals(expected[c], pq.search(codes, n, q, 10).map { it.index }.toIntArray(), "caption $c")
             // the scan agrees with decoding the codes and taking exact dot products on the reconstruction
@@ -58,11 +67,23 @@ class SearchTest {
             val adc = pq.adcScores(tables, codes, n)
             for (i in 0 until n) {
                 var s = 0f
-                for (m in 0 until pq.subspaces) s += tables[m * pq.codewords + (codes[m * n + i].toInt() and 0xff)]
+                for (m in 0 until pq.subspaces) s += tables[m * pq.codewords + pq.subCode(codes, n, m, i)]
                 assertEquals(s, adc[i])
             }
         }
     }
+
+    @Test
+    fun pqCodesMatchGolden() = checkCodes(bundlePq(), golden)
+
+    @Test
+    fun pqTop10MatchesGolden() = checkTop10(bundlePq(), golden)
+
+    @Test
+    fun pq4CodesMatchGolden() = checkCodes(pq4(), TestInputs.pq4Golden)
+
+    @Test
+    fun pq4Top10MatchesGolden() = checkTop10(pq4(), TestInputs.pq4Golden)
 
     @Test
     fun rerankRecoversExact() {
@@ -77,7 +98,7 @@ class SearchTest {
             for (s in 0 until m) for (k in 0 until 4) stored[k].copyInto(centroids, (s * 4 + k) * sub, s * sub, (s + 1) * sub)
             ProductQuantizer(m, 4, sub, centroids)
         }
-        val codes = ProductQuantizer.columnMajor(stored.map { pq.encode(it) }, pq.subspaces)
+        val codes = ProductQuantizer.columnMajor(stored.map { pq.encode(it) }, pq.codeBytes)
         val n = stored.size
         var pqAlone = 0
         captions.forEach { q ->

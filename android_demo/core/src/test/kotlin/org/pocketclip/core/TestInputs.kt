@@ -15,6 +15,11 @@ object TestInputs {
     val manifest: Manifest by lazy { Manifest.load(bundle) }
     val golden: Golden by lazy { Golden(manifest) }
 
+    /** The same model exported with 4-bit codebooks (32 x 16, packed nibbles) and their golden codes. */
+    val pq4Bundle: File by lazy { required("POCKETCLIP_PQ4_BUNDLE", "a bundle exported with 4-bit codebooks") }
+    val pq4Manifest: Manifest by lazy { Manifest.load(pq4Bundle) }
+    val pq4Golden: Golden by lazy { Golden(pq4Manifest) }
+
     /** A store runtime/store.py wrote, holding the golden gallery's image embeddings in order. */
     val pythonStore: File by lazy { required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
     val outStore: File by lazy { required("POCKETCLIP_OUT_STORE", "where the Kotlin store goes") }
