@@ -16,8 +16,9 @@ from pocketclip.cli.common import export_quietly, needs_torch
 @click.option("--precisions", default=None, help="comma-separated precisions (default: all of each format)")
 @click.option("--gallery", type=click.IntRange(min=10), default=200, show_default=True, help="golden gallery pictures")
 @click.option("--pq", "pq", default="auto", show_default=True,
-              help="product-quantization codebooks: auto (the ones trained for these weights, if published), "
-                   "none, or a codebooks .npy (M, 256, dim/M)")
+              help="product-quantization codebooks: auto (the 8-bit ones trained for these weights, if "
+                   "published), pq4 (the published 4-bit ones: 32 x 16, 16 bytes per photo), none, or a "
+                   "codebooks .npy (M, K, dim/M) with K = 16 or 256")
 def export_command(model_name: str, out: Path, formats: str, precisions: str | None, gallery: int, pq: str) -> None:
     """Export both towers to phone artifacts, validate each, and write one bundle.
 
