@@ -33,6 +33,11 @@ class Hit:
     path: str  # relative to the library's root, '/'-separated
     score: float
 
+    def to_json(self, path: str | None = None) -> dict:
+        """The hit schema `search --json` and the web API share; `path` replaces the stored one."""
+        return {"rank": self.rank, "id": self.id, "path": self.path if path is None else path,
+                "score": round(self.score, 6)}
+
 
 def check_query(k: int, relative: float | None) -> None:
     """Refuse a k or relative cutoff that would silently return the wrong hits."""

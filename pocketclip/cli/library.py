@@ -95,8 +95,7 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
         else:
             hits = library.search_text(query, top_k, relative)
     if as_json:
-        click.echo(json.dumps([{"rank": h.rank, "id": h.id, "path": str(library.file(h)), "score": round(h.score, 6)}
-                               for h in hits], indent=2))
+        click.echo(json.dumps([h.to_json(str(library.file(h))) for h in hits], indent=2))
     else:
         for h in hits:
             click.echo(f"{one_line(str(library.file(h)))}\t{h.score:.4f}")

@@ -25,10 +25,6 @@ def served(request: Request) -> ServedLibrary:
     return request.app.state.served
 
 
-def hit_json(hit: Hit) -> dict:
-    return {"rank": hit.rank, "id": hit.id, "path": hit.path, "score": round(hit.score, 6)}
-
-
 def k_param(request: Request) -> int:
     raw = request.query_params.get("k")
     if raw is None or raw == "":
@@ -56,7 +52,7 @@ def relative_param(request: Request) -> float | None:
 
 
 def hits_json(hits: list[Hit], took_ms: float, **about) -> JSONResponse:
-    return JSONResponse({**about, "took_ms": round(took_ms, 2), "hits": [hit_json(h) for h in hits]})
+    return JSONResponse({**about, "took_ms": round(took_ms, 2), "hits": [h.to_json() for h in hits]})
 
 
 def search(request: Request) -> JSONResponse:
