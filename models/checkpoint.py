@@ -23,7 +23,7 @@ def save_model(model: DualEncoder, folder: str | Path, dtype: torch.dtype = torc
                extra: dict | None = None) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, str(folder / "model.safetensors"))
     config = {"model": model.cfg.to_dict(), **(extra or {})}
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""Retrieval quality (R@1/5/10 both ways on a held-out split), model size and CPU latency per tower."""
+"""Retrieval quality on the held-out demo split (R@1/5/10 both ways), model size and CPU latency per tower."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +6,7 @@ import torch
 
 from pocketclip.models.demo_data import PairSet
 from pocketclip.models.dual_encoder import DualEncoder, count_parameters, parameter_bytes
+from pocketclip.models.retrieval import group_ids, protocol
 from pocketclip.runtime.quality import median_ms
 
 
@@ -20,23 +21,16 @@ def embed_pairs(model: torch.nn.Module, data: PairSet, batch_size: int = 256) ->
     return torch.cat(images), torch.cat(texts)
 
 
-def recall_at_k(sim: torch.Tensor, query_keys: list[tuple], gallery_keys: list[tuple],
-                ks: tuple[int, ...] = (1, 5, 10)) -> dict[int, float]:
-    """Share of queries whose top-k holds their pair; a gallery item of the same scene also counts.
-
-    Query i's pair is gallery item i. Demo scenes are drawn from a finite attribute space, so two
-    pictures can fit one caption equally; counting only the index would punish a correct answer.
-    """
-    top = sim.topk(max(ks), dim=1).indices.numpy()  # (Q, max k)
-    hits = np.array([[gallery_keys[j] == query_keys[i] for j in row] for i, row in enumerate(top)])
-    return {k: float(hits[:, :k].any(axis=1).mean()) for k in ks}
-
-
 def retrieval_metrics(image: torch.Tensor, text: torch.Tensor, keys: list[tuple]) -> dict[str, float]:
-    sim = text @ image.T  # (N texts, N images)
-    t2i, i2t = recall_at_k(sim, keys, keys), recall_at_k(sim.T, keys, keys)
-    return {**{f"t2i_r{k}": round(v * 100, 2) for k, v in t2i.items()},
-            **{f"i2t_r{k}": round(v * 100, 2) for k, v in i2t.items()}}
+    """R@1/5/10 both ways on pairs: query i's pair is item i; an item of the same scene also counts.
+
+    Demo scenes are drawn from a finite attribute space, so two pictures can fit one caption equally;
+    counting only the index would punish a correct answer.
+    """
+    groups = group_ids(keys)
+    report = protocol(image, text, groups, groups)
+    report.pop("mean_recall")
+    return report
 
 
 def tower_latency(model: DualEncoder, batch: int = 1, repeats: int = 20) -> dict[str, float]:

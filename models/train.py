@@ -1,7 +1,12 @@
 """Run a training recipe (JSON): `python -m pocketclip.models.train RECIPE --out DIR`, or under torchrun.
 
 Writes DIR/model (weights stored as float16, which is what gets evaluated and published),
-DIR/eval.json on the held-out test split, and resumes from DIR's checkpoints when restarted.
+DIR/eval.json on the recipe's test data, DIR/data.json with the samples seen and skipped, and
+resumes from DIR's checkpoints when restarted.
+
+Several machines: start the same command on each with torchrun, e.g. on 2 nodes x 8 GPUs
+    torchrun --nnodes 2 --nproc_per_node 8 --node_rank R --rdzv_backend c10d \\
+        --rdzv_endpoint HOST0:29500 -m pocketclip.models.train RECIPE --out DIR --device cuda
 """
 from __future__ import annotations
 
@@ -19,8 +24,10 @@ from pocketclip.models.configs import resolve_config
 from pocketclip.models.demo_data import load_split
 from pocketclip.models.distill import distill
 from pocketclip.models.evaluate import evaluate
+from pocketclip.models.retrieval import evaluate_source
+from pocketclip.models.train_data import RunOptions, open_training_data
 from pocketclip.models.train_teacher import train_contrastive
-from pocketclip.models.training import distributed
+from pocketclip.models.training import distributed, total_skipped, use_device
 
 KINDS = {"contrastive": train_contrastive, "distill": distill}
 
@@ -32,34 +39,54 @@ def load_recipe(path: str | Path) -> dict:
     return recipe
 
 
-def run_recipe(recipe: dict, out: Path, command: str = "") -> dict | None:
+def run_recipe(recipe: dict, out: Path, command: str = "", opts: RunOptions | None = None) -> dict | None:
     """Train, store the float16 model in out/model, evaluate it; returns the eval record (rank 0)."""
+    opts = opts or RunOptions()
+    use_device(opts.device_obj)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    preprocess = resolve_config(recipe["model"]).preprocess
-    data_cfg = recipe["data"]
-    train_set = load_split("train", data_cfg["train_size"], preprocess, data_cfg["seed"])
-    model = KINDS[recipe["kind"]](recipe, train_set, out)
+    model, states = KINDS[recipe["kind"]](recipe, open_training_data(recipe), out, opts)
+    skipped = {stage: total_skipped((s or {}).get("skipped", {})) for stage, s in (states or {}).items()}
     rank, _ = distributed()
     if rank != 0:
         return None
     final = out / "model"
     save_model(model, final, dtype=torch.float16, extra={"recipe": recipe, "command": command})
+    if states:
+        (out / "data.json").write_text(json.dumps({"skipped": skipped, "states": states}, indent=2) + "\n")
+        for stage, counts in skipped.items():
+            if counts:
+                print(f"{stage}: skipped {sum(counts.values())} samples "
+                      f"({', '.join(f'{n} {why}' for why, n in sorted(counts.items()))})", file=sys.stderr)
     published = load_model(final)
-    test_set = load_split("test", data_cfg["test_size"], preprocess, data_cfg["seed"])
-    report = evaluate(published, test_set)
+    report = evaluate_recipe(published, recipe)
     (final / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
+def evaluate_recipe(model: torch.nn.Module, recipe: dict) -> dict:
+    """The recipe's `eval` section ({"source": ..., "images", "split"}), else the held-out demo split."""
+    spec = recipe.get("eval", {})
+    if spec.get("source", "demo") == "demo":
+        size = spec.get("test_size", recipe["data"].get("test_size", 1000))
+        return evaluate(model, load_split("test", size, model.cfg.preprocess, recipe["data"].get("seed", 0)))
+    return evaluate_source(model, spec["source"], spec.get("images"), spec.get("split", "test"))
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", help="recipe JSON, e.g. models/recipes/demo-teacher.json")
     parser.add_argument("--out", required=True, help="run folder (checkpoints, final model, eval.json)")
     parser.add_argument("--publish", action="store_true", help="copy the final model into models/weights/NAME")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"],
+                        help="autocast dtype (auto: bf16 on GPUs that have it, fp16 on others, fp32 on CPU)")
+    parser.add_argument("--workers", type=int, default=2, help="data-loader processes per rank")
     args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error("--workers must be 0 or more")
     recipe = load_recipe(args.recipe)
     command = "python -m pocketclip.models.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    report = run_recipe(recipe, Path(args.out), command)
+    report = run_recipe(recipe, Path(args.out), command, RunOptions(args.device, args.precision, args.workers))
     if report is None:
         return
     print(json.dumps(report, indent=2))

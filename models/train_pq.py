@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 from pocketclip.models.checkpoint import WEIGHTS_DIR, fingerprint, load_model
 from pocketclip.models.demo_data import load_split
-from pocketclip.models.evaluate import embed_pairs, recall_at_k
+from pocketclip.models.evaluate import embed_pairs
+from pocketclip.models.retrieval import group_ids, recall_at_k
 from pocketclip.models.pq_head import PQHead, distill_codebooks, usage_entropy
 from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
 from pocketclip.runtime.pq import Codebooks, load_codebooks, recall_at_10, save_codebooks
@@ -48,13 +49,14 @@ def compare(books: dict[str, Codebooks], images: np.ndarray, texts: np.ndarray, 
             candidates: int) -> dict:
     """Per codebook set: recall@10 of pq and pq+rerank against exact search, text-to-image R@1/5/10
     of the pq scores alone (the task the teacher's similarities stand for), and usage entropy."""
+    groups = group_ids(keys)
     report = {"exact": {f"t2i_r{k}": round(v * 100, 2) for k, v in
-                        recall_at_k(torch.from_numpy(texts @ images.T), keys, keys).items()}}
+                        recall_at_k(torch.from_numpy(texts @ images.T), groups, groups).items()}}
     for name, b in books.items():
         approx = torch.from_numpy(texts @ b.decode(b.encode(images)).T)  # = the look-up-table scores
         report[name] = {"recall10_pq": recall_at_10(b, images, texts, None),
                         "recall10_rerank": recall_at_10(b, images, texts, candidates),
-                        **{f"t2i_r{k}_pq": round(v * 100, 2) for k, v in recall_at_k(approx, keys, keys).items()},
+                        **{f"t2i_r{k}_pq": round(v * 100, 2) for k, v in recall_at_k(approx, groups, groups).items()},
                         "usage_entropy": round(code_entropy(b, images), 4)}
     return report
 

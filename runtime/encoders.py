@@ -69,3 +69,15 @@ class BundleEncoder:
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         return self.encode_ids(self.tokenizer(texts))
+
+
+def artifact_encoder(bundle: Bundle, file: str, threads: int = 0) -> tuple[dict, Callable[[np.ndarray], np.ndarray]]:
+    """(manifest entry, batch -> (N, D) vectors) of the artifact stored as `file` in the bundle."""
+    entry = next((a for a in bundle.artifacts if a["file"] == file), None)
+    if entry is None:
+        raise BundleError(f"no artifact {file!r} in the bundle; it has {', '.join(a['file'] for a in bundle.artifacts)}")
+    tower, step = _open(bundle, entry, threads), fixed_batch(entry)
+    if entry["tower"] == "image":
+        return entry, lambda batch: run_batched(tower, np.ascontiguousarray(batch, dtype=np.float32), step,
+                                                bundle.embed_dim, default_step=len(batch))
+    return entry, lambda batch: run_batched(tower, batch, step, bundle.embed_dim, default_step=len(batch))

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import re
 import stat
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def _register_heif() -> None:
         _heif_registered = True
 
 
-def _open_unlimited(path: Path) -> tuple[Image.Image, int | None]:
+def _open_unlimited(path: Path | io.BytesIO) -> tuple[Image.Image, int | None]:
     """(image with only its header read, Pillow's limit): the caller checks the size itself."""
     with _limit_lock:
         limit = Image.MAX_IMAGE_PIXELS
@@ -197,10 +198,24 @@ def _open_unlimited(path: Path) -> tuple[Image.Image, int | None]:
 
 def load_photo(path: Path, spec: Mapping, draft: bool = True) -> tuple[np.ndarray, int, int]:
     """(preprocessed pixels, width, height) of a photo file, or DecodeError with the reason."""
+    def open_file() -> tuple[Image.Image, int | None]:
+        _check_regular(os.stat(path))
+        return _open_unlimited(path)
+    return _decode(open_file, spec, draft)
+
+
+def decode_photo_bytes(data: bytes, spec: Mapping, draft: bool = True,
+                       finish: Callable[[Image.Image], np.ndarray] | None = None) -> tuple[np.ndarray, int, int]:
+    """The same as load_photo for an encoded image held in memory (a tar member in a training shard).
+    `finish` replaces preprocess_image on the decoded picture (training's random crops)."""
+    return _decode(lambda: _open_unlimited(io.BytesIO(data)), spec, draft, finish)
+
+
+def _decode(open_image: Callable[[], tuple[Image.Image, int | None]], spec: Mapping, draft: bool,
+            finish: Callable[[Image.Image], np.ndarray] | None = None) -> tuple[np.ndarray, int, int]:
     _register_heif()
     try:
-        _check_regular(os.stat(path))
-        image, limit = _open_unlimited(path)
+        image, limit = open_image()
         with image:
             width, height = image.size
             if width * height > MAX_PHOTO_PIXELS:
@@ -217,7 +232,7 @@ def load_photo(path: Path, spec: Mapping, draft: bool = True) -> tuple[np.ndarra
                 raise DecodeError(f"decompression bomb refused ({width}x{height} pixels decode to {decoded}, "
                                   f"over Pillow's limit of {limit})")
             image.load()
-            return preprocess_image(image, spec), width, height
+            return (finish(image) if finish else preprocess_image(image, spec)), width, height
     except (DecodeError, MemoryError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
