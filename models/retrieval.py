@@ -17,6 +17,7 @@ import torch
 
 from pocketclip.models.data.sources import Source, open_source
 from pocketclip.models.data.unit_samples import unit_loader
+from pocketclip.models.demo_data import trim_ids
 
 KS = (1, 5, 10)
 Encode = Callable[[np.ndarray], np.ndarray | torch.Tensor]
@@ -83,7 +84,7 @@ def evaluate_source(model: torch.nn.Module, spec: str, images: str | None = None
 
     @torch.no_grad()
     def text(ids: np.ndarray) -> torch.Tensor:
-        return model.text(torch.from_numpy(ids))
+        return model.text(trim_ids(torch.from_numpy(ids), model.cfg.text.eot_id))
 
     source = open_source(spec, images, split)
     cfg = model.cfg
@@ -98,26 +99,21 @@ def evaluate_bundle(bundle_path: str, artifacts: list[str], spec: str, images: s
     A tower no named artifact covers runs its fp32 artifact of the same format, so one quantized
     tower's cost is measured alone."""
     from pocketclip.runtime.bundle import BundleError, load_bundle
-    from pocketclip.runtime.encoders import artifact_encoder
+    from pocketclip.runtime.encoders import artifact_encoder, artifact_entry
 
     bundle = load_bundle(bundle_path)
-    chosen: dict[str, str] = {}
+    chosen: dict[str, dict] = {}
     for file in artifacts:
-        entry = next((a for a in bundle.artifacts if a["file"] == file), None)
-        if entry is None:
-            raise BundleError(f"no artifact {file!r} in the bundle; it has "
-                              f"{', '.join(a['file'] for a in bundle.artifacts)}")
+        entry = artifact_entry(bundle, file)
         if entry["tower"] in chosen:
-            raise BundleError(f"two {entry['tower']} artifacts named: {chosen[entry['tower']]} and {file}")
-        chosen[entry["tower"]] = file
-    fmt = bundle.artifacts[0]["format"] if not chosen else next(
-        a["format"] for a in bundle.artifacts if a["file"] in chosen.values())
-    fmt = "onnx" if not chosen and any(a["format"] == "onnx" for a in bundle.artifacts) else fmt
+            raise BundleError(f"two {entry['tower']} artifacts named: {chosen[entry['tower']]['file']} and {file}")
+        chosen[entry["tower"]] = entry
+    fmt = next(iter(chosen.values()))["format"] if chosen else "onnx"
     for tower in ("image", "text"):
-        chosen.setdefault(tower, bundle.artifact(tower, fmt, "fp32")["file"])
-    image_entry, encode_image = artifact_encoder(bundle, chosen["image"])
-    _, encode_text = artifact_encoder(bundle, chosen["text"])
+        chosen.setdefault(tower, bundle.artifact(tower, fmt, "fp32"))
+    encode_image, encode_text = artifact_encoder(bundle, chosen["image"]), artifact_encoder(bundle, chosen["text"])
     source = open_source(spec, images, split)
     report = evaluate_encoders(source, bundle.preprocess, bundle.manifest["text"]["context_length"],
                                encode_image, encode_text, workers)
-    return {"model": bundle.manifest["model"]["name"], "artifacts": chosen, **report}
+    return {"model": bundle.manifest["model"]["name"], "artifacts": {t: e["file"] for t, e in chosen.items()},
+            **report}

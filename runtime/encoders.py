@@ -71,13 +71,18 @@ class BundleEncoder:
         return self.encode_ids(self.tokenizer(texts))
 
 
-def artifact_encoder(bundle: Bundle, file: str, threads: int = 0) -> tuple[dict, Callable[[np.ndarray], np.ndarray]]:
-    """(manifest entry, batch -> (N, D) vectors) of the artifact stored as `file` in the bundle."""
+def artifact_entry(bundle: Bundle, file: str) -> dict:
+    """The manifest entry of the artifact stored as `file`; a BundleError lists the files there are."""
     entry = next((a for a in bundle.artifacts if a["file"] == file), None)
     if entry is None:
         raise BundleError(f"no artifact {file!r} in the bundle; it has {', '.join(a['file'] for a in bundle.artifacts)}")
+    return entry
+
+
+def artifact_encoder(bundle: Bundle, entry: dict, threads: int = 0) -> Callable[[np.ndarray], np.ndarray]:
+    """batch -> (N, D) vectors through one artifact (sha256-checked), at the batch size it was exported for."""
     tower, step = _open(bundle, entry, threads), fixed_batch(entry)
     if entry["tower"] == "image":
-        return entry, lambda batch: run_batched(tower, np.ascontiguousarray(batch, dtype=np.float32), step,
-                                                bundle.embed_dim, default_step=len(batch))
-    return entry, lambda batch: run_batched(tower, batch, step, bundle.embed_dim, default_step=len(batch))
+        return lambda batch: run_batched(tower, np.ascontiguousarray(batch, dtype=np.float32), step,
+                                         bundle.embed_dim, default_step=len(batch))
+    return lambda batch: run_batched(tower, batch, step, bundle.embed_dim, default_step=len(batch))

@@ -63,3 +63,40 @@ def test_pq_benchmark_prints_the_issue_keys(fp32_bundle):
     cold = result["cold_search"]  # one search process each way on a 20k-photo store
     assert result["cold_search_s"] > 0 and cold["without_copy_s"] > 0 and cold["same_hits"], cold
     assert cold["photos"] == 20000 and cold["copy_mib"] > 0
+
+
+def test_data_benchmark_prints_loader_rates_and_the_teacher_cache_speedup():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.data", "--samples", "96", "--size", "64", "--batch", "8",
+                          "--teacher", "demo-teacher", "--student", "demo-student", "--repeats", "2", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["samples_per_s_1_worker"] > 0 and result["samples_per_s_2_workers"] > 0
+    assert result["teacher_cache_speedup"] > 0 and result["step_ms_cache"] > 0
+
+
+def test_students_benchmark_prints_the_front_and_a_choice(tmp_path):
+    """A tiny front: the demo teacher against one demo-scale candidate, two distillation steps a stage."""
+    out = subprocess.run([sys.executable, "-m", "benchmarks.students", "--teacher", "demo-teacher", "--candidates",
+                          "demo-hybrid-s+demo-text-4l-256", "--steps", "2", "--train-size", "600", "--test-size",
+                          "300", "--rounds", "1", "--repeats", "2", "--work", str(tmp_path), "--json"],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["chosen"] == "demo-hybrid-s+demo-text-4l-256"
+    row = result["candidates"][0]
+    for key in ("image_speedup_pte_int8", "text_speedup_pte_int8", "image_speedup_onnx_int8",
+                "text_speedup_onnx_int8", "bytes_ratio"):
+        assert row[key] > 0, key
+    assert 0 < row["bytes_ratio"] < 1 and row["image_params"] < result["teacher"]["image_params"]
+    assert row["demo_name"] == row["name"] and 0 <= row["demo_t2i_r1"] <= 100
+    assert result["teacher"]["demo"]["name"] == "demo-teacher" and set(row["goals"]) == {
+        "image_speedup", "text_speedup", "bytes_ratio", "demo_quality"}
+
+
+def test_students_benchmark_refuses_an_unknown_candidate():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.students", "--candidates", "vit-huge+student-text-4l",
+                          "--skip-train"], capture_output=True, text=True, timeout=300)
+    last = out.stderr.strip().splitlines()[-1]
+    assert out.returncode == 2 and last.startswith("students.py: error: unknown model 'vit-huge+student-text-4l'")
+    assert "student-hybrid-s" in last and not out.stdout

@@ -57,3 +57,24 @@ def describe_schema(db) -> dict:
     out["sql"] = sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall(),
                         key=lambda r: r[1])
     return out
+
+
+def write_shard(path, samples: list[dict]) -> None:
+    """A WebDataset tar as img2dataset writes it; each sample a dict of extension -> bytes or str."""
+    import webdataset as wds
+
+    with open(path, "wb") as f, wds.TarWriter(f, mtime=0.0) as writer:
+        for sample in samples:
+            writer.write(sample)
+
+
+def demo_jpeg(index: int, split: str = "train", size: int = 48) -> tuple[bytes, str]:
+    """(JPEG bytes, caption) of a demo-world picture."""
+    import io
+
+    from pocketclip.models.demo_world import sample
+
+    image, caption, _ = sample(index, split, size)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    return out.getvalue(), caption

@@ -90,8 +90,8 @@ class ShardSource:
 
         path = self.paths[unit]
         for n, s in enumerate(tarfile_samples([{"url": str(path)}], handler=keep_going)):
-            while errors:  # a broken member takes a slot of its own, so it is counted, not lost
-                yield RawSample(f"{path.name}:error{n}", f"{path.name}:error{n}", "", None, None, errors.pop(0))
+            if errors:  # a broken stretch of the tar takes a slot of its own, so it is counted, not lost
+                yield _broken(path, n, errors)
             key = s["__key__"]
             image = next((s[e] for e in IMAGE_EXTS if e in s), None)
             caption = s["txt"].decode("utf-8", "replace") if "txt" in s else None
@@ -102,8 +102,16 @@ class ShardSource:
                 except (ValueError, AttributeError):
                     pass
             yield RawSample(key, key, group, image, caption)
-        for e, reason in enumerate(errors):
-            yield RawSample(f"{path.name}:error-end{e}", f"{path.name}:error-end{e}", "", None, None, reason)
+        if errors:
+            yield _broken(path, "end", errors)
+
+
+def _broken(path: Path, where: int | str, errors: list[str]) -> RawSample:
+    """One error sample for what webdataset reported at one place (its layers report a failure twice)."""
+    key = f"{path.name}:error-{where}"
+    reason = errors[0]
+    errors.clear()
+    return RawSample(key, key, "", None, None, reason)
 
 
 @dataclass(frozen=True)

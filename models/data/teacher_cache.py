@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from pocketclip.models.data.sources import Source
 from pocketclip.models.data.unit_samples import fill_same_images, unit_loader
+from pocketclip.models.demo_data import trim_ids
 
 
 class StaleCache(RuntimeError):
@@ -88,7 +89,10 @@ def build_teacher_cache(teacher: torch.nn.Module, source: Source, folder: Path, 
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 if rows.any():
                     image[rows] = teacher.image(chunk["pixels"][rows].to(device)).float().cpu()
-                text = teacher.text(chunk["ids"].to(device)).float().cpu() if len(chunk["keys"]) else image
+                text = image
+                if len(chunk["keys"]):
+                    ids = trim_ids(chunk["ids"], teacher.cfg.text.eot_id)  # exact: causal, end-pooled tower
+                    text = teacher.text(ids.to(device)).float().cpu()
             parts.setdefault(chunk["unit"], []).append(
                 {"keys": chunk["keys"], "image": image.numpy(), "text": text.numpy(), "same": chunk["same_image"].numpy()})
             if chunk["last"]:
