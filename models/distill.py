@@ -23,7 +23,7 @@ from pocketclip.models.hard_negatives import mine_hard_negatives, teacher_index
 from pocketclip.models.inherit import inherit_from
 from pocketclip.models.losses import clip_loss, info_nce, similarity_kl
 from pocketclip.models.train_data import RunOptions, StreamData, teacher_cache_for
-from pocketclip.models.training import Schedule, batch_indices, distributed, gather, rank_slice, train
+from pocketclip.models.training import Schedule, batch_indices, distributed, gather, gather_mask, rank_slice, train
 
 
 def make_student(recipe: dict, teacher: DualEncoder) -> DualEncoder:
@@ -46,7 +46,7 @@ def _nothing(image: torch.Tensor, text: torch.Tensor) -> tuple[torch.Tensor, dic
 def stage1_loss(module: torch.nn.Module, batch: dict, scale: float, eot: int) -> tuple[torch.Tensor, dict]:
     """`batch`: pixels, ids, valid, t_image (teacher of the pixels), t_text (teacher of the ids)."""
     image, text = module(batch["pixels"], trim_ids(batch["ids"], eot))
-    image, text, valid = gather(image), gather(text), gather(batch["valid"])
+    image, text, valid = gather(image), gather(text), gather_mask(batch["valid"])
     if not valid.any():
         return _nothing(image, text)
     l_img = info_nce(image[valid], gather(batch["t_image"])[valid], scale)
@@ -60,10 +60,10 @@ def stage2_loss(module: torch.nn.Module, batch: dict, scale: torch.Tensor, t_sca
     b = batch["pixels"].shape[0]
     images, text = module(torch.cat([batch["pixels"], batch["neg_pixels"]]), trim_ids(batch["ids"], eot))
     image, neg, text = gather(images[:b]), gather(images[b:]), gather(text)
-    valid = gather(batch["valid"])
+    valid = gather_mask(batch["valid"])
     if not valid.any():
         return _nothing(images, text)
-    neg_ok = gather(batch["neg_valid"]) & valid
+    neg_ok = gather_mask(batch["neg_valid"]) & valid
     image, text, neg = image[valid], text[valid], neg[neg_ok]
     contrastive = clip_loss(image, text, scale, extra_images=neg)
     s_logits = scale * text @ torch.cat([image, neg]).T  # (B, B + negatives)

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import torch
 
-from pocketclip.models.checkpoint import WEIGHTS_DIR, load_model, save_model
+from pocketclip.models.checkpoint import WEIGHTS_DIR, CheckpointMismatch, load_model, save_model
+from pocketclip.models.data.sources import DataError
+from pocketclip.models.data.teacher_cache import StaleCache
 from pocketclip.models.configs import resolve_config
 from pocketclip.models.demo_data import load_split
 from pocketclip.models.distill import distill
@@ -30,12 +32,29 @@ from pocketclip.models.train_teacher import train_contrastive
 from pocketclip.models.training import distributed, total_skipped, use_device
 
 KINDS = {"contrastive": train_contrastive, "distill": distill}
+# Bad recipes, data, devices and checkpoints; anything else is a bug and keeps its traceback.
+TRAINING_ERRORS = (ValueError, OSError, DataError, StaleCache, CheckpointMismatch)
+
+
+REQUIRED = {"contrastive": ("model", "seed", "data", "schedule"),
+            "distill": ("model", "teacher", "init", "seed", "data", "stage1", "stage2")}
+
+
+class RecipeError(ValueError):
+    """A recipe file that cannot be run as written: the message says what is wrong."""
 
 
 def load_recipe(path: str | Path) -> dict:
-    recipe = json.loads(Path(path).read_text())
-    if recipe.get("kind") not in KINDS:
-        raise ValueError(f"recipe kind must be one of {sorted(KINDS)}, not {recipe.get('kind')!r}")
+    try:
+        recipe = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecipeError(f"{path}: not a readable JSON recipe ({exc})") from None
+    if not isinstance(recipe, dict) or recipe.get("kind") not in KINDS:
+        kind = recipe.get("kind") if isinstance(recipe, dict) else None
+        raise RecipeError(f"{path}: recipe kind must be one of {sorted(KINDS)}, not {kind!r}")
+    missing = [key for key in REQUIRED[recipe["kind"]] if key not in recipe]
+    if missing:
+        raise RecipeError(f"{path}: a {recipe['kind']} recipe needs {', '.join(missing)}")
     return recipe
 
 
@@ -84,9 +103,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.workers < 0:
         parser.error("--workers must be 0 or more")
-    recipe = load_recipe(args.recipe)
     command = "python -m pocketclip.models.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    report = run_recipe(recipe, Path(args.out), command, RunOptions(args.device, args.precision, args.workers))
+    try:
+        recipe = load_recipe(args.recipe)
+        report = run_recipe(recipe, Path(args.out), command, RunOptions(args.device, args.precision, args.workers))
+    except TRAINING_ERRORS as exc:  # bad input: one line, no traceback
+        parser.exit(1, f"error: {' '.join(str(exc).split())[:500]}\n")
     if report is None:
         return
     print(json.dumps(report, indent=2))

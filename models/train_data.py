@@ -22,7 +22,7 @@ from pocketclip.models.data.loader import StreamSpec
 from pocketclip.models.data.sources import Source, open_source
 from pocketclip.models.data.teacher_cache import TeacherCache, build_teacher_cache, cache_folder
 from pocketclip.models.demo_data import CACHE_DIR, PairSet, load_split
-from pocketclip.models.training import autocast_dtype, distributed, resolve_device, use_device
+from pocketclip.models.training import autocast_dtype, distributed, resolve_device
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pocketclip.models.demo_data import PairSet, trim_ids
 from pocketclip.models.dual_encoder import DualEncoder
 from pocketclip.models.losses import clip_loss
 from pocketclip.models.train_data import RunOptions, StreamData
-from pocketclip.models.training import Schedule, batch_indices, distributed, gather, rank_slice, train
+from pocketclip.models.training import Schedule, batch_indices, distributed, gather, gather_mask, rank_slice, train
 
 
 def train_contrastive(recipe: dict, data: PairSet | StreamData, out: Path, opts: RunOptions
@@ -33,7 +33,7 @@ def train_contrastive(recipe: dict, data: PairSet | StreamData, out: Path, opts:
         image, text = module(batch["pixels"], trim_ids(batch["ids"], eot))
         image, text = gather(image), gather(text)
         if "valid" in batch:
-            valid = gather(batch["valid"])
+            valid = gather_mask(batch["valid"])
             image, text = image[valid], text[valid]
         scale = model.scale()
         return clip_loss(image, text, scale), {"temp": 1 / scale.item()}

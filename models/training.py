@@ -110,6 +110,11 @@ def gather(x: torch.Tensor) -> torch.Tensor:
     return torch.cat(dist_fn.all_gather(x))
 
 
+def gather_mask(mask: torch.Tensor) -> torch.Tensor:
+    """A boolean mask concatenated across ranks (sent as uint8, which every backend carries)."""
+    return gather(mask.to(torch.uint8)).bool()
+
+
 def batch_indices(seed: int, step: int, n: int, batch_size: int, stream: int = 0) -> np.ndarray:
     """The global batch of a step; a pure function of (seed, step), so a resumed run sees the same data."""
     return np.random.default_rng([seed, stream, step]).choice(n, size=batch_size, replace=False)

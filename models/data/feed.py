@@ -26,9 +26,8 @@ class StreamFeed:
 
     def _loader(self, epoch: int, start: int) -> DataLoader:
         stream = RankStream(self.source, self.spec, epoch, self.rank, self.world, start, self.cache)
-        # CUDA cannot be used in forked children; spawn then (each worker imports torch once per epoch).
-        context = "spawn" if self.workers and self.device.type == "cuda" else None
-        return DataLoader(stream, batch_size=None, num_workers=self.workers, multiprocessing_context=context,
+        # Forked workers never touch the GPU (they decode on the CPU), so forking after CUDA is set up is safe.
+        return DataLoader(stream, batch_size=None, num_workers=self.workers,
                           prefetch_factor=4 if self.workers else None, pin_memory=self.device.type == "cuda")
 
     def _any(self, has: bool) -> bool:

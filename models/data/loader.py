@@ -22,12 +22,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.distributed as dist
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset, get_worker_info
 
 from pocketclip.models.data.decode import RandomResizedCrop, sample_pixels, skip_reason
 from pocketclip.models.data.sources import RawSample, Source
@@ -60,7 +59,6 @@ class _Slot:
     t_text: np.ndarray | None
     negative: "_Slot | None" = None
     index: int = 0  # position in the rank's epoch stream
-    extra: dict = field(default_factory=dict)
 
 
 class RankStream(IterableDataset):
@@ -152,13 +150,11 @@ class RankStream(IterableDataset):
         rng = np.random.default_rng([self.spec.seed, 10, self.epoch, self.rank, slot.index, salt])
         try:
             return sample_pixels(slot.raw, self.spec.preprocess, self.spec.augment, rng), None
-        except DecodeError as exc:
-            reason = str(exc)
+        except DecodeError:
             return None, ("unreadable shard data" if slot.raw.error else
                           "no image" if slot.raw.image is None else "undecodable image")
 
     def _assemble(self, slots: list[_Slot], j: int, tokenizer) -> dict:
-        b, size = self.spec.batch_size, int(self.spec.preprocess["size"])
         batch = empty_batch(self.spec, self.cache.dim if self.cache else 0)
         skipped: Counter = Counter()
         captions = []
