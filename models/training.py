@@ -222,5 +222,6 @@ def train(model: torch.nn.Module, loss_fn: LossFn, schedule: Schedule, out: Path
                 dist.all_gather_object(states, feed_state)
             if rank == 0:
                 save_training_state(ckpt, model, opt, done, extra, states)
+    batches.close()  # stops the loader's worker processes now, not whenever the generator is collected
     model.eval().cpu()
     return model, feed_state

@@ -157,3 +157,35 @@ def test_teacher_cache_is_computed_once_and_resumes_by_unit(tmp_path):
     import numpy as np
     with np.load(units[0]) as d:
         assert d["image"].dtype == np.float16 and d["image"].shape == (10, 16) and list(d["keys"][:2]) == ["s0-00", "s0-01"]
+
+
+def test_random_resized_crops_are_off_by_default_and_repeat_by_seed(tmp_path):
+    from pocketclip.models.data.decode import RandomResizedCrop
+
+    pattern, _ = uneven_shards(tmp_path)
+    source = open_source(f"shards:{pattern}")
+    crop = RandomResizedCrop.from_recipe({"scale": [0.3, 0.6]})
+    assert RandomResizedCrop.from_recipe(None) is None
+    with pytest.raises(ValueError, match="scale"):
+        RandomResizedCrop.from_recipe({"scale": [0.8, 0.2]})
+
+    def first_batch(spec):
+        return next(StreamFeed(source, spec, 0, 1, 0).batches())[0]
+
+    plain, a, b = first_batch(SPEC), *(first_batch(dataclasses.replace(SPEC, augment=crop)) for _ in range(2))
+    assert plain["keys"] == a["keys"] and torch.equal(a["pixels"], b["pixels"])
+    assert (a["pixels"] - plain["pixels"]).abs().mean() > 0.05  # a crop of 30-60% of the area differs
+
+
+def test_with_augmentation_the_teacher_sees_the_same_crops(tmp_path):
+    torch.manual_seed(0)
+    save_model(DualEncoder(ModelConfig.from_dict(tiny("tiny-teacher", token_dim=None))), tmp_path / "teacher")
+    pattern, _ = uneven_shards(tmp_path)
+    recipe = stream_recipe(tmp_path / "teacher", pattern, tmp_path / "cache", steps=2)
+    recipe["data"]["augment"] = {"scale": [0.5, 1.0]}
+    report = run_recipe(recipe, tmp_path / "run", opts=RunOptions("cpu", "auto", 0))
+    assert report["images"] == 44
+    recipe["model"]["preprocess"] = {"size": 40}
+    recipe["model"]["image"]["image_size"] = 40
+    with pytest.raises(ValueError, match="same input size"):
+        run_recipe(recipe, tmp_path / "run2", opts=RunOptions("cpu", "auto", 0))

@@ -52,3 +52,25 @@ def test_torchrun_runs_both_distillation_stages(tmp_path):
               "stage2": {"schedule": stage, "kl_weight": 1.0, "hard_negatives_pool": 4}}
     torchrun(recipe, tmp_path, 29518)
     assert json.loads((tmp_path / "ddp" / "model" / "eval.json").read_text())["model"] == "student"
+
+
+@pytest.mark.slow
+def test_torchrun_streams_shards_with_a_teacher_cache_split_over_ranks(tmp_path):
+    from pocketclip.models.data.demo_shards import write_demo_shards
+
+    save_model(DualEncoder(ModelConfig.from_dict(tiny("teacher", token_dim=None))), tmp_path / "teacher")
+    pattern = write_demo_shards(tmp_path / "shards", 100, per_shard=20, workers=1)  # 5 shards over 2 ranks
+    stage = {"steps": 3, "batch_size": 16, "lr": 1e-3, "warmup": 1, "save_every": 2}
+    recipe = {"kind": "distill", "model": tiny("student", layers=1, token_dim=4), "teacher": str(tmp_path / "teacher"),
+              "init": "inherit", "seed": 0,
+              "data": {"source": f"shards:{pattern}", "shuffle_buffer": 16, "teacher_cache": str(tmp_path / "cache")},
+              "eval": {"source": f"shards:{pattern}"},
+              "stage1": {"schedule": stage, "temperature": 0.05},
+              "stage2": {"schedule": stage, "kl_weight": 1.0, "hard_negatives_pool": 4}}
+    torchrun(recipe, tmp_path, 29519)
+    assert len(list((tmp_path / "cache").glob("*/unit-*.npz"))) == 5
+    data = json.loads((tmp_path / "ddp" / "data.json").read_text())
+    assert data["states"]["stage2"]["world"] == 2 and data["states"]["stage2"]["batch"] == 3
+    state = json.loads((tmp_path / "ddp" / "stage1" / "checkpoint" / "state.json").read_text())
+    assert len(state["feeds"]) == 2 and state["feeds"][0]["samples"] + state["feeds"][1]["samples"] == 3 * 16
+    assert json.loads((tmp_path / "ddp" / "model" / "eval.json").read_text())["images"] == 100
