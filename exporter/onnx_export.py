@@ -1,7 +1,9 @@
 """ONNX: torch.onnx.export (dynamo) with a dynamic batch; int8 through ONNX Runtime's quantizer.
 
-int8 (both towers): static QDQ, per-channel symmetric int8 weights (MatMul, Conv and the token
-table's Gather), activations calibrated on real demo pictures and captions. Static, not dynamic:
+int8 (both towers): static QDQ, per-channel symmetric int8 weights (MatMul, Conv), activations
+calibrated on real demo pictures and captions. The text tower's token table is first rewritten as
+int8 rows with per-row scales (token_table.py, the same numbers as the .pte's), where ONNX Runtime's
+quantizer would give the whole table one scale. Static, not dynamic:
 dynamic quantization derives activation scales from each batch, so a photo's vector would depend
 on the photos batched with it (measured 6e-3 apart on CLIP ViT-B/32 text), breaking the design's
 batch-vs-singleton bar. PicQuery measured dynamic int8 text at cosine 0.928; the numbers reached
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 
 from pocketclip.exporter.targets import INPUT, OUTPUT, TARGETS
+from pocketclip.exporter.token_table import quantize_onnx_table
 
 
 def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: Path) -> Path:
@@ -39,30 +42,48 @@ class _Calibration:
         return next(self.items, None)
 
 
-def quantize_int8(fp32_path: Path, kind: str, calibration: np.ndarray, path: Path) -> Path:
+def int8_token_table(fp32_path: Path, path: Path) -> dict:
+    """The fp32 text model with its token table as int8 rows (token_table.py); returns the manifest entry."""
+    import onnx
+
+    model = onnx.load(str(fp32_path))
+    entry = quantize_onnx_table(model, INPUT["text"])
+    onnx.save(model, str(path))
+    return entry
+
+
+def quantize_int8(fp32_path: Path, kind: str, calibration: np.ndarray, path: Path) -> dict:
+    """Static QDQ int8 of a saved fp32 model; returns what the manifest adds (the text tower's token table)."""
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quant_pre_process,
                                           quantize_static)
 
+    info = {}
     with tempfile.TemporaryDirectory() as tmp:
+        if kind == "text":
+            info["token_table"] = int8_token_table(fp32_path, Path(tmp) / "table.onnx")
+            fp32_path = Path(tmp) / "table.onnx"
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        # Gather only for the image tower (its class-token pick); the text tower's table is int8 already.
+        ops = ["MatMul", "Gemm", "Conv"] + (["Gather"] if kind == "image" else [])
         quantize_static(str(prepared), str(path), _Calibration(INPUT[kind], calibration),
                         quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
                         activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax,
-                        op_types_to_quantize=["MatMul", "Gemm", "Conv", "Gather"])
-    return path
+                        op_types_to_quantize=ops)
+    return info
 
 
 def export_onnx(tower: torch.nn.Module, kind: str, precision: str, example: torch.Tensor,
                 calibration: np.ndarray, path: Path) -> dict:
     """Write one ONNX artifact; returns its I/O signature for the manifest."""
     TARGETS["onnx"].check(precision)
+    info = {}
     if precision == "fp32":
         export_fp32(tower, kind, example, path)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             fp32 = export_fp32(tower, kind, example, Path(tmp) / "fp32.onnx")
-            quantize_int8(fp32, kind, calibration, path)
+            info = quantize_int8(fp32, kind, calibration, path)
     dtype = "float32" if kind == "image" else "int64"
     return {"inputs": [{"name": INPUT[kind], "shape": ["batch", *example.shape[1:]], "dtype": dtype}],
-            "outputs": [{"name": OUTPUT[kind], "dtype": "float32"}]}
+            "outputs": [{"name": OUTPUT[kind], "dtype": "float32"}], **info}

@@ -83,24 +83,3 @@ def trim_ids(ids: torch.Tensor, eot_id: int) -> torch.Tensor:
     longest = int((ids == eot_id).int().argmax(dim=1).max()) + 1
     return ids[:, :longest]
 
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m pocketclip.models.demo_data --shards DIR --count N`: the demo world as WebDataset shards."""
-    import argparse
-
-    from pocketclip.models.data.demo_shards import write_demo_shards
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--shards", required=True, type=Path, help="folder to write the .tar shards into")
-    parser.add_argument("--count", required=True, type=int, help="pictures to write")
-    parser.add_argument("--split", default="train", choices=["train", "test", "gallery"])
-    parser.add_argument("--per-shard", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.count < 1 or args.per_shard < 1:
-        parser.error("--count and --per-shard must be at least 1")
-    print(write_demo_shards(args.shards, args.count, args.split, args.per_shard, args.seed))
-
-
-if __name__ == "__main__":
-    main()

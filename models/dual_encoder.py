@@ -4,16 +4,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pocketclip.models.configs import ModelConfig
+from pocketclip.models.configs import ImageConfig, ModelConfig
+from pocketclip.models.hybrid_tower import HybridImageTower
 from pocketclip.models.image_tower import ImageTower
 from pocketclip.models.text_tower import TextTower
+
+IMAGE_TOWERS = {"vit": ImageTower, "hybrid": HybridImageTower}
+
+
+def image_tower(cfg: ImageConfig) -> ImageTower:
+    if cfg.arch not in IMAGE_TOWERS:
+        raise ValueError(f"unknown image arch {cfg.arch!r}; valid: {', '.join(IMAGE_TOWERS)}")
+    return IMAGE_TOWERS[cfg.arch](cfg)
 
 
 class DualEncoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.image = ImageTower(cfg.image)
+        self.image = image_tower(cfg.image)
         self.text = TextTower(cfg.text)
         self.logit_scale = nn.Parameter(torch.tensor(cfg.init_logit_scale))
 

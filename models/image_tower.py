@@ -17,7 +17,7 @@ class ImageTower(nn.Module):
         self.cfg = cfg
         grid = cfg.image_size // cfg.patch_size
         scale = cfg.width ** -0.5
-        self.patch_embed = nn.Conv2d(3, cfg.width, cfg.patch_size, stride=cfg.patch_size, bias=False)
+        self.patch_embed = self.make_stem(cfg)
         self.class_embedding = nn.Parameter(scale * torch.randn(cfg.width))
         self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, cfg.width))
         self.ln_pre = nn.LayerNorm(cfg.width, eps=cfg.ln_eps)
@@ -25,6 +25,11 @@ class ImageTower(nn.Module):
             Block(cfg.width, cfg.heads, cfg.mlp_ratio, cfg.act, cfg.ln_eps) for _ in range(cfg.layers))
         self.ln_post = nn.LayerNorm(cfg.width, eps=cfg.ln_eps)
         self.proj = nn.Parameter(scale * torch.randn(cfg.width, cfg.embed_dim))
+
+    def make_stem(self, cfg: ImageConfig) -> nn.Module:
+        """Pixels (B, 3, H, W) to a (B, width, grid, grid) feature map: here one patch-sized convolution."""
+        assert cfg.arch == "vit", f"ImageTower builds arch 'vit', not {cfg.arch!r} (use dual_encoder.image_tower)"
+        return nn.Conv2d(3, cfg.width, cfg.patch_size, stride=cfg.patch_size, bias=False)
 
     def forward_features(self, pixels: torch.Tensor) -> torch.Tensor:
         """Unnormalised joint-space features; pixels (B, 3, H, W) already normalised."""

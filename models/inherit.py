@@ -2,7 +2,8 @@
 
 Where widths differ each tensor keeps its leading rows/columns ("weight selection", Xu et al. 2023,
 "Initializing Models with Larger Ones"); a factorised student token table takes the teacher's table
-through a truncated SVD, the best rank-k approximation of it.
+through a truncated SVD, the best rank-k approximation of it. Tensors the teacher has no counterpart
+for (a hybrid student's convolution stem) keep their fresh initialisation.
 """
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def inherit_from(student: DualEncoder, teacher: DualEncoder) -> dict[str, str]:
         if m := BLOCK.match(name):
             tower, index, rest = m.groups()
             source = f"{tower}.blocks.{maps[tower][int(index)]}.{rest}"
+        if source not in t_state:
+            origin[name] = "fresh (no teacher counterpart)"
+            continue
         if source == "image.positional_embedding" and t_state[source].shape[0] != target.shape[0]:
             origin[name] = "fresh (different patch grid)"  # positions of another grid do not transfer
             continue

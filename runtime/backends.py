@@ -11,6 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
+from pocketclip.runtime.quiet import dependency_output_hidden
+
 
 class TowerBackend(Protocol):
     """One exported tower: a batch in, L2-normalised float32 embeddings out."""
@@ -46,9 +48,13 @@ class OnnxTower:
 
 class ExecuTorchTower:
     def __init__(self, path: Path):
-        from executorch.runtime import Runtime
+        # ExecuTorch's imports (torchao's optional kernels) and loader (cpuinfo) print to the terminal.
+        with dependency_output_hidden():
+            # Registers quantized_decomposed::embedding_byte, the int8 token table's lookup (exporter/token_table.py).
+            import executorch.kernels.quantized  # noqa: F401
+            from executorch.runtime import Runtime
 
-        self.method = Runtime.get().load_program(Path(path)).load_method("forward")
+            self.method = Runtime.get().load_program(Path(path)).load_method("forward")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         import torch

@@ -35,6 +35,22 @@ def fp32_bundle(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def int8_bundle(tmp_path_factory):
+    """The demo student's fp32 and int8 ONNX and ExecuTorch artifacts (the int8 text towers' token table as
+    int8 rows) with its PQ codebooks; golden gallery as in a real export, so the int8 bars mean something."""
+    from pocketclip.exporter.bundle_writer import export_bundle
+    from pocketclip.models.checkpoint import load_model
+    from pocketclip.models.train_pq import published_codebooks
+    from pocketclip.runtime.bundle import load_bundle
+
+    out = tmp_path_factory.mktemp("int8-bundle") / "bundle"
+    model = load_model("demo-student")
+    export_bundle(model, out, ["onnx", "pte"], ["fp32", "int8"], gallery=200, captions=50,
+                  codebooks=published_codebooks(model))
+    return load_bundle(out)
+
+
+@pytest.fixture(scope="session")
 def pq4_bundle(tmp_path_factory):
     """The demo student with its published 4-bit codebooks (32 x 16, packed nibbles) and their golden codes;
     ONNX fp32 only, which is all the PQ checks need."""

@@ -78,9 +78,9 @@ def test_data_benchmark_prints_loader_rates_and_the_teacher_cache_speedup():
 def test_students_benchmark_prints_the_front_and_a_choice(tmp_path):
     """A tiny front: the demo teacher against one demo-scale candidate, two distillation steps a stage."""
     out = subprocess.run([sys.executable, "-m", "benchmarks.students", "--teacher", "demo-teacher", "--candidates",
-                          "demo-hybrid-s+demo-text-4l-256", "--steps", "2", "--train-size", "600", "--test-size",
-                          "300", "--rounds", "1", "--repeats", "2", "--work", str(tmp_path), "--json"],
-                         capture_output=True, text=True, timeout=900)
+                          "demo-hybrid-s+demo-text-4l-256", "--steps", "2", "--stage2-steps", "2", "--train-size",
+                          "600", "--test-size", "300", "--rounds", "1", "--repeats", "2", "--work", str(tmp_path),
+                          "--json"], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["chosen"] == "demo-hybrid-s+demo-text-4l-256"

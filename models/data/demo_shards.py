@@ -1,7 +1,7 @@
 """The demo world written as WebDataset shards (KEY.jpg + KEY.txt + KEY.json, as img2dataset writes
 them), so the shard path is exercised by the same world in tests, CI and the demo recipe.
 
-    python -m pocketclip.models.demo_data --shards DIR --count 60000 [--split train] [--per-shard 2000]
+    python -m pocketclip.models.data.demo_shards --shards DIR --count 60000 [--split train] [--per-shard 2000]
 """
 from __future__ import annotations
 
@@ -45,3 +45,23 @@ def write_demo_shards(folder: Path, count: int, split: str = "train", per_shard:
         for _ in tqdm(pool.map(_shard, todo), total=len(todo), desc=f"writing {split} shards", unit="shard"):
             pass
     return str(folder / (f"{split}-{{00000..{n - 1:05d}}}.tar" if n > 1 else f"{split}-00000.tar"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m pocketclip.models.data.demo_shards --shards DIR --count N`: the demo world as WebDataset shards."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--shards", required=True, type=Path, help="folder to write the .tar shards into")
+    parser.add_argument("--count", required=True, type=int, help="pictures to write")
+    parser.add_argument("--split", default="train", choices=["train", "test", "gallery"])
+    parser.add_argument("--per-shard", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.per_shard < 1:
+        parser.error("--count and --per-shard must be at least 1")
+    print(write_demo_shards(args.shards, args.count, args.split, args.per_shard, args.seed))
+
+
+if __name__ == "__main__":
+    main()

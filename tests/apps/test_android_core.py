@@ -47,23 +47,27 @@ def write_python_store(bundle, path: Path) -> None:
     db.close()
 
 
-@pytest.fixture(scope="module")
-def kotlin_run(fp32_bundle, pq4_bundle, tmp_path_factory):
-    """Run the Kotlin tests once; (completed process, Python store, Kotlin store, device report)."""
+def run_kotlin(bundle, pq4_bundle, tmp: Path):
+    """Run the Kotlin tests on `bundle`; (completed process, the paths it read and wrote)."""
     missing = subprocess.run(["bash", "-c", 'command -v java && test -x "$0"',
                               str(JVM_TEST.parent.parent / ".tools/node_modules/kotlin-compiler/bin/kotlinc-jvm")],
                              capture_output=True)
     if missing.returncode:
         pytest.fail(f"the JVM tools are not installed: run {JVM_TEST} --install (`make test` does)")
-    tmp = tmp_path_factory.mktemp("android-core")
-    paths = {"POCKETCLIP_BUNDLE": fp32_bundle.root, "POCKETCLIP_PQ4_BUNDLE": pq4_bundle.root,
+    paths = {"POCKETCLIP_BUNDLE": bundle.root, "POCKETCLIP_PQ4_BUNDLE": pq4_bundle.root,
              "POCKETCLIP_PY_STORE": tmp / "python.db",
              "POCKETCLIP_OUT_STORE": tmp / "kotlin.db", "POCKETCLIP_OUT_REPORT": tmp / "device-report.json",
              "POCKETCLIP_OUT_MANIFEST": tmp / "kotlin-manifest.json"}
-    write_python_store(fp32_bundle, paths["POCKETCLIP_PY_STORE"])
+    write_python_store(bundle, paths["POCKETCLIP_PY_STORE"])
     env = {**os.environ, **{key: str(value) for key, value in paths.items()}}
     result = subprocess.run([str(JVM_TEST)], env=env, capture_output=True, text=True, timeout=1200)
     return result, paths
+
+
+@pytest.fixture(scope="module")
+def kotlin_run(fp32_bundle, pq4_bundle, tmp_path_factory):
+    """Run the Kotlin tests once on the fp32 bundle."""
+    return run_kotlin(fp32_bundle, pq4_bundle, tmp_path_factory.mktemp("android-core"))
 
 
 def junit_counts(output: str) -> dict[str, int]:
@@ -124,6 +128,25 @@ def test_device_report_passes_parity(kotlin_run, fp32_bundle):
     assert sorted(r["file"] for r in rows) == sorted(a["file"] for a in fp32_bundle.artifacts)
     assert all(not r["missed"] for r in rows), rows
     cli_result = CliRunner().invoke(cli, ["parity", str(fp32_bundle.root), "--device-report",
+                                          str(paths["POCKETCLIP_OUT_REPORT"])])
+    assert cli_result.exit_code == 0, cli_result.output
+
+
+def test_kotlin_core_passes_on_a_bundle_with_the_int8_token_table(int8_bundle, pq4_bundle, tmp_path):
+    """The golden tests, store and device report on int8 artifacts whose token table is int8 rows."""
+    assert all(("token_table" in a) == (a["tower"] == "text" and a["precision"] == "int8")
+               for a in int8_bundle.artifacts)
+    result, paths = run_kotlin(int8_bundle, pq4_bundle, tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"JUnit failed (exit {result.returncode}):\n{output}"
+    counts = junit_counts(output)
+    assert counts.get("found", 0) >= 25 and counts.get("successful") == counts["found"], output
+    report = load_device_report(paths["POCKETCLIP_OUT_REPORT"])
+    rows = check_device_report(int8_bundle, report, load_golden(int8_bundle))
+    assert sorted(r["file"] for r in rows) == sorted(a["file"] for a in int8_bundle.artifacts)
+    assert len(rows) == 8  # image and text, .pte and ONNX, fp32 and int8
+    assert all(not r["missed"] for r in rows), rows
+    cli_result = CliRunner().invoke(cli, ["parity", str(int8_bundle.root), "--device-report",
                                           str(paths["POCKETCLIP_OUT_REPORT"])])
     assert cli_result.exit_code == 0, cli_result.output
 
