@@ -73,6 +73,11 @@ def sample_pixels(raw: RawSample, spec: Mapping, augment: RandomResizedCrop | No
     return load_photo(raw.image, spec)[0]
 
 
+def image_skip_reason(raw: RawSample) -> str:
+    """The counted reason a sample's image could not be used (after sample_pixels raised)."""
+    return "unreadable shard data" if raw.error else "no image" if raw.image is None else "undecodable image"
+
+
 def skip_reason(raw: RawSample) -> str | None:
     """Why a sample's caption makes it unusable, or None."""
     if raw.caption is None or not raw.caption.strip():

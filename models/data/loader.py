@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from pocketclip.models.data.decode import RandomResizedCrop, sample_pixels, skip_reason
+from pocketclip.models.data.decode import RandomResizedCrop, image_skip_reason, sample_pixels, skip_reason
 from pocketclip.models.data.sources import RawSample, Source
 from pocketclip.models.data.teacher_cache import TeacherCache
 from pocketclip.runtime.photos import DecodeError
@@ -151,8 +151,7 @@ class RankStream(IterableDataset):
         try:
             return sample_pixels(slot.raw, self.spec.preprocess, self.spec.augment, rng), None
         except DecodeError:
-            return None, ("unreadable shard data" if slot.raw.error else
-                          "no image" if slot.raw.image is None else "undecodable image")
+            return None, image_skip_reason(slot.raw)
 
     def _assemble(self, slots: list[_Slot], j: int, tokenizer) -> dict:
         batch = empty_batch(self.spec, self.cache.dim if self.cache else 0)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from pocketclip.models.data.decode import sample_pixels, skip_reason
+from pocketclip.models.data.decode import image_skip_reason, sample_pixels, skip_reason
 from pocketclip.models.data.sources import Source
 from pocketclip.runtime.photos import DecodeError
 from pocketclip.runtime.tokenizer import load_tokenizer
@@ -39,8 +39,7 @@ class UnitSamples(IterableDataset):
                     try:
                         pixels = sample_pixels(raw, self.preprocess)
                     except DecodeError:
-                        image_reason = ("unreadable shard data" if raw.error else
-                                        "no image" if raw.image is None else "undecodable image")
+                        image_reason = image_skip_reason(raw)
                 reason = image_reason or skip_reason(raw)
                 rows.append((raw, pixels, same, reason))
                 if len(rows) == self.chunk:
