@@ -1,8 +1,8 @@
 """Demo-scale quality of a student family: its demo analogue distilled from the demo teacher, R@1 both ways.
 
 The recipe is the standard one (models/recipes/demo-student.json: two-stage distillation, inherit init,
-the same learning rates, temperature, KL weight and hard negatives) on a shorter schedule, run through
-`pocketclip.models.train.run_recipe`; the demo teacher is evaluated on the same held-out split.
+the same learning rates, temperature, KL weight and hard negatives) on its own schedule or a shorter one,
+run through `pocketclip.models.train.run_recipe`; the demo teacher is evaluated on the same held-out split.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def schedule(steps: int, lr: float) -> dict:
 
 def demo_recipe(model: str, steps: tuple[int, int], train_size: int, test_size: int,
                 teacher: str = DEMO_TEACHER) -> dict:
-    """models/recipes/demo-student.json for `model`, with `steps` (stage 1, stage 2) instead of 1000 each."""
+    """models/recipes/demo-student.json for `model`, with `steps` (stage 1, stage 2) for its 1000 each."""
     get_config(model)  # an unknown name fails here, before any data is drawn
     return {
         "kind": "distill", "model": model, "teacher": teacher, "init": "inherit",

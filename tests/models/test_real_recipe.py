@@ -1,4 +1,4 @@
-"""The real recipe (clip-b32-to-s16) end to end for a few steps: a random-weight Hugging Face CLIP
+"""The real recipe (clip-b32-to-hybrid) end to end for a few steps: a random-weight Hugging Face CLIP
 saved by the test as the teacher, the recipe's own student and stages, a few tiny shards."""
 import json
 from pathlib import Path
@@ -13,11 +13,11 @@ from pocketclip.models.data.demo_shards import write_demo_shards
 from pocketclip.models.train import load_recipe, run_recipe
 from pocketclip.models.train_data import RunOptions
 
-RECIPE = Path(__file__).parents[2] / "models" / "recipes" / "clip-b32-to-s16.json"
+RECIPE = Path(__file__).parents[2] / "models" / "recipes" / "clip-b32-to-hybrid.json"
 
 
 def small_teacher(folder: Path) -> None:
-    """One layer per tower, but as wide as the student, so that 'inherit' has something to copy."""
+    """One layer per tower at CLIP B/32's widths, so that 'inherit' slices it as it would the real one."""
     cfg = CLIPConfig(
         text_config=dict(hidden_size=512, intermediate_size=2048, num_hidden_layers=1, num_attention_heads=8),
         vision_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=1, num_attention_heads=12,
