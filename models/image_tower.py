@@ -34,10 +34,13 @@ class ImageTower(nn.Module):
     def forward_features(self, pixels: torch.Tensor) -> torch.Tensor:
         """Unnormalised joint-space features; pixels (B, 3, H, W) already normalised."""
         x = self.patch_embed(pixels)  # (B, width, grid, grid)
-        x = x.flatten(2).transpose(1, 2)  # (B, grid*grid, width)
-        cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)  # (B, 1, width)
-        x = torch.cat([cls, x], dim=1) + self.positional_embedding  # (B, 1+grid*grid, width)
-        x = self.ln_pre(x)
+        x = self.ln_pre(x.flatten(2).transpose(1, 2) + self.positional_embedding[1:])  # (B, grid*grid, width)
+        # ln_pre works token by token, so normalising the class token on its own and joining it to the patch
+        # tokens after ln_pre is the same function as CLIP's cat-then-normalise. It matters once quantized: a
+        # cat shares one int8 scale across its inputs, and a hybrid stem's outputs are ~50x the size of the
+        # class embedding, which then became noise (the trained demo hybrid's int8 image cosine 0.94 -> 0.998).
+        cls = self.ln_pre(self.class_embedding + self.positional_embedding[0])  # (width,)
+        x = torch.cat([cls.to(x.dtype).expand(x.shape[0], 1, -1), x], dim=1)  # (B, 1+grid*grid, width)
         for block in self.blocks:
             x = block(x)
         pooled = x[:, 0] if self.cfg.pool == "cls" else x[:, 1:].mean(dim=1)  # (B, width)

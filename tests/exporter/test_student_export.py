@@ -63,3 +63,25 @@ def test_coreml_converts_the_hybrid_tower(student, tmp_path):
     assert info["inputs"][0]["name"] == "pixels" and info["outputs"][0]["name"] == "image_embeds"
     assert info["ops"].get("conv", 0) >= 6  # 3 strided stages, 2 blocks of (depthwise, expand, project)
     assert "batch_norm" not in info["ops"]  # folded into the convolutions
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pte"])
+def test_int8_keeps_the_class_token_when_the_stem_dwarfs_it(student, tmp_path, fmt):
+    """A trained hybrid's stem outputs are ~50x its class embedding. Quantized in one concat with them, the
+    class token (the pooled output) turned to noise: the trained demo hybrid's int8 image cosine was 0.94."""
+    tower = type(student.image)(student.image.cfg)
+    tower.load_state_dict(student.image.state_dict())
+    with torch.no_grad():
+        last = tower.patch_embed.stages[-1][0][1]  # the last stage's batch norm: its outputs x 100
+        last.weight.mul_(100.0)
+        last.bias.mul_(100.0)
+        tower.class_embedding.mul_(0.1)
+    tower.eval()
+    batch = inputs("image", 16)
+    path = tmp_path / f"image.{fmt}"
+    TARGETS[fmt].export(tower, "image", "int8", torch.from_numpy(batch[:1]), inputs("image", 32), path)
+    with torch.no_grad():
+        ref = tower(torch.from_numpy(batch)).numpy()
+    runner = open_tower(path, fmt, INPUT["image"], threads=1)
+    got = np.concatenate([runner(batch[i:i + 1]) for i in range(len(batch))])
+    assert cosines(got, ref).min() >= 0.98
