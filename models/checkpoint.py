@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -48,6 +49,8 @@ def load_model(source: str | Path) -> DualEncoder:
         model = DualEncoder(cfg)
         load_state(model, load_file(str(folder / "model.safetensors")))
         return model.eval()
+    if folder.is_dir() or os.sep in str(source):  # a path, not a registered name
+        raise FileNotFoundError(f"{source}: no checkpoint there (a folder with config.json and model.safetensors)")
     return DualEncoder(get_config(str(source))).eval()
 
 

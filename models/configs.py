@@ -151,6 +151,13 @@ MODEL_CONFIGS: dict[str, ModelConfig] = {
 }
 
 
+class UnknownModel(KeyError):
+    """A model name nothing is registered under; the message lists what is."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
 def list_models() -> list[str]:
     return sorted(MODEL_CONFIGS)
 
@@ -163,7 +170,7 @@ def get_config(name: str) -> ModelConfig:
     if plus and image_name in IMAGE_CONFIGS and text_name in TEXT_CONFIGS:
         image = IMAGE_CONFIGS[image_name]
         return ModelConfig(name, image, TEXT_CONFIGS[text_name], PreprocessConfig(size=image.image_size))
-    raise KeyError(f"unknown model {name!r}; registered: {', '.join(list_models())}; "
+    raise UnknownModel(f"unknown model {name!r}; registered: {', '.join(list_models())}; "
                    f"or IMAGE+TEXT with image towers {sorted(IMAGE_CONFIGS)} and text towers {sorted(TEXT_CONFIGS)}")
 
 
@@ -172,7 +179,7 @@ def demo_analogue(name: str) -> str:
     image, plus, text = name.partition("+")
     missing = [t for t in (image, text) if t not in DEMO_ANALOGUES]
     if not plus or missing:
-        raise KeyError(f"{name!r} is not IMAGE+TEXT of towers with a demo analogue; they are {sorted(DEMO_ANALOGUES)}")
+        raise UnknownModel(f"{name!r} is not IMAGE+TEXT of towers with a demo analogue; they are {sorted(DEMO_ANALOGUES)}")
     return f"{DEMO_ANALOGUES[image]}+{DEMO_ANALOGUES[text]}"
 
 

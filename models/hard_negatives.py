@@ -26,5 +26,8 @@ def mine_hard_negatives(text: torch.Tensor, image: torch.Tensor, keys: list[tupl
         sim = text[start:start + chunk] @ image.T  # (chunk, N)
         same = scene[start:start + chunk, None] == scene[None, :]
         sim[same] = float("-inf")  # a picture of the caption's own scene is no negative
-        out.append(sim.topk(pool, dim=1).indices)
+        top = sim.topk(pool, dim=1)
+        if torch.isneginf(top.values).any():
+            raise ValueError(f"hard_negatives_pool {pool} is more than the images of other scenes some captions have")
+        out.append(top.indices)
     return torch.cat(out)

@@ -20,28 +20,22 @@ from pathlib import Path
 import torch
 
 from pocketclip.models.checkpoint import WEIGHTS_DIR, CheckpointMismatch, load_model, save_model
-from pocketclip.models.data.sources import DataError
+from pocketclip.models.data.sources import DataError, open_source
 from pocketclip.models.data.teacher_cache import StaleCache
-from pocketclip.models.configs import resolve_config
+from pocketclip.models.configs import UnknownModel, resolve_config
 from pocketclip.models.demo_data import load_split
 from pocketclip.models.distill import distill
 from pocketclip.models.evaluate import evaluate
+from pocketclip.models.recipe_check import RecipeError, check_recipe
 from pocketclip.models.retrieval import evaluate_source
 from pocketclip.models.train_data import RunOptions, open_training_data
 from pocketclip.models.train_teacher import train_contrastive
-from pocketclip.models.training import distributed, total_skipped, use_device
+from pocketclip.models.training import (distributed, end_rank, leave_process_group, total_skipped, use_device,
+                                        world_size)
 
 KINDS = {"contrastive": train_contrastive, "distill": distill}
 # Bad recipes, data, devices and checkpoints; anything else is a bug and keeps its traceback.
-TRAINING_ERRORS = (ValueError, OSError, DataError, StaleCache, CheckpointMismatch)
-
-
-REQUIRED = {"contrastive": ("model", "seed", "data", "schedule"),
-            "distill": ("model", "teacher", "init", "seed", "data", "stage1", "stage2")}
-
-
-class RecipeError(ValueError):
-    """A recipe file that cannot be run as written: the message says what is wrong."""
+TRAINING_ERRORS = (ValueError, OSError, DataError, StaleCache, CheckpointMismatch, UnknownModel)
 
 
 def load_recipe(path: str | Path) -> dict:
@@ -49,23 +43,26 @@ def load_recipe(path: str | Path) -> dict:
         recipe = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RecipeError(f"{path}: not a readable JSON recipe ({exc})") from None
-    if not isinstance(recipe, dict) or recipe.get("kind") not in KINDS:
-        kind = recipe.get("kind") if isinstance(recipe, dict) else None
-        raise RecipeError(f"{path}: recipe kind must be one of {sorted(KINDS)}, not {kind!r}")
-    missing = [key for key in REQUIRED[recipe["kind"]] if key not in recipe]
-    if missing:
-        raise RecipeError(f"{path}: a {recipe['kind']} recipe needs {', '.join(missing)}")
+    try:
+        check_recipe(recipe)
+    except RecipeError as exc:
+        raise RecipeError(f"{path}: {exc}") from None
     return recipe
 
 
 def run_recipe(recipe: dict, out: Path, command: str = "", opts: RunOptions | None = None) -> dict | None:
     """Train, store the float16 model in out/model, evaluate it; returns the eval record (rank 0)."""
+    check_recipe(recipe)
+    spec = recipe.get("eval", {})
+    if spec.get("source", "demo") != "demo":  # a missing test set is found now, not after the training
+        open_source(spec["source"], spec.get("images"), spec.get("split", "test"))
     opts = opts or RunOptions()
     use_device(opts.device_obj)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     model, states = KINDS[recipe["kind"]](recipe, open_training_data(recipe), out, opts)
     skipped = {stage: total_skipped((s or {}).get("skipped", {})) for stage, s in (states or {}).items()}
     rank, _ = distributed()
+    leave_process_group()  # the last collective is done; rank 0 saves and evaluates on its own
     if rank != 0:
         return None
     final = out / "model"
@@ -104,19 +101,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.workers < 0:
         parser.error("--workers must be 0 or more")
     command = "python -m pocketclip.models.train " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    ranked = world_size() > 1  # under torchrun: each rank ends by end_rank, see there why
     try:
         recipe = load_recipe(args.recipe)
         report = run_recipe(recipe, Path(args.out), command, RunOptions(args.device, args.precision, args.workers))
     except TRAINING_ERRORS as exc:  # bad input: one line, no traceback
-        parser.exit(1, f"error: {' '.join(str(exc).split())[:500]}\n")
-    if report is None:
-        return
-    print(json.dumps(report, indent=2))
-    if args.publish:
-        target = WEIGHTS_DIR / resolve_config(recipe["model"]).name
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(Path(args.out) / "model", target)
-        print(f"published to {target}", file=sys.stderr)
+        message = f"error: {' '.join(str(exc).split())[:500]}\n"
+        if ranked:
+            sys.stderr.write(message)
+            end_rank(1)
+        parser.exit(1, message)
+    if report is not None:
+        print(json.dumps(report, indent=2))
+        if args.publish:
+            target = WEIGHTS_DIR / resolve_config(recipe["model"]).name
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(Path(args.out) / "model", target)
+            print(f"published to {target}", file=sys.stderr)
+    if ranked:
+        end_rank(0)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pocketclip.models.configs import PreprocessConfig
 from pocketclip.models.data.feed import StreamFeed
 from pocketclip.models.data.loader import StreamSpec
 from pocketclip.models.data.sources import open_source
-from pocketclip.models.training import distributed
+from pocketclip.models.training import distributed, end_rank
 
 pattern, out = sys.argv[1], sys.argv[2]
 rank, world = distributed()
@@ -18,10 +18,13 @@ spec = StreamSpec(batch_size=4, preprocess=dataclasses.asdict(PreprocessConfig(s
 feed = StreamFeed(open_source(f"shards:{pattern}"), spec, rank, world, workers=2)
 epochs: list[list[str]] = [[], []]
 last = None
-for batch, state in feed.batches():
+batches = feed.batches()
+for batch, state in batches:
     if state["epoch"] == 2:
         break
     epochs[state["epoch"]] += [k for k, ok in zip(batch["keys"], batch["valid"].tolist()) if ok]
     last = state
+batches.close()  # stops the loader's worker processes before end_rank skips the interpreter's shutdown
 with open(f"{out}/rank{rank}.json", "w") as f:
     json.dump({"epochs": epochs, "state": last}, f)
+end_rank(0)
