@@ -6,23 +6,43 @@ schema library would add a dependency to say the same things less plainly.
 """
 from __future__ import annotations
 
+import json
 import numbers
+import re
 from collections.abc import Mapping
+from pathlib import Path
 
 from pocketclip.models.configs import UnknownModel, resolve_config
 
 REQUIRED = {"contrastive": ("model", "seed", "data", "schedule"),
-            "distill": ("model", "teacher", "init", "seed", "data", "stage1", "stage2")}
+            "distill": ("model", "teacher", "init", "seed", "data", "stage1", "stage2"),
+            "pq": ("model", "teacher", "seed", "data", "pairs", "subspaces", "distill", "candidates")}
 TOP = {"kind", "model", "teacher", "init", "seed", "data", "eval", "schedule", "stage1", "stage2", "name", "notes"}
 SCHEDULE = {"steps", "batch_size", "lr", "warmup", "weight_decay", "save_every"}
 STAGES = {"stage1": {"schedule", "temperature"}, "stage2": {"schedule", "kl_weight", "hard_negatives_pool"}}
 DATA = {"train_size", "test_size", "seed", "source", "demo_shards", "images", "split", "shuffle_buffer",
         "teacher_cache", "augment"}
 EVAL = {"source", "test_size", "images", "split"}
+PQ = {"kind", "name", "model", "teacher", "seed", "data", "pairs", "subspaces", "codewords", "distill", "candidates",
+      "notes"}
+PQ_DISTILL = {"steps", "batch", "lr", "scale", "balance", "temperature"}  # distill_codebooks' options
 
 
 class RecipeError(ValueError):
     """A recipe that cannot be run as written: the message says which field is wrong and why."""
+
+
+def load_recipe(path: str | Path) -> dict:
+    """A recipe file, read and checked; RecipeError names the file and the field."""
+    try:
+        recipe = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecipeError(f"{path}: not a readable JSON recipe ({exc})") from None
+    try:
+        check_recipe(recipe)
+    except RecipeError as exc:
+        raise RecipeError(f"{path}: {exc}") from None
+    return recipe
 
 
 def check_recipe(recipe: object) -> None:
@@ -33,13 +53,14 @@ def check_recipe(recipe: object) -> None:
     missing = [key for key in REQUIRED[recipe["kind"]] if key not in recipe]
     if missing:
         raise RecipeError(f"a {recipe['kind']} recipe needs {', '.join(missing)}")
+    if recipe["kind"] == "pq":
+        return _pq(recipe)
     _known("", recipe, TOP)
     _integer("seed", recipe["seed"], 0)
     _model("model", recipe["model"])
     schedules = {"schedule": recipe.get("schedule")} if recipe["kind"] == "contrastive" else {}
     if recipe["kind"] == "distill":
-        if not isinstance(recipe["teacher"], str) or not recipe["teacher"].strip():
-            raise RecipeError(f"teacher must be a checkpoint folder, a model name or hf:HUB_ID, not {recipe['teacher']!r}")
+        _teacher(recipe["teacher"])
         if recipe["init"] not in ("inherit", "scratch"):
             raise RecipeError(f"init must be 'inherit' or 'scratch', not {recipe['init']!r}")
         for stage, keys in STAGES.items():
@@ -56,6 +77,43 @@ def check_recipe(recipe: object) -> None:
         _text("eval", recipe["eval"], ("source", "images", "split"))
         if "test_size" in recipe["eval"]:
             _integer("eval.test_size", recipe["eval"]["test_size"], 1)
+
+
+def _pq(recipe: Mapping) -> None:
+    """A `pq` recipe (models/train_pq.py): codebooks for a stored model, distilled from its teacher."""
+    _known("", recipe, PQ)
+    _integer("seed", recipe["seed"], 0)
+    if not isinstance(recipe["model"], str) or not recipe["model"].strip():
+        raise RecipeError(f"model must be a stored model's name or folder, not {recipe['model']!r}")
+    _teacher(recipe["teacher"])
+    if "name" in recipe and not (isinstance(recipe["name"], str) and re.fullmatch(r"[A-Za-z0-9_-]+", recipe["name"])):
+        raise RecipeError(f"name must be letters, digits, '-' or '_' (it names the published files), "
+                          f"not {recipe['name']!r}")
+    _known("data", recipe["data"], {"train_size", "test_size", "seed"}, needs={"train_size", "test_size", "seed"})
+    size = _integer("data.train_size", recipe["data"]["train_size"], 2)
+    _integer("data.test_size", recipe["data"]["test_size"], 1)
+    _integer("data.seed", recipe["data"]["seed"], 0)
+    codewords = _integer("codewords", recipe.get("codewords", 256), 2)
+    if codewords > 256:
+        raise RecipeError(f"codewords must be at most 256 (a code is a byte), not {codewords}")
+    pairs = _integer("pairs", recipe["pairs"], codewords)  # k-means needs a vector per codeword at least
+    if pairs > size:
+        raise RecipeError(f"pairs {pairs} is more than data.train_size {size}")
+    _integer("subspaces", recipe["subspaces"], 1)
+    _integer("candidates", recipe["candidates"], 1)
+    _known("distill", recipe["distill"], PQ_DISTILL)
+    for key, value in recipe["distill"].items():
+        if key in ("steps", "batch"):
+            _integer(f"distill.{key}", value, 1)
+        elif key == "balance":
+            _number("distill.balance", value, least=0)
+        else:
+            _number(f"distill.{key}", value, above=0)
+
+
+def _teacher(spec: object) -> None:
+    if not isinstance(spec, str) or not spec.strip():
+        raise RecipeError(f"teacher must be a checkpoint folder, a model name or hf:HUB_ID, not {spec!r}")
 
 
 def _data(recipe: Mapping) -> None:

@@ -26,7 +26,7 @@ from pocketclip.models.configs import UnknownModel, resolve_config
 from pocketclip.models.demo_data import load_split
 from pocketclip.models.distill import distill
 from pocketclip.models.evaluate import evaluate
-from pocketclip.models.recipe_check import RecipeError, check_recipe
+from pocketclip.models.recipe_check import check_recipe, load_recipe
 from pocketclip.models.retrieval import evaluate_source
 from pocketclip.models.train_data import RunOptions, open_training_data
 from pocketclip.models.train_teacher import train_contrastive
@@ -36,18 +36,6 @@ from pocketclip.models.training import (distributed, end_rank, leave_process_gro
 KINDS = {"contrastive": train_contrastive, "distill": distill}
 # Bad recipes, data, devices and checkpoints; anything else is a bug and keeps its traceback.
 TRAINING_ERRORS = (ValueError, OSError, DataError, StaleCache, CheckpointMismatch, UnknownModel)
-
-
-def load_recipe(path: str | Path) -> dict:
-    try:
-        recipe = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecipeError(f"{path}: not a readable JSON recipe ({exc})") from None
-    try:
-        check_recipe(recipe)
-    except RecipeError as exc:
-        raise RecipeError(f"{path}: {exc}") from None
-    return recipe
 
 
 def run_recipe(recipe: dict, out: Path, command: str = "", opts: RunOptions | None = None) -> dict | None:

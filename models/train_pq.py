@@ -21,12 +21,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pocketclip.models.checkpoint import WEIGHTS_DIR, fingerprint, load_model
+from pocketclip.models.checkpoint import WEIGHTS_DIR, CheckpointMismatch, fingerprint, load_model
+from pocketclip.models.configs import UnknownModel
 from pocketclip.models.demo_data import load_split
 from pocketclip.models.evaluate import embed_pairs
 from pocketclip.models.retrieval import group_ids, recall_at_k
 from pocketclip.models.pq_head import PQHead, distill_codebooks, usage_entropy
 from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.models.recipe_check import RecipeError, load_recipe
 from pocketclip.runtime.pq import Codebooks, load_codebooks, recall_at_10, save_codebooks
 from pocketclip.runtime.store import as_stored
 
@@ -65,6 +67,9 @@ def train_pq(recipe: dict) -> tuple[Codebooks, dict]:
     """The distilled codebooks and the evaluation record of a `pq` recipe."""
     torch.manual_seed(recipe["seed"])
     model, teacher = load_model(recipe["model"]).eval(), load_model(recipe["teacher"]).eval()
+    if model.cfg.image.embed_dim % recipe["subspaces"]:
+        raise ValueError(f"subspaces {recipe['subspaces']} does not divide {model.cfg.name}'s "
+                         f"{model.cfg.image.embed_dim}-dim embeddings")
     data = recipe["data"]
     train = load_split("train", data["train_size"], model.cfg.preprocess, data["seed"])
     pairs = recipe["pairs"]
@@ -131,10 +136,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--publish", action="store_true", help="copy the codebooks next to the model's weights")
     args = parser.parse_args(argv)
-    recipe = json.loads(Path(args.recipe).read_text())
-    if recipe.get("kind") != "pq":
-        raise SystemExit(f"{args.recipe}: not a pq recipe (kind {recipe.get('kind')!r})")
-    books, report = train_pq(recipe)
+    try:
+        recipe = load_recipe(args.recipe)
+        if recipe["kind"] != "pq":
+            raise RecipeError(f"{args.recipe}: not a pq recipe (kind {recipe['kind']!r})")
+        books, report = train_pq(recipe)
+    except (ValueError, OSError, UnknownModel, CheckpointMismatch) as exc:  # bad input: one line, no traceback
+        parser.exit(1, f"error: {' '.join(str(exc).split())[:500]}\n")
     args.out.mkdir(parents=True, exist_ok=True)
     save_codebooks(books, args.out / CODEBOOKS_FILE)
     (args.out / EVAL_FILE).write_text(json.dumps(report, indent=2) + "\n")

@@ -1,6 +1,8 @@
 """A recipe's fields are checked before any work: each wrong one is named in one line."""
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,13 +71,39 @@ def test_every_wrong_field_is_named_before_any_work(tmp_path, path, value, messa
     assert not (tmp_path / "run").exists()
 
 
-def test_the_committed_training_recipes_pass():
+def test_the_committed_recipes_pass():
     recipes = [json.loads(p.read_text()) for p in sorted(RECIPES.glob("*.json"))]
-    training = [r for r in recipes if r["kind"] != "pq"]  # pq recipes have their own runner
-    assert len(training) >= 4
-    for recipe in training:
+    assert {r["kind"] for r in recipes} == {"contrastive", "distill", "pq"} and len(recipes) >= 8
+    for recipe in recipes + [DISTILL]:
         check_recipe(recipe)
-    check_recipe(DISTILL)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("name", "../evil", "name must be letters, digits"),
+    ("codewords", 300, "codewords must be at most 256"),
+    ("pairs", 8, "pairs must be an integer of at least 16"),
+    ("pairs", 70000, "pairs 70000 is more than data.train_size 60000"),
+    ("subspaces", 0, "subspaces must be an integer of at least 1"),
+    ("distill", {"stpes": 3}, "distill: unknown field 'stpes'"),
+    ("distill", {"lr": 0}, "distill.lr must be a finite number above 0"),
+    ("data", {"train_size": 10}, "data needs seed, test_size"),
+    ("candidates", "all", "candidates must be an integer"),
+])
+def test_a_wrong_pq_field_is_named(field, value, message):
+    recipe = json.loads((RECIPES / "demo-student-pq4.json").read_text())
+    recipe[field] = value
+    with pytest.raises(RecipeError, match=message):
+        check_recipe(recipe)
+
+
+def test_train_pq_says_a_bad_recipe_in_one_line(tmp_path):
+    recipe = json.loads((RECIPES / "demo-student-pq4.json").read_text())
+    recipe["subspaces"] = 7  # checked against the stored model's 128-dim embeddings once it loads
+    (tmp_path / "r.json").write_text(json.dumps(recipe))
+    out = subprocess.run([sys.executable, "-m", "pocketclip.models.train_pq", str(tmp_path / "r.json"),
+                          "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and out.stderr.strip() == "error: subspaces 7 does not divide demo-student's " \
+        "128-dim embeddings"
 
 
 def test_a_missing_test_set_stops_the_run_before_training(tmp_path):
