@@ -171,7 +171,8 @@ def get_config(name: str) -> ModelConfig:
         image = IMAGE_CONFIGS[image_name]
         return ModelConfig(name, image, TEXT_CONFIGS[text_name], PreprocessConfig(size=image.image_size))
     raise UnknownModel(f"unknown model {name!r}; registered: {', '.join(list_models())}; "
-                   f"or IMAGE+TEXT with image towers {sorted(IMAGE_CONFIGS)} and text towers {sorted(TEXT_CONFIGS)}")
+                       f"or IMAGE+TEXT with image towers {sorted(IMAGE_CONFIGS)} "
+                       f"and text towers {sorted(TEXT_CONFIGS)}")
 
 
 def demo_analogue(name: str) -> str:
@@ -179,7 +180,8 @@ def demo_analogue(name: str) -> str:
     image, plus, text = name.partition("+")
     missing = [t for t in (image, text) if t not in DEMO_ANALOGUES]
     if not plus or missing:
-        raise UnknownModel(f"{name!r} is not IMAGE+TEXT of towers with a demo analogue; they are {sorted(DEMO_ANALOGUES)}")
+        raise UnknownModel(f"{name!r} is not IMAGE+TEXT of towers with a demo analogue; "
+                           f"they are {sorted(DEMO_ANALOGUES)}")
     return f"{DEMO_ANALOGUES[image]}+{DEMO_ANALOGUES[text]}"
 
 

@@ -7,6 +7,7 @@ schema library would add a dependency to say the same things less plainly.
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import re
 from collections.abc import Mapping
@@ -197,7 +198,7 @@ def _integer(where: str, value: object, least: int) -> int:
 
 
 def _number(where: str, value: object, above: float | None = None, least: float | None = None) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and value == value and abs(value) != float("inf")
+    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
     if ok and above is not None:
         ok = value > above
     if ok and least is not None:

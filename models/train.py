@@ -26,7 +26,7 @@ from pocketclip.models.configs import UnknownModel, resolve_config
 from pocketclip.models.demo_data import load_split
 from pocketclip.models.distill import distill
 from pocketclip.models.evaluate import evaluate
-from pocketclip.models.recipe_check import check_recipe, load_recipe
+from pocketclip.models.recipe_check import RecipeError, check_recipe, load_recipe
 from pocketclip.models.retrieval import evaluate_source
 from pocketclip.models.train_data import RunOptions, open_training_data
 from pocketclip.models.train_teacher import train_contrastive
@@ -41,6 +41,8 @@ TRAINING_ERRORS = (ValueError, OSError, DataError, StaleCache, CheckpointMismatc
 def run_recipe(recipe: dict, out: Path, command: str = "", opts: RunOptions | None = None) -> dict | None:
     """Train, store the float16 model in out/model, evaluate it; returns the eval record (rank 0)."""
     check_recipe(recipe)
+    if recipe["kind"] not in KINDS:
+        raise RecipeError(f"a {recipe['kind']} recipe runs with python -m pocketclip.models.train_{recipe['kind']}")
     spec = recipe.get("eval", {})
     if spec.get("source", "demo") != "demo":  # a missing test set is found now, not after the training
         open_source(spec["source"], spec.get("images"), spec.get("split", "test"))

@@ -113,7 +113,7 @@ def end_rank(code: int) -> NoReturn:
     pt_gloo_runloop threads stay after a DDP wrap, or after a backward through torch.distributed.nn's
     all_gather). One that drops the last reference to a Python-made tensor while the interpreter shuts
     down takes the GIL, which ends the thread inside a C++ destructor: "terminate called without an
-    active exception", SIGABRT, and torchrun fails a run whose files were all written (about once in 15
+    active exception", SIGABRT, and torchrun fails a run whose files were all written (about once in 11
     two-rank runs here; pytorch/pytorch#179291, an atexit destroy, was abandoned upstream)."""
     leave_process_group()
     sys.stdout.flush()

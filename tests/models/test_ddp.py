@@ -26,7 +26,8 @@ def torchrun(recipe: dict, folder, port: int) -> None:
 
 def test_a_rank_ends_with_its_code_and_loses_no_output():
     # end_rank skips the interpreter's shutdown (gloo threads abort it now and then): output must be flushed first.
-    code = "import sys; from pocketclip.models.training import end_rank; print('kept'); sys.stderr.write('too'); end_rank(3)"
+    code = ("import sys; from pocketclip.models.training import end_rank; "
+            "print('kept'); sys.stderr.write('too'); end_rank(3)")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as under torchrun
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert (out.returncode, out.stdout, out.stderr) == (3, "kept\n", "too")
