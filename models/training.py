@@ -110,11 +110,12 @@ def end_rank(code: int) -> NoReturn:
     """End a torchrun rank: leave the group, flush, and exit without the interpreter's shutdown.
 
     Why not a plain return: after training, gloo's worker threads outlive destroy_process_group (both
-    pt_gloo_runloop threads stay after a DDP wrap, or after a backward through torch.distributed.nn's
-    all_gather). One that drops the last reference to a Python-made tensor while the interpreter shuts
-    down takes the GIL, which ends the thread inside a C++ destructor: "terminate called without an
-    active exception", SIGABRT, and torchrun fails a run whose files were all written (about once in 11
-    two-rank runs here; pytorch/pytorch#179291, an atexit destroy, was abandoned upstream)."""
+    pt_gloo_runloop threads stay once our model was wrapped in DDP, or went backward through
+    torch.distributed.nn's all_gather; which object keeps the group is not known). One that drops the
+    last reference to a Python-made tensor while the interpreter shuts down takes the GIL, which ends the
+    thread inside a C++ destructor: "terminate called without an active exception", SIGABRT, and torchrun
+    fails a run whose files were all written (about once in 11 two-rank runs here; pytorch/pytorch#179291,
+    an atexit destroy, was abandoned upstream)."""
     leave_process_group()
     sys.stdout.flush()
     sys.stderr.flush()
