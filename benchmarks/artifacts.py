@@ -13,9 +13,8 @@ import time
 
 import numpy as np
 
-from pocketclip.runtime.backends import RUNNABLE_FORMATS, open_tower
-from pocketclip.runtime.bundle import load_bundle
-
+from pocketclip.runtime.bundle.backends import RUNNABLE_FORMATS, open_tower
+from pocketclip.runtime.bundle.manifest import load_bundle
 
 
 def _time_once(tower, one: np.ndarray) -> float:

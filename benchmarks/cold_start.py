@@ -1,6 +1,6 @@
 """One `pocketclip search` process end to end on a large store: with its memory-mappable copy, and without it.
 
-The store is written through the runtime's own code (open_store, bind_bundle, code_blobs with the bundle's
+The store is written through the runtime's own code (open_store, bind_bundle, Codebooks.code_blobs with the bundle's
 codebooks, the generation counter) from given synthetic vectors, and its copy as an index run leaves it
 (runtime/store_copy.write_copy). A search is a new Python process (`python -m pocketclip.cli search TEXT
 --db STORE --json`): interpreter start, imports, bundle checks, the text tower, opening the index and the
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketclip.runtime import meta_keys as K
-from pocketclip.runtime.bundle import Bundle
-from pocketclip.runtime.pq import bundle_codebooks
-from pocketclip.runtime.pq_index import code_blobs
-from pocketclip.runtime.store import bind_bundle, bump_generation, now, open_store, set_meta
-from pocketclip.runtime.store_copy import copy_folder, write_copy
+from pocketclip.runtime.bundle.codebooks import bundle_codebooks
+from pocketclip.runtime.bundle.manifest import Bundle
+from pocketclip.runtime.store import now, open_store
+from pocketclip.runtime.library import bind_bundle
+from pocketclip.runtime.store import meta_keys as K
+from pocketclip.runtime.store.copy import copy_folder, write_copy
 
 QUERY = "two red circles on the left"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -37,11 +37,11 @@ def write_store(path: Path, bundle: Bundle, vectors16: np.ndarray, chunk: int = 
     bind_bundle(db, bundle)
     books, model, stamp = bundle_codebooks(bundle), bundle.fingerprint, now()
     with db.atomic():
-        set_meta(db, {K.ROOT: str(path.parent / "photos"), K.BUNDLE: str(bundle.root.resolve()), K.BACKEND: "onnx",
+        db.set_meta({K.ROOT: str(path.parent / "photos"), K.BUNDLE: str(bundle.root.resolve()), K.BACKEND: "onnx",
                       K.PRECISION: "fp32"})
     for first in range(0, len(vectors16), chunk):
         rows = np.asarray(vectors16[first:first + chunk], dtype="<f2")
-        codes = code_blobs(books, rows.astype(np.float32)) if books is not None else [None] * len(rows)
+        codes = books.code_blobs(rows.astype(np.float32)) if books is not None else [None] * len(rows)
         ids = range(first + 1, first + len(rows) + 1)
         with db.atomic():
             db.conn.executemany("INSERT INTO photos (id, path, size, mtime_ns, content_hash, width, height, status, "
@@ -49,12 +49,12 @@ def write_store(path: Path, bundle: Bundle, vectors16: np.ndarray, chunk: int = 
                                 [(i, f"synthetic/{i:08d}.jpg", i, f"{i:064x}", stamp) for i in ids])
             db.conn.executemany("INSERT INTO embeddings (photo_id, model, vector, pq_code) VALUES (?, ?, ?, ?)",
                                 [(i, model, row.tobytes(), code) for i, row, code in zip(ids, rows, codes)])
-            bump_generation(db)
+            db.bump_generation()
     with db.atomic():
         if books is not None:
-            set_meta(db, {K.PQ_CODEBOOKS_SHA256: bundle.pq_sha256})
-        bump_generation(db)
-    write_copy(db, path, model)
+            db.set_meta({K.PQ_CODEBOOKS_SHA256: bundle.pq_sha256})
+        db.bump_generation()
+    db.write_copy(model)
     db.close()
     return time.perf_counter() - start
 

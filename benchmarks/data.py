@@ -22,13 +22,13 @@ from pathlib import Path
 
 import torch
 
-from pocketclip.models.checkpoint import load_model
+from pocketclip.models.data.demo_data import trim_ids
+from pocketclip.models.data.demo_world import sample
 from pocketclip.models.data.feed import StreamFeed
 from pocketclip.models.data.loader import StreamSpec
 from pocketclip.models.data.sources import open_source
-from pocketclip.models.demo_data import trim_ids
-from pocketclip.models.demo_world import sample
-from pocketclip.models.distill import stage1_loss
+from pocketclip.models.towers.checkpoint import load_model
+from pocketclip.models.train.distill import stage1_loss
 
 
 def write_shards(folder: Path, count: int, size: int, per_shard: int = 128) -> str:

@@ -21,10 +21,10 @@ import torch
 from pocketclip.exporter.bundle_writer import measure, plan
 from pocketclip.exporter.golden import calibration_inputs, write_golden
 from pocketclip.exporter.targets import TARGETS, artifact_name
-from pocketclip.runtime.quality import bar_for
-from pocketclip.models.checkpoint import load_model
-from pocketclip.runtime.backends import RUNNABLE_FORMATS
-from pocketclip.runtime.bundle import size_path
+from pocketclip.models.towers.checkpoint import load_model
+from pocketclip.runtime.bundle.backends import RUNNABLE_FORMATS
+from pocketclip.runtime.bundle.manifest import size_path
+from pocketclip.runtime.parity.quality import bar_for
 
 
 def export_shapes(name: str, formats: list[str], gallery: int) -> list[dict]:

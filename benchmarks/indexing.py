@@ -15,14 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from pocketclip.runtime.bundle import Bundle
-from pocketclip.runtime.library import Library
-
 from benchmarks.demo_bundle import bundle_for_benchmark
+from pocketclip.runtime.bundle.manifest import Bundle
+from pocketclip.runtime.library import Library
 
 
 def draw_folder(root: Path, count: int, size: tuple[int, int]) -> None:
-    from pocketclip.models.demo_world import sample
+    from pocketclip.models.data.demo_world import sample
 
     root.mkdir(parents=True, exist_ok=True)
     for i in range(count):

@@ -2,7 +2,7 @@
 
     python -m benchmarks.pq --vectors 1000000 [--queries 200] [--candidates 1000] [--codebooks F] [--json]
 
-Two settings, each with the distilled codebooks published for the model (models/train_pq.py) and the
+Two settings, each with the distilled codebooks published for the model (models/train/pq.py) and the
 k-means baseline at the same bytes:
 - demo_split: the model's own embeddings of the held-out demo split (1000 pictures; its captions are
   the queries). The baseline's k-means is fitted on training-split picture embeddings, the same
@@ -26,17 +26,18 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from pocketclip.models.checkpoint import load_model
-from pocketclip.models.demo_data import load_split
-from pocketclip.models.evaluate import embed_pairs
-from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
-from pocketclip.models.train_pq import code_entropy, published_codebooks
-from pocketclip.runtime.pq import Codebooks, PQScanner, load_codebooks, rerank, top
-from pocketclip.runtime.store import as_stored
-
 from benchmarks import cold_start
 from benchmarks.pq_desktop import candidate_sweep, measure_desktop, stored_rows, switch_point
 from benchmarks.pq_engines import faiss_side_by_side, percentiles, recall, sqlite_vec_exact, timed, usearch_hnsw
+from pocketclip.models.data.demo_data import load_split
+from pocketclip.models.eval.evaluate import embed_pairs
+from pocketclip.models.towers.checkpoint import load_model
+from pocketclip.models.train.pq import code_entropy, published_codebooks
+from pocketclip.models.train.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.runtime.bundle.codebooks import Codebooks, load_codebooks
+from pocketclip.runtime.search.hits import top
+from pocketclip.runtime.search.pq import PQScanner, rerank
+from pocketclip.runtime.store import as_stored
 
 
 def synthetic(base: np.ndarray, n: int, noise: float, seed: int = 0, chunk: int = 100_000) -> tuple[np.ndarray, float]:
@@ -96,7 +97,7 @@ def run(args) -> dict:
     elif (published := published_codebooks(model)) is not None:
         learned = published[0]
     else:
-        raise SystemExit(f"{args.model} has no published PQ codebooks; run models/train_pq.py or give --codebooks")
+        raise SystemExit(f"{args.model} has no published PQ codebooks; run models/train/pq.py or give --codebooks")
     train_images, _ = embed(model, "train", args.base)
     test_images, test_texts = embed(model, "test", args.test_size)
     m = learned.subspaces
@@ -161,14 +162,14 @@ def cold(args, model, vectors16: np.ndarray) -> dict:
     import tempfile
     from pathlib import Path
 
-    from pocketclip.runtime.bundle import load_bundle
+    from pocketclip.runtime.bundle.manifest import load_bundle
 
     with tempfile.TemporaryDirectory(prefix="pocketclip-cold-") as scratch:
         if args.bundle:
             bundle = load_bundle(args.bundle)
         else:  # the bundle `pocketclip export` makes by default (ONNX fp32 suffices for a text query)
             from pocketclip.exporter.bundle_writer import export_bundle
-            from pocketclip.models.train_pq import codebooks_option
+            from pocketclip.models.train.pq import codebooks_option
 
             export_bundle(model, Path(scratch) / "bundle", ["onnx"], ["fp32"], codebooks=codebooks_option(model,
                                                                                                          args.cold_pq))

@@ -1,5 +1,5 @@
 """The desktop's search path in benchmarks/pq.py: faiss scans the codes the store holds (the bundle's codebooks,
-runtime/fastscan.py), then the candidates are re-ranked exactly on the float16 vectors; and the two settings
+runtime/search/fastscan.py), then the candidates are re-ranked exactly on the float16 vectors; and the two settings
 the manifest's `search` section carries, measured on it: the exact/PQ switch point and the candidates.
 
 Times are per query on one thread, as benchmarks/pq.py sets it; the codes are made by Codebooks.stored_codes,
@@ -11,10 +11,11 @@ import time
 
 import numpy as np
 
-from pocketclip.runtime.fastscan import FaissScanner
-from pocketclip.runtime.pq import Codebooks, rerank, top
-
 from benchmarks.pq_engines import percentiles, recall, timed
+from pocketclip.runtime.bundle.codebooks import Codebooks
+from pocketclip.runtime.search.fastscan import FaissScanner
+from pocketclip.runtime.search.hits import top
+from pocketclip.runtime.search.pq import rerank
 
 
 def stored_rows(books: Codebooks, vectors16: np.ndarray, chunk: int = 200_000) -> np.ndarray:

@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from pocketclip.runtime.pq import rerank
-from pocketclip.runtime.quality import mean_overlap
+from pocketclip.runtime.search.hits import mean_overlap
+from pocketclip.runtime.search.pq import rerank
 
 
 def percentiles(times: list[float]) -> dict:

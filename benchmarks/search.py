@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketclip.runtime.search import VectorIndex
-from pocketclip.runtime.store import bind_model, open_store, to_blob
+from pocketclip.runtime.search.exact import VectorIndex
+from pocketclip.runtime.store import open_store, to_blob
 
 
 def synthetic(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -30,14 +30,14 @@ def measure(n: int, dim: int, queries: int) -> dict:
     vectors = synthetic(n, dim)
     with tempfile.TemporaryDirectory() as tmp:
         db = open_store(Path(tmp) / "s.db")
-        bind_model(db, "synthetic", dim, "none")
+        db.bind_model("synthetic", dim, "none")
         with db.atomic():
             db["photos"].insert_all(({"id": i + 1, "path": f"{i}.jpg", "status": "ok"} for i in range(n)),
                                     batch_size=10_000)
             db["embeddings"].insert_all(({"photo_id": i + 1, "model": "synthetic", "vector": to_blob(v)}
                                          for i, v in enumerate(vectors)), batch_size=10_000)
         start = time.perf_counter()
-        index = VectorIndex(db, "synthetic")
+        index = VectorIndex(db, db.search_arrays("synthetic"))
         load_s = time.perf_counter() - start
     times = []
     for q in synthetic(queries, dim, seed=1):

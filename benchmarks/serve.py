@@ -24,13 +24,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pocketclip.runtime import meta_keys as K
-from pocketclip.runtime.bundle import Bundle
-from pocketclip.runtime.pq import bundle_codebooks
-from pocketclip.runtime.pq_index import bind_codebooks
-from pocketclip.runtime.store import bind_model, now, open_store, set_meta, to_blob
 
 from benchmarks.demo_bundle import bundle_for_benchmark
+from pocketclip.runtime.bundle.codebooks import bundle_codebooks
+from pocketclip.runtime.bundle.manifest import Bundle
+
+from pocketclip.runtime.library import bind_bundle
+from pocketclip.runtime.store import now, open_store, to_blob
+from pocketclip.runtime.store import meta_keys as K
 
 WORDS = ("red", "blue", "green", "yellow", "circle", "star", "ring", "cross", "triangle", "left", "right", "top",
          "bottom", "middle", "two", "three", "striped", "navy", "pink", "white")
@@ -42,9 +43,9 @@ def synthetic_store(db_path: Path, root: Path, bundle: Bundle, photos: int, seed
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     db = open_store(db_path)
-    bind_model(db, bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256, precision="fp32")
+    db.bind_model(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256, precision="fp32")
     with db.atomic():
-        set_meta(db, {K.ROOT: str(root.resolve()), K.BUNDLE: str(bundle.root.resolve()), K.BACKEND: "onnx"})
+        db.set_meta({K.ROOT: str(root.resolve()), K.BUNDLE: str(bundle.root.resolve()), K.BACKEND: "onnx"})
     stamp = now()
     for start in range(0, photos, chunk):
         ids = range(start + 1, min(start + chunk, photos) + 1)
@@ -56,7 +57,7 @@ def synthetic_store(db_path: Path, root: Path, bundle: Bundle, photos: int, seed
                                       "indexed_at": stamp} for i in ids), batch_size=2000)
             db["embeddings"].insert_all(({"photo_id": i, "model": bundle.fingerprint, "vector": to_blob(v)}
                                          for i, v in zip(ids, vectors)), batch_size=2000)
-    bind_codebooks(db, bundle_codebooks(bundle), bundle.pq_sha256, bundle.fingerprint)  # codes, if it has books
+    db.bind_codebooks(bundle_codebooks(bundle), bundle.pq_sha256, bundle.fingerprint)  # codes, if it has books
     db.close()
 
 

@@ -15,11 +15,11 @@ import torch
 
 from pocketclip.exporter.golden import calibration_inputs
 from pocketclip.exporter.targets import INPUT, TARGETS, artifact_name
-from pocketclip.models.checkpoint import load_model
-from pocketclip.models.configs import CLIP_SOT, get_config
-from pocketclip.models.dual_encoder import DualEncoder, count_parameters
-from pocketclip.runtime.backends import open_tower
-from pocketclip.runtime.quality import median_ms
+from pocketclip.models.towers.checkpoint import load_model
+from pocketclip.models.towers.configs import CLIP_SOT, get_config
+from pocketclip.models.towers.dual_encoder import DualEncoder, count_parameters
+from pocketclip.runtime.bundle.backends import open_tower
+from pocketclip.runtime.parity.quality import median_ms
 
 FORMATS = ("pte", "onnx")
 

@@ -11,7 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pocketclip.models.configs import DEMO_ANALOGUES, get_config
+from pocketclip.models.towers.configs import DEMO_ANALOGUES, get_config
 
 DEMO_TEACHER = "demo-teacher"
 
@@ -55,7 +55,7 @@ TEACHER_INDEX = "teacher_index.safetensors"
 
 def distill_demo(model: str, steps: tuple[int, int], train_size: int, test_size: int, work: Path) -> dict:
     """Distil demo-scale `model` from the demo teacher (resuming a run left in `work`); R@1 and wall time."""
-    from pocketclip.models.train import run_recipe
+    from pocketclip.models.train.run import run_recipe
 
     recipe = demo_recipe(model, steps, train_size, test_size)
     # another schedule or split: another run folder
@@ -74,9 +74,9 @@ def distill_demo(model: str, steps: tuple[int, int], train_size: int, test_size:
 
 def teacher_quality(test_size: int, teacher: str = DEMO_TEACHER) -> dict:
     """The demo teacher on the held-out split the students are evaluated on."""
-    from pocketclip.models.checkpoint import WEIGHTS_DIR, load_model
-    from pocketclip.models.demo_data import load_split
-    from pocketclip.models.evaluate import evaluate
+    from pocketclip.models.data.demo_data import load_split
+    from pocketclip.models.eval.evaluate import evaluate
+    from pocketclip.models.towers.checkpoint import WEIGHTS_DIR, load_model
 
     committed = WEIGHTS_DIR / teacher / "eval.json"
     if committed.exists() and json.loads(committed.read_text()).get("pairs") == test_size:

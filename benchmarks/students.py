@@ -27,7 +27,7 @@ import torch
 
 from benchmarks.student_latency import FORMATS, export_towers, time_artifacts, tower_inputs, tower_names
 from benchmarks.student_quality import demo_name, distill_demo, teacher_quality
-from pocketclip.models.checkpoint import load_model
+from pocketclip.models.towers.checkpoint import load_model
 
 # One candidate per image family (ViT-S/32, ViT-Ti/16, hybrid) and per text family (4 layers at 384 and 256, 6 at 256).
 CANDIDATES = ("student-vit-s32+student-text-4l-384", "student-vit-ti16+student-text-4l-256",

@@ -14,8 +14,8 @@ import json
 
 import torch
 
-from pocketclip.models.checkpoint import load_model
-from pocketclip.models.evaluate import size_report, tower_latency
+from pocketclip.models.eval.evaluate import size_report, tower_latency
+from pocketclip.models.towers.checkpoint import load_model
 
 
 def compare(teacher_name: str, student_name: str, repeats: int, threads: int) -> dict:

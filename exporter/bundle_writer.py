@@ -18,14 +18,14 @@ import torch
 from pocketclip.exporter.golden import calibration_inputs, write_golden, write_pq_golden
 from pocketclip.exporter.targets import INPUT, TARGETS, artifact_name
 from pocketclip.exporter.validate import check
-from pocketclip.models.checkpoint import fingerprint
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.runtime.backends import RUNNABLE_FORMATS, open_tower
-from pocketclip.runtime.bundle import SCHEMA_VERSION, sha256_path, size_path
-from pocketclip.runtime.golden import Golden
-from pocketclip.runtime.pq import Codebooks, save_codebooks
-from pocketclip.runtime.quality import bar_for, measure_tower
-from pocketclip.runtime.tokenizer import DEFAULT_MERGES, load_tokenizer
+from pocketclip.models.towers.checkpoint import fingerprint
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.runtime.bundle.backends import RUNNABLE_FORMATS, open_tower
+from pocketclip.runtime.bundle.codebooks import Codebooks, save_codebooks
+from pocketclip.runtime.bundle.manifest import SCHEMA_VERSION, sha256_path, size_path
+from pocketclip.runtime.bundle.tokenizer import DEFAULT_MERGES, load_tokenizer
+from pocketclip.runtime.parity.golden import Golden
+from pocketclip.runtime.parity.quality import bar_for, measure_tower
 
 PRECISIONS = {fmt: target.precisions for fmt, target in TARGETS.items()}
 # The search settings every platform reads from the manifest, re-measured with faiss's scan of the store's

@@ -15,12 +15,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pocketclip.models.demo_world import sample
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.runtime.golden import Golden, read_golden
-from pocketclip.runtime.pq import Codebooks, adc_scores
-from pocketclip.runtime.preprocess import normalise, preprocess_image, resize_and_crop
-from pocketclip.runtime.tokenizer import load_tokenizer
+from pocketclip.models.data.demo_world import sample
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.runtime.bundle.codebooks import Codebooks
+from pocketclip.runtime.bundle.preprocess import normalise, preprocess_image, resize_and_crop
+from pocketclip.runtime.bundle.tokenizer import load_tokenizer
+from pocketclip.runtime.parity.golden import Golden, read_golden
+from pocketclip.runtime.search.pq import adc_scores
 
 GOLDEN_TEXTS = (
     "two red circles on the left", "a large yellow star in the middle", "", "A photo of 3 small BLUE squares!",

@@ -20,6 +20,7 @@ import torch
 
 from pocketclip.exporter.targets import INPUT, OUTPUT, TARGETS
 from pocketclip.exporter.token_table import quantize_onnx_table
+from pocketclip.runtime.bundle.privacy import onnxruntime_offline
 
 
 def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: Path) -> Path:
@@ -54,8 +55,8 @@ def int8_token_table(fp32_path: Path, path: Path) -> dict:
 
 def quantize_int8(fp32_path: Path, kind: str, calibration: np.ndarray, path: Path) -> dict:
     """Static QDQ int8 of a saved fp32 model; returns what the manifest adds (the text tower's token table)."""
-    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quant_pre_process,
-                                          quantize_static)
+    onnxruntime_offline()  # its telemetry off before onnxruntime loads
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_static
 
     info = {}
     with tempfile.TemporaryDirectory() as tmp:

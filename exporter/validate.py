@@ -1,7 +1,7 @@
-"""Refusing an exported artifact that misses the design's bars (runtime/quality.py holds them)."""
+"""Refusing an exported artifact that misses the design's bars (runtime/parity/quality.py holds them)."""
 from __future__ import annotations
 
-from pocketclip.runtime.quality import misses
+from pocketclip.runtime.parity.quality import misses
 
 
 class ExportValidationError(Exception):

@@ -15,19 +15,17 @@ import os
 from pathlib import Path
 
 import numpy as np
-from sqlite_utils import Database
 
-from pocketclip.runtime import meta_keys as K
-from pocketclip.runtime.bundle import Bundle, load_bundle
-from pocketclip.runtime.encoders import BundleEncoder, ReferenceFactory
-from pocketclip.runtime.indexer import IndexReport, Log, Progress, index_folder
-from pocketclip.runtime.photos import load_photo, path_from_store
-from pocketclip.runtime.pq import bundle_codebooks
-from pocketclip.runtime.pq_index import bind_codebooks, open_index
-from pocketclip.runtime.search import Hit, SearchIndex, check_query, photo_vector
-from pocketclip.runtime.store import (ModelMismatch, StoreError, bind_model, get_meta, lock_writer, open_store,
-                                      set_meta)
-from pocketclip.runtime.store_copy import write_copy
+from pocketclip.runtime.bundle.codebooks import Codebooks, bundle_codebooks
+from pocketclip.runtime.bundle.encoders import BundleEncoder, ReferenceFactory
+from pocketclip.runtime.bundle.manifest import Bundle, load_bundle
+from pocketclip.runtime.indexing.decode import load_photo
+from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress, index_folder
+from pocketclip.runtime.indexing.walk import stored_file
+from pocketclip.runtime.search.hits import Hit, SearchIndex, check_query
+from pocketclip.runtime.search.pq_index import open_index
+from pocketclip.runtime.store import ModelMismatch, Store, StoreError, lock_writer
+from pocketclip.runtime.store import meta_keys as K
 
 
 class NotIndexed(StoreError):
@@ -42,10 +40,20 @@ def _bundle(bundle: str | Path | Bundle) -> Bundle:
     return bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
 
 
+def bind_bundle(store: Store, bundle: Bundle, books: Codebooks | None = None, reindex: bool = False,
+                precision: str | None = None) -> int:
+    """The one way a store is bound to a bundle: its model, dim, preprocessing (and precision), then its
+    codebooks (`books`, loaded from the bundle when not given); stored vectors get codes of the new
+    codebooks. Returns how many codes were re-encoded. ModelMismatch for another model unless `reindex`."""
+    books = bundle_codebooks(bundle) if books is None else books
+    store.bind_model(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256, reindex, precision)
+    return store.bind_codebooks(books, bundle.pq_sha256, bundle.fingerprint)
+
+
 class Library:
     """An indexed photo folder: search it, index it again, report on it."""
 
-    def __init__(self, db: Database, db_path: Path, root: Path, encoder: BundleEncoder, mode: str = "auto",
+    def __init__(self, db: Store, db_path: Path, root: Path, encoder: BundleEncoder, mode: str = "auto",
                  candidates: int | None = None):
         self.db, self.db_path, self.root, self.encoder = db, db_path, root, encoder
         self.mode, self.candidates = mode, candidates
@@ -72,16 +80,15 @@ class Library:
         lock = lock_writer(db_path)  # before anything is written: one writer at a time
         db = None
         try:
-            db = open_store(db_path)
-            before = get_meta(db)
+            db = Store.open(db_path)
+            before = db.meta()
             if before.get(K.ROOT) and before[K.ROOT] != str(root):
                 raise StoreError(f"{db_path} indexes {before[K.ROOT]}; use another --db for {root}")
             b = encoder.bundle
-            bind_model(db, b.fingerprint, b.embed_dim, b.preprocess_sha256, reindex, precision)
             now_bound = {K.ROOT: str(root), K.BUNDLE: str(b.root.resolve()), K.BACKEND: backend}
+            bind_bundle(db, b, books, reindex, precision)  # re-encodes stored vectors for new codebooks
             with db.atomic():
-                set_meta(db, now_bound)
-            bind_codebooks(db, books, b.pq_sha256, b.fingerprint)  # re-encodes stored vectors if new
+                db.set_meta(now_bound)
         except BaseException:
             if db is not None:
                 db.close()
@@ -101,8 +108,8 @@ class Library:
         """Open an indexed library read-only to search it, with the bundle it was indexed with (or
         `bundle`, which must be of the same model)."""
         db_path = Path(db_path)
-        db = open_store(db_path, readonly=True)
-        meta = get_meta(db)
+        db = Store.open(db_path, readonly=True)
+        meta = db.meta()
         if K.MODEL_FINGERPRINT not in meta or K.BUNDLE not in meta or K.ROOT not in meta:
             raise NotIndexed(f"{db_path} has no photos indexed yet; run `pocketclip index FOLDER --bundle B`")
         try:
@@ -136,7 +143,7 @@ class Library:
         self.retry_errors = False
         self._index = None  # the next search sees the new vectors
         try:  # the memory-mappable copy searches start from; without it (read-only folder) they read the store
-            write_copy(self.db, self.db_path, self.bundle.fingerprint)
+            self.db.write_copy(self.bundle.fingerprint)
         except OSError as exc:
             if log:
                 log(f"no search copy beside {self.db_path}: {exc}")
@@ -145,8 +152,7 @@ class Library:
     def search_index(self) -> SearchIndex:
         """The index searches run on (exact or PQ, by the bundle's settings), loaded on first use."""
         if self._index is None:
-            self.mode_used, self._index = open_index(self.db, self.bundle, self.mode, self.candidates,
-                                                     self.db_path)
+            self.mode_used, self._index = open_index(self.db, self.bundle, self.mode, self.candidates)
         return self._index
 
     def search_vector(self, vector: np.ndarray, k: int | None = None, relative: float | None = None) -> list[Hit]:
@@ -159,24 +165,26 @@ class Library:
             raise ValueError("the query is empty; type what the photos show")
         return self.search_vector(self.encoder.encode_texts([query])[0], k, relative)
 
-    def search_image(self, path: str | Path, k: int | None = None, relative: float | None = None) -> list[Hit]:
-        """Photos like the one at `path` (any photo file; it is not stored). DecodeError if it cannot be read."""
-        pixels, _, _ = load_photo(Path(path), self.bundle.preprocess)
+    def search_image(self, photo: str | Path | bytes, k: int | None = None, relative: float | None = None
+                     ) -> list[Hit]:
+        """Photos like `photo`: a photo file, or its encoded bytes (an upload; nothing is written to disk).
+        It is not stored. DecodeError if it cannot be read."""
+        pixels, _, _ = load_photo(photo if isinstance(photo, bytes) else Path(photo), self.bundle.preprocess)
         return self.search_vector(self.encoder.encode_pixels(pixels[None])[0], k, relative)
 
     def similar(self, photo_id: int, k: int | None = None, relative: float | None = None) -> list[Hit]:
         """Photos like the library's photo `photo_id` (itself first)."""
-        vector = photo_vector(self.db, self.bundle.fingerprint, photo_id)
+        vector = self.db.photo_vector(self.bundle.fingerprint, photo_id)
         if vector is None:
             raise UnknownPhoto(f"no indexed photo has id {photo_id}")
         return self.search_vector(vector, k, relative)
 
     def file(self, hit: Hit) -> Path:
         """The photo's file: its stored path turned back into the exact bytes of its name."""
-        return self.root / path_from_store(hit.path)
+        return stored_file(self.root, hit.path)
 
     def status(self) -> dict:
-        return store_status(self.db, self.db_path)
+        return self.db.status()
 
     def close(self) -> None:
         self.db.close()
@@ -185,26 +193,10 @@ class Library:
             self._lock = None
 
 
-def store_status(db: Database, db_path: Path) -> dict:
-    """Counts of ok / error / deleted photos and PQ codes, the model, the root and the store's size."""
-    meta = get_meta(db)
-    counts = dict(db.execute("SELECT status, count(*) FROM photos GROUP BY status").fetchall()) \
-        if db["photos"].exists() else {}
-    codes = db.execute("SELECT count(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id "
-                       "WHERE e.pq_code IS NOT NULL AND p.status = 'ok'").fetchone()[0] \
-        if db["embeddings"].exists() else 0
-    files = [db_path, Path(f"{db_path}-wal")]
-    return {"ok": counts.get("ok", 0), "error": counts.get("error", 0), "deleted": counts.get("deleted", 0),
-            "fingerprint": meta.get(K.MODEL_FINGERPRINT), "bytes": sum(f.stat().st_size for f in files if f.exists()),
-            "root": meta.get(K.ROOT), "pq_codes": codes, "pq_codebooks_sha256": meta.get(K.PQ_CODEBOOKS_SHA256),
-            "last_indexed": db.execute("SELECT max(indexed_at) FROM photos").fetchone()[0]
-            if db["photos"].exists() else None}
-
-
 def library_status(db_path: str | Path) -> dict:
-    """store_status of the store at `db_path`, opened read-only (no bundle needed)."""
-    db = open_store(db_path, readonly=True)
+    """Store.status of the store at `db_path`, opened read-only (no bundle needed)."""
+    db = Store.open(db_path, readonly=True)
     try:
-        return store_status(db, Path(db_path))
+        return db.status()
     finally:
         db.close()

@@ -8,13 +8,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is fetched from a hub, e
 os.environ.setdefault("POCKETCLIP_CACHE", tempfile.mkdtemp(prefix="pocketclip-test-cache-"))
 
 import pytest  # noqa: E402
-
 from tests_support import tiny  # noqa: E402
 
 
 @pytest.fixture
 def tiny_config():
-    from pocketclip.models.configs import ModelConfig
+    from pocketclip.models.towers.configs import ModelConfig
     return ModelConfig.from_dict(tiny())
 
 
@@ -23,9 +22,9 @@ def tiny_config():
 def fp32_bundle(tmp_path_factory):
     """The demo student's fp32 ONNX and ExecuTorch artifacts and PQ codebooks, exported once for the runtime tests."""
     from pocketclip.exporter.bundle_writer import export_bundle
-    from pocketclip.models.checkpoint import load_model
-    from pocketclip.models.train_pq import published_codebooks
-    from pocketclip.runtime.bundle import load_bundle
+    from pocketclip.models.towers.checkpoint import load_model
+    from pocketclip.models.train.pq import published_codebooks
+    from pocketclip.runtime.bundle.manifest import load_bundle
 
     out = tmp_path_factory.mktemp("fp32-bundle") / "bundle"
     model = load_model("demo-student")
@@ -39,9 +38,9 @@ def int8_bundle(tmp_path_factory):
     """The demo student's fp32 and int8 ONNX and ExecuTorch artifacts (the int8 text towers' token table as
     int8 rows) with its PQ codebooks; golden gallery as in a real export, so the int8 bars mean something."""
     from pocketclip.exporter.bundle_writer import export_bundle
-    from pocketclip.models.checkpoint import load_model
-    from pocketclip.models.train_pq import published_codebooks
-    from pocketclip.runtime.bundle import load_bundle
+    from pocketclip.models.towers.checkpoint import load_model
+    from pocketclip.models.train.pq import published_codebooks
+    from pocketclip.runtime.bundle.manifest import load_bundle
 
     out = tmp_path_factory.mktemp("int8-bundle") / "bundle"
     model = load_model("demo-student")
@@ -55,14 +54,14 @@ def pq4_bundle(tmp_path_factory):
     """The demo student with its published 4-bit codebooks (32 x 16, packed nibbles) and their golden codes;
     ONNX fp32 only, which is all the PQ checks need."""
     from pocketclip.exporter.bundle_writer import export_bundle
-    from pocketclip.models.checkpoint import load_model
-    from pocketclip.models.train_pq import published_codebooks
-    from pocketclip.runtime.bundle import load_bundle
+    from pocketclip.models.towers.checkpoint import load_model
+    from pocketclip.models.train.pq import published_codebooks
+    from pocketclip.runtime.bundle.manifest import load_bundle
 
     out = tmp_path_factory.mktemp("pq4-bundle") / "bundle"
     model = load_model("demo-student")
     books = published_codebooks(model, "pq4")
-    assert books is not None, "no 4-bit codebooks published: python -m pocketclip.models.train_pq " \
+    assert books is not None, "no 4-bit codebooks published: python -m pocketclip.models.train.pq " \
                               "models/recipes/demo-student-pq4.json --out runs/pq4 --publish"
     export_bundle(model, out, ["onnx"], ["fp32"], gallery=20, captions=10, codebooks=books)
     return load_bundle(out)

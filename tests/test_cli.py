@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from tests_support import tiny
 
-from pocketclip.models.checkpoint import save_model
-from pocketclip.models.configs import ModelConfig
-from pocketclip.models.dual_encoder import DualEncoder
 from pocketclip.cli import cli
 from pocketclip.cli.demo import EXAMPLE_QUERIES
-from tests_support import tiny
+from pocketclip.models.towers.checkpoint import save_model
+from pocketclip.models.towers.configs import ModelConfig
+from pocketclip.models.towers.dual_encoder import DualEncoder
 
 EVAL_KEYS = ("params", "bytes", "image_ms", "text_ms", "t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5", "i2t_r10")
 
@@ -94,11 +94,11 @@ def test_index_search_status_round_trip(tmp_path, photo_folder, fp32_bundle):
 def test_index_refuses_another_models_store(tmp_path, photo_folder, fp32_bundle):
     import numpy as np
 
-    from pocketclip.runtime.store import bind_model, open_store, to_blob
+    from pocketclip.runtime.store import open_store, to_blob
 
     db = tmp_path / "lib.db"
     store = open_store(db)
-    bind_model(store, "another-model", 128, "x")
+    store.bind_model("another-model", 128, "x")
     store["photos"].insert({"id": 1, "path": "old.jpg", "status": "ok"})
     store["embeddings"].insert({"photo_id": 1, "model": "another-model", "vector": to_blob(np.ones(128) / 128 ** .5)})
     store.close()

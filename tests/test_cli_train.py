@@ -17,7 +17,7 @@ def train(*args):
     ('{"kind": "distill", "model": "demo-student"}', "a distill recipe needs teacher, init, seed, data, stage1, stage2"),
     ('{"kind": "finetune"}', "recipe kind must be one of"),
     ('[1]', "recipe kind must be one of"),
-    (open("models/recipes/demo-student-pq.json").read(), "a pq recipe runs with python -m pocketclip.models.train_pq"),
+    (open("models/recipes/demo-student-pq.json").read(), "a pq recipe runs with python -m pocketclip.models.train.pq"),
 ])
 def test_a_bad_recipe_is_one_line(tmp_path, recipe, message):
     (tmp_path / "r.json").write_text(recipe)

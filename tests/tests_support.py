@@ -16,7 +16,7 @@ def tiny(name: str = "tiny", layers: int = 2, width: int = 32, token_dim: int | 
 
 def draw_photos(root, count: int, start: int = 0, size: int = 160) -> list:
     """Demo pictures saved as JPEG files, every third one in a subfolder."""
-    from pocketclip.models.demo_world import sample
+    from pocketclip.models.data.demo_world import sample
 
     paths = []
     for i in range(start, start + count):
@@ -32,13 +32,13 @@ def filled_store(tmp_path, n=500, dim=16, seed=0):
     """A store of n random unit vectors of model "m" (every 50th photo from the 8th on deleted)."""
     import numpy as np
 
-    from pocketclip.runtime.store import bind_model, open_store, to_blob
+    from pocketclip.runtime.store import open_store, to_blob
 
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     db = open_store(tmp_path / "s.db")
-    bind_model(db, "m", dim, "x")
+    db.bind_model("m", dim, "x")
     db["photos"].insert_all({"id": i + 1, "path": f"p{i}.jpg", "status": "deleted" if i % 50 == 7 else "ok"}
                             for i in range(n))
     db["embeddings"].insert_all({"photo_id": i + 1, "model": "m", "vector": to_blob(v)} for i, v in enumerate(vectors))
@@ -72,7 +72,7 @@ def demo_jpeg(index: int, split: str = "train", size: int = 48) -> tuple[bytes, 
     """(JPEG bytes, caption) of a demo-world picture."""
     import io
 
-    from pocketclip.models.demo_world import sample
+    from pocketclip.models.data.demo_world import sample
 
     image, caption, _ = sample(index, split, size)
     out = io.BytesIO()

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from pocketclip.models.data.sources import RawSample
-from pocketclip.runtime.photos import DecodeError, decode_photo_bytes, load_photo
-from pocketclip.runtime.preprocess import RESAMPLE, normalise, preprocess_image, to_rgb
+from pocketclip.runtime.bundle.preprocess import RESAMPLE, normalise, preprocess_image, to_rgb
+from pocketclip.runtime.indexing.decode import DecodeError, load_photo
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,11 @@ def sample_pixels(raw: RawSample, spec: Mapping, augment: RandomResizedCrop | No
     if isinstance(raw.image, Image.Image):
         return finish(raw.image) if finish else preprocess_image(raw.image, spec)
     if isinstance(raw.image, bytes):
-        return decode_photo_bytes(raw.image, spec, finish=finish)[0]
+        return load_photo(raw.image, spec, finish=finish)[0]
     if finish:
         if not raw.image.is_file():
             raise DecodeError("no such file")
-        return decode_photo_bytes(raw.image.read_bytes(), spec, finish=finish)[0]
+        return load_photo(raw.image.read_bytes(), spec, finish=finish)[0]
     return load_photo(raw.image, spec)[0]
 
 

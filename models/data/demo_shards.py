@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pocketclip.models.demo_data import RENDER_SIZE
-from pocketclip.models.demo_world import sample
+from pocketclip.models.data.demo_data import RENDER_SIZE
+from pocketclip.models.data.demo_world import sample
 
 JPEG_QUALITY = 95
 

@@ -31,8 +31,8 @@ from torch.utils.data import IterableDataset, get_worker_info
 from pocketclip.models.data.decode import RandomResizedCrop, image_skip_reason, sample_pixels, skip_reason
 from pocketclip.models.data.sources import RawSample, Source
 from pocketclip.models.data.teacher_cache import TeacherCache
-from pocketclip.runtime.photos import DecodeError
-from pocketclip.runtime.tokenizer import load_tokenizer
+from pocketclip.runtime.bundle.tokenizer import load_tokenizer
+from pocketclip.runtime.indexing.decode import DecodeError
 
 
 @dataclass(frozen=True)

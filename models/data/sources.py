@@ -22,7 +22,8 @@ from typing import Protocol
 from braceexpand import braceexpand
 from PIL import Image
 
-from pocketclip.models.demo_world import sample as demo_sample
+from pocketclip.models.data.demo_world import sample as demo_sample
+from pocketclip.runtime.one_line import one_line
 
 IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
 ROWS_PER_UNIT = 1000  # listings (Karpathy, CSV, demo) are cut into units of this many images
@@ -85,7 +86,7 @@ class ShardSource:
         errors: list[str] = []
 
         def keep_going(exc: Exception) -> bool:
-            errors.append(f"{type(exc).__name__}: {exc}".splitlines()[0][:200])
+            errors.append(one_line(f"{type(exc).__name__}: {exc}", 200))
             return True
 
         path = self.paths[unit]

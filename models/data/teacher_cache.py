@@ -18,9 +18,9 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from pocketclip.models.data.demo_data import trim_ids
 from pocketclip.models.data.sources import Source
 from pocketclip.models.data.unit_samples import fill_same_images, unit_loader
-from pocketclip.models.demo_data import trim_ids
 
 
 class StaleCache(RuntimeError):

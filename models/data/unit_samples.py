@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from pocketclip.models.data.decode import image_skip_reason, sample_pixels, skip_reason
 from pocketclip.models.data.sources import Source
-from pocketclip.runtime.photos import DecodeError
-from pocketclip.runtime.tokenizer import load_tokenizer
+from pocketclip.runtime.bundle.tokenizer import load_tokenizer
+from pocketclip.runtime.indexing.decode import DecodeError
 
 
 class UnitSamples(IterableDataset):

@@ -27,7 +27,7 @@ def torch_reference(manifest: dict, kind: str):
     """The PyTorch reference tower, for stores indexed with `--backend torch`: the runtime calls this
     only for that backend, so torch is imported only then."""
     needs_torch("the torch backend")
-    from pocketclip.models.reference_tower import TorchTower
+    from pocketclip.models.towers.reference_tower import TorchTower
 
     return TorchTower(manifest, kind)
 
@@ -37,9 +37,9 @@ def library_errors():
     """Turn the library's named errors into a one-line CLI error and a non-zero exit."""
     import sqlite3
 
-    from pocketclip.runtime.bundle import BundleError
-    from pocketclip.runtime.contracts import ContractError
-    from pocketclip.runtime.photos import DecodeError
+    from pocketclip.runtime.bundle.contracts import ContractError
+    from pocketclip.runtime.bundle.manifest import BundleError
+    from pocketclip.runtime.indexing.decode import DecodeError
     from pocketclip.runtime.store import StoreError
 
     try:
@@ -86,7 +86,7 @@ class ProgressBar:
 
 def export_quietly(export, *args, **kwargs) -> dict:
     """export_bundle(*args, **kwargs) with the libraries' chatter hidden and our own progress bar."""
-    from pocketclip.runtime.quiet import dependency_output_hidden
+    from pocketclip.runtime.bundle.quiet import dependency_output_hidden
 
     with dependency_output_hidden() as terminal:
         bar = ProgressBar(desc="exporting", unit="artifact", file=terminal)

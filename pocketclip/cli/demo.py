@@ -11,7 +11,6 @@ import click
 from pocketclip.cli.common import ProgressBar, export_quietly, needs_torch
 from pocketclip.cli.export import echo_bundle
 
-
 # Scenes the default 300-photo demo gallery holds (a different gallery size may lack some).
 EXAMPLE_QUERIES = (
     "two black stars at the top",
@@ -35,11 +34,11 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
     Example: pocketclip demo --out /tmp/demo --photos 300
     """
     needs_torch("the demo's export")
-    from pocketclip.models.demo_world import draw_gallery
-    from pocketclip.runtime.contact_sheet import contact_sheet
+    from pocketclip.cli.contact_sheet import contact_sheet
+    from pocketclip.models.data.demo_world import draw_gallery
+    from pocketclip.runtime.bundle.quiet import dependency_output_hidden
     from pocketclip.runtime.library import Library
-    from pocketclip.runtime.parity import check_bundle, parity_table
-    from pocketclip.runtime.quiet import dependency_output_hidden
+    from pocketclip.runtime.parity.bundle_parity import check_bundle, parity_table
 
     draw_gallery(out / "gallery", photos)
     manifest = _demo_bundle(out / "bundle", sorted({"onnx", *filter(None, formats.split(","))}))
@@ -75,9 +74,9 @@ def _program() -> str:
 def _demo_bundle(folder: Path, formats: list[str]) -> dict:
     """The demo student's bundle, exported unless an intact one of the same model is already there."""
     from pocketclip.exporter.bundle_writer import export_bundle
-    from pocketclip.models.checkpoint import fingerprint, load_model
-    from pocketclip.models.train_pq import published_codebooks
-    from pocketclip.runtime.bundle import BundleError, load_bundle
+    from pocketclip.models.towers.checkpoint import fingerprint, load_model
+    from pocketclip.models.train.pq import published_codebooks
+    from pocketclip.runtime.bundle.manifest import BundleError, load_bundle
 
     model = load_model("demo-student")
     codebooks = published_codebooks(model)

@@ -27,8 +27,8 @@ def export_command(model_name: str, out: Path, formats: str, precisions: str | N
     needs_torch("export")
     from pocketclip.exporter.bundle_writer import export_bundle
     from pocketclip.exporter.validate import ExportValidationError
-    from pocketclip.models.checkpoint import load_model
-    from pocketclip.models.train_pq import codebooks_option
+    from pocketclip.models.towers.checkpoint import load_model
+    from pocketclip.models.train.pq import codebooks_option
 
     try:
         model = load_model(model_name)

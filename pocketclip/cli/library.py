@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from pocketclip.cli.common import ProgressBar, db_option, json_option, library_errors, one_line, torch_reference
-from pocketclip.runtime.pq_index import MODES
+from pocketclip.runtime.search.pq_index import MODES
 
 
 @click.command("index")
@@ -100,7 +100,7 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
         for h in hits:
             click.echo(f"{one_line(str(library.file(h)))}\t{h.score:.4f}")
     if sheet is not None:
-        from pocketclip.runtime.contact_sheet import contact_sheet
+        from pocketclip.cli.contact_sheet import contact_sheet
 
         with library_errors():
             contact_sheet([(query or str(image_path), [(library.file(h), h.score) for h in hits])], sheet)

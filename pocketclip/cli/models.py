@@ -8,7 +8,6 @@ import click
 
 from pocketclip.cli.common import needs_torch, one_line
 
-
 DATA_HELP = "demo (default), shards:PATTERN, karpathy:FILE (with --images), csv:FILE or jsonl:FILE"
 
 
@@ -38,12 +37,12 @@ def eval_command(model_name: str | None, bundle_path: str | None, artifacts: tup
     Example: pocketclip eval --bundle demo-out/bundle --artifact image_onnx_int8.onnx --json
     """
     needs_torch("eval")
-    from pocketclip.models.checkpoint import load_model
+    from pocketclip.models.data.demo_data import load_split
     from pocketclip.models.data.sources import DataError
-    from pocketclip.models.demo_data import load_split
-    from pocketclip.models.evaluate import evaluate
-    from pocketclip.models.retrieval import evaluate_bundle, evaluate_source
-    from pocketclip.runtime.bundle import BundleError
+    from pocketclip.models.eval.evaluate import evaluate
+    from pocketclip.models.eval.retrieval import evaluate_bundle, evaluate_source
+    from pocketclip.models.towers.checkpoint import load_model
+    from pocketclip.runtime.bundle.manifest import BundleError
 
     if (model_name is None) == (bundle_path is None):
         raise click.UsageError("give --model or --bundle (one of them)")
@@ -85,7 +84,7 @@ def train_command(recipe: str, out: Path, publish: bool, device: str, precision:
     Example: pocketclip train models/recipes/demo-student.json --out runs/demo-student
     """
     needs_torch("training")
-    from pocketclip.models.train import main
+    from pocketclip.models.train.run import main
 
     main([recipe, "--out", str(out), "--device", device, "--precision", precision, "--workers", str(workers)]
          + (["--publish"] if publish else []))
@@ -98,8 +97,8 @@ def models_command() -> None:
     Example: pocketclip models
     """
     needs_torch("listing models")
-    from pocketclip.models.checkpoint import WEIGHTS_DIR
-    from pocketclip.models.configs import list_models
+    from pocketclip.models.towers.checkpoint import WEIGHTS_DIR
+    from pocketclip.models.towers.configs import list_models
 
     trained = sorted(p.name for p in WEIGHTS_DIR.glob("*") if (p / "config.json").exists())
     for name in list_models():

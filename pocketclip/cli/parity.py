@@ -32,27 +32,26 @@ def parity_command(bundle_path: str, device_report: Path | None, photos: Path | 
 
     Example: pocketclip parity demo-out/bundle --device-report pixel8.json
     """
-    from pocketclip.runtime.bundle import load_bundle
+    from pocketclip.runtime.bundle.manifest import load_bundle
 
     if (queries or store) and not photos:
         raise click.UsageError("--queries and --store go with --photos DIR")
     with library_errors():
         bundle = load_bundle(bundle_path)
         if device_report:
-            from pocketclip.runtime.device_report import check_device_file
+            from pocketclip.runtime.parity.device_report import check_device_file
 
             result, passed = check_device_file(bundle, device_report)
         elif photos:
-            from pocketclip.runtime.parity_photos import BUILT_IN_QUERIES, check_photos
+            from pocketclip.runtime.parity.photo_parity import BUILT_IN_QUERIES, check_photos
 
             texts = [line.strip() for line in queries.read_text().splitlines() if line.strip()] if queries \
                 else list(BUILT_IN_QUERIES)
             result = check_photos(bundle, photos, texts, store, bar)
             passed = result["passed"]
         else:
-            from pocketclip.runtime.parity import check_bundle, parity_table
-
-            from pocketclip.runtime.quiet import dependency_output_hidden
+            from pocketclip.runtime.bundle.quiet import dependency_output_hidden
+            from pocketclip.runtime.parity.bundle_parity import check_bundle, parity_table
 
             with dependency_output_hidden():  # ExecuTorch's runtime prints cpuinfo lines from C++ when it loads
                 report = check_bundle(bundle)

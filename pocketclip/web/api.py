@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
-from pocketclip.runtime.search import Hit
+from pocketclip.runtime.search.hits import Hit
 from pocketclip.web.served_library import ServedLibrary
 
 DEFAULT_K = 48  # a screenful of thumbnails
@@ -107,7 +107,7 @@ async def search_image(request: Request) -> JSONResponse:
     data = await read_upload(request)
     if not data:
         raise HTTPException(400, "the upload is empty; send a photo file")
-    hits, took = await run_in_threadpool(served(request).search_photo_bytes, data, k, relative)
+    hits, took = await run_in_threadpool(served(request).search_image, data, k, relative)
     return hits_json(hits, took, k=k, upload_bytes=len(data))
 
 

@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pocketclip.runtime.bundle import BundleError
+from pocketclip.runtime.bundle.manifest import BundleError
+from pocketclip.runtime.indexing.decode import DecodeError
 from pocketclip.runtime.library import UnknownPhoto
-from pocketclip.runtime.photos import DecodeError
+from pocketclip.runtime.one_line import one_line
 from pocketclip.runtime.store import StoreError, StoreLocked
 from pocketclip.web import api, pages
 from pocketclip.web.guard import Guard
@@ -28,14 +29,9 @@ from pocketclip.web.served_library import ServedLibrary
 log = logging.getLogger("pocketclip.web")
 
 
-def _one_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _error(status: int):
     async def handler(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"error": _one_line(exc)}, status_code=status)
+        return JSONResponse({"error": one_line(exc)}, status_code=status)
     return handler
 
 

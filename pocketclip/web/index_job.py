@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from pocketclip.runtime.indexer import IndexReport, Log, Progress
+from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress
+from pocketclip.runtime.one_line import one_line
 
 IndexRun = Callable[[Progress, Log], IndexReport]  # runs the indexer with these callbacks
 LOG_LINES = 20  # the last `skipping PATH: reason` lines shown on the page
@@ -66,7 +67,7 @@ class IndexJob:
         try:
             report = run(self._progress, self._log_line)
         except Exception as exc:  # the page shows the reason; the server keeps serving the old index
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message = one_line(exc)
             self._update(state="failed", error=message, finished_at=_now())
         else:
             self._update(state="done", report=asdict(report), finished_at=_now())

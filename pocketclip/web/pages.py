@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.templating import Jinja2Templates
 
+from pocketclip.runtime.indexing.decode import DecodeError
 from pocketclip.runtime.library import UnknownPhoto
-from pocketclip.runtime.photos import DecodeError
 from pocketclip.web.api import k_param, relative_param, served
 from pocketclip.web.photo_files import BROWSER_TYPES, jpeg_bytes
 

@@ -13,10 +13,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlite_utils import Database
+from PIL import Image, ImageOps
 
-from pocketclip.runtime.photos import DecodeError, path_from_store
+from pocketclip.runtime.indexing.decode import open_photo
+from pocketclip.runtime.indexing.walk import stored_file
+from pocketclip.runtime.store import Store
 
 THUMB_PX = 320  # the longer side: sharp in a ~160 px grid cell on a 2x screen
 THUMB_QUALITY = 82
@@ -33,11 +34,10 @@ class PhotoRow:
     content_hash: str | None
 
 
-def photo_row(db: Database, photo_id: int) -> PhotoRow | None:
+def photo_row(store: Store, photo_id: int) -> PhotoRow | None:
     """The store's row of an indexed ('ok') photo, or None for unknown, deleted or failed ids."""
-    row = db.execute("SELECT id, path, size, mtime_ns, content_hash FROM photos WHERE id = ? AND status = 'ok'",
-                     [photo_id]).fetchone()
-    return None if row is None else PhotoRow(*row)
+    row = store.ok_photo(photo_id)
+    return None if row is None else PhotoRow(row["id"], row["path"], row["size"], row["mtime_ns"], row["content_hash"])
 
 
 def file_inside(root: Path, stored: str) -> Path | None:
@@ -45,7 +45,7 @@ def file_inside(root: Path, stored: str) -> Path | None:
     else None."""
     real_root = Path(os.path.realpath(root))
     try:
-        real = Path(os.path.realpath(real_root / path_from_store(stored)))
+        real = Path(os.path.realpath(stored_file(real_root, stored)))
     except (OSError, ValueError):
         return None
     return real if real.is_relative_to(real_root) and real.is_file() else None
@@ -56,33 +56,9 @@ def default_cache_folder() -> Path:
     return Path(base) / "pocketclip" / "thumbs"
 
 
-def _open_checked(source: Path, max_side: int | None) -> Image.Image:
-    """The photo decoded (at a reduced scale for a JPEG thumbnail), refusing what would decode to more
-    pixels than Pillow's bomb limit. The limit is checked here, after the draft, instead of by warnings
-    made errors: warning filters are process-wide, and requests run in many threads."""
-    try:
-        image = Image.open(source)
-        if max_side is not None:
-            image.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced DCT scale, much faster
-        if Image.MAX_IMAGE_PIXELS and image.size[0] * image.size[1] > Image.MAX_IMAGE_PIXELS:
-            image.close()
-            raise DecodeError(f"decompression bomb refused ({image.size[0]}x{image.size[1]} pixels)")
-        image.load()
-        return image
-    except Image.DecompressionBombError as exc:
-        raise DecodeError(f"decompression bomb refused ({exc})") from None
-    except UnidentifiedImageError:
-        raise DecodeError("not an image Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DecodeError(f"cannot decode: {exc}") from None
-
-
 def jpeg_bytes(file: Path, max_side: int | None = None) -> bytes:
     """The photo upright (EXIF orientation applied) as JPEG, shrunk to `max_side` if given."""
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-    with _open_checked(file, max_side) as image:
+    with open_photo(file, max_side) as image:
         upright = ImageOps.exif_transpose(image).convert("RGB")
     if max_side is not None:
         upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)

@@ -6,42 +6,17 @@ a time (a local page has one user, and searches take milliseconds).
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from pocketclip.runtime.encoders import ReferenceFactory
+from pocketclip.runtime.bundle.encoders import ReferenceFactory
 from pocketclip.runtime.library import Library, UnknownPhoto
-from pocketclip.runtime.photos import load_photo
-from pocketclip.runtime.search import Hit
+from pocketclip.runtime.search.hits import Hit
 from pocketclip.web.index_job import IndexJob
 from pocketclip.web.photo_files import PhotoRow, ThumbnailCache, default_cache_folder, file_inside, photo_row
 
 MAX_PHOTO_ID = 2**63 - 1  # SQLite's largest integer: a bigger id in a URL is simply unknown
-
-
-@contextmanager
-def in_memory_file(data: bytes) -> Iterator[Path]:
-    """A path to `data` held in memory (Linux memfd, seen through /proc); elsewhere a private temporary
-    file, deleted on exit."""
-    if hasattr(os, "memfd_create") and Path("/proc/self/fd").is_dir():
-        fd = os.memfd_create("pocketclip-upload", os.MFD_CLOEXEC)
-        try:
-            view = memoryview(data)
-            while view:  # a write may take less than all of it
-                view = view[os.write(fd, view):]
-            yield Path(f"/proc/self/fd/{fd}")
-        finally:
-            os.close(fd)
-        return
-    with tempfile.NamedTemporaryFile(prefix="pocketclip-upload-") as file:
-        file.write(data)
-        file.flush()
-        yield Path(file.name)
 
 
 class ServedLibrary:
@@ -70,12 +45,10 @@ class ServedLibrary:
             raise UnknownPhoto(f"no indexed photo has id {photo_id}")
         return self._timed(lambda lib: lib.similar(photo_id, k, relative))
 
-    def search_photo_bytes(self, data: bytes, k: int, relative: float | None) -> tuple[list[Hit], float]:
-        """Photos like an uploaded one, decoded by the runtime's own loader (its decompression-bomb guard,
-        its regular-file check) from an anonymous in-memory file: the upload never reaches a disk."""
-        with in_memory_file(data) as path:
-            pixels, _, _ = load_photo(path, self.library.bundle.preprocess)
-        return self._timed(lambda lib: lib.search_vector(lib.encoder.encode_pixels(pixels[None])[0], k, relative))
+    def search_image(self, data: bytes, k: int, relative: float | None) -> tuple[list[Hit], float]:
+        """Photos like an uploaded one: the CLI's image search (Library.search_image) on its bytes, decoded in
+        memory by the runtime's guarded open; the upload never reaches a disk."""
+        return self._timed(lambda lib: lib.search_image(data, k, relative))
 
     def photo(self, photo_id: int) -> tuple[PhotoRow, Path] | None:
         """An indexed photo's row and real file, only while it is 'ok' and its file is inside the root."""

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tests_support import describe_schema
 
 from pocketclip.cli import cli
-from pocketclip.runtime.device_report import check_device_report, load_device_report
-from pocketclip.runtime.golden import load_golden
-from pocketclip.runtime.search import VectorIndex
-from pocketclip.runtime.store import bind_bundle, get_meta, now, open_store, to_blob
-from tests_support import describe_schema
+from pocketclip.runtime.parity.device_report import check_device_report, load_device_report
+from pocketclip.runtime.parity.golden import load_golden
+from pocketclip.runtime.search.exact import VectorIndex
+from pocketclip.runtime.store import now, open_store, to_blob
+from pocketclip.runtime.library import bind_bundle
 
 JVM_TEST = Path(__file__).resolve().parents[2] / "android_demo" / "core" / "jvm-test.sh"
 
@@ -42,8 +43,8 @@ def write_python_store(bundle, path: Path) -> None:
             db["embeddings"].insert({"photo_id": photo_id, "model": bundle.fingerprint, "vector": to_blob(vector),
                                      "pq_code": None})
     if bundle.manifest.get("pq"):
-        from pocketclip.runtime.pq_index import bind_bundle_codebooks
-        bind_bundle_codebooks(db, bundle)
+
+        bind_bundle(db, bundle)
     db.close()
 
 
@@ -107,8 +108,8 @@ def test_python_reads_the_kotlin_store(kotlin_run, fp32_bundle):
     kotlin, python = open_store(paths["POCKETCLIP_OUT_STORE"]), open_store(paths["POCKETCLIP_PY_STORE"])
     assert describe_schema(kotlin.conn) == describe_schema(python.conn)  # tables, columns, indexes, SQL
     for key in ("schema_version", "model_fingerprint", "dim", "preprocess_sha256", "pq_codebooks_sha256"):
-        assert get_meta(kotlin).get(key) == get_meta(python).get(key), key
-    kotlin_index, python_index = VectorIndex(kotlin, model), VectorIndex(python, model)
+        assert kotlin.meta().get(key) == python.meta().get(key), key
+    kotlin_index, python_index = VectorIndex(kotlin, kotlin.search_arrays(model)), VectorIndex(python, python.search_arrays(model))
     assert kotlin_index.paths == python_index.paths  # the error row is not searchable
     np.testing.assert_array_equal(kotlin_index.matrix, python_index.matrix)  # same float16 bytes
     for query in load_golden(fp32_bundle).gallery_text_ref:
@@ -153,7 +154,7 @@ def test_kotlin_core_passes_on_a_bundle_with_the_int8_token_table(int8_bundle, p
 
 def test_kotlin_meta_keys_are_the_runtime_keys():
     """StoreSchema.Meta (the keys the Kotlin store writes) is runtime.meta_keys, read from the source."""
-    meta_keys = pytest.importorskip("pocketclip.runtime.meta_keys")
+    meta_keys = pytest.importorskip("pocketclip.runtime.store.meta_keys")
     source = (JVM_TEST.parent / "src" / "main" / "kotlin" / "org" / "pocketclip" / "core" / "StoreSchema.kt").read_text()
     block = re.search(r"object Meta \{(.*?)\n    \}", source, flags=re.S).group(1)
     assert set(re.findall(r'const val \w+ = "(\w+)"', block)) == set(meta_keys.ALL)

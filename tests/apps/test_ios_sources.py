@@ -1,7 +1,7 @@
 """The iOS app's Swift sources against the Python runtime, without a Swift toolchain (none on Linux).
 
 What can be checked by reading the sources: the store schema the Swift code creates is the one
-runtime/store.py creates, the XCTest names mirror the core test list (the Kotlin core's names), the
+runtime/store/store.py creates, the XCTest names mirror the core test list (the Kotlin core's names), the
 meta keys the Swift code writes are the runtime's, and both apps take their search settings from the
 manifest's `search` section (the same keys in Swift and Kotlin) instead of constants.
 """
@@ -13,10 +13,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests_support import describe_schema as describe
 
 import pocketclip.runtime
 from pocketclip.runtime.store import open_store
-from tests_support import describe_schema as describe
 
 ROOT = Path(__file__).resolve().parents[2]
 IOS = ROOT / "ios_demo"
@@ -105,9 +105,9 @@ def test_tests_read_the_documented_environment():
 
 def runtime_meta_keys() -> set[str]:
     """The keys the runtime writes into meta: runtime.meta_keys.ALL, or (before that module) the keys
-    runtime/store.py, runtime/indexer.py and runtime/pq_index.py write, read from their source."""
+    runtime/store/store.py, runtime/indexing/indexer.py and runtime/search/pq_index.py write, read from their source."""
     try:
-        from pocketclip.runtime import meta_keys
+        from pocketclip.runtime.store import meta_keys
     except ImportError:
         meta_keys = None
     if meta_keys is not None:
@@ -130,7 +130,7 @@ def test_swift_meta_keys_are_the_runtime_keys():
     swift_keys = set(re.findall(r'static let \w+ = "(\w+)"', block))
     runtime_keys = runtime_meta_keys()
     assert {"schema_version", "model_fingerprint", "dim", "preprocess_sha256", "root"} <= runtime_keys
-    # The PQ contract's key (runtime/pq_index.py) is expected even before the runtime writes it.
+    # The PQ contract's key (runtime/search/pq_index.py) is expected even before the runtime writes it.
     assert swift_keys == runtime_keys | {"pq_codebooks_sha256"}, (swift_keys, runtime_keys)
     # ... and every key the Swift store writes is one of those constants, not a stray literal.
     store = (IOS / "Sources" / "PocketClipCore" / "PhotoStore.swift").read_text()

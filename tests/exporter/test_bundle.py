@@ -4,16 +4,16 @@ import shutil
 
 import numpy as np
 import pytest
+from tests_support import tiny
 
-import pocketclip.runtime.quality as quality
+import pocketclip.runtime.parity.quality as quality
 from pocketclip.exporter.bundle_writer import export_bundle, plan
 from pocketclip.exporter.validate import ExportValidationError
-from pocketclip.models.checkpoint import fingerprint, load_model
-from pocketclip.models.configs import ModelConfig
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.runtime.backends import open_tower
-from pocketclip.runtime.bundle import BundleHashMismatch, load_bundle
-from tests_support import tiny
+from pocketclip.models.towers.checkpoint import fingerprint, load_model
+from pocketclip.models.towers.configs import ModelConfig
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.runtime.bundle.backends import open_tower
+from pocketclip.runtime.bundle.manifest import BundleHashMismatch, load_bundle
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_bad_options_fail_before_any_work():
 
 @pytest.mark.parametrize("fmt", ["onnx", "pte"])
 def test_bundle_encoder_reproduces_golden_vectors(bundle, fmt):
-    from pocketclip.runtime.encoders import BundleEncoder
+    from pocketclip.runtime.bundle.encoders import BundleEncoder
 
     encoder = BundleEncoder(bundle, fmt, "fp32")
     golden = json.loads(bundle.verified("golden/golden.json").read_text())
@@ -138,7 +138,7 @@ def test_bundle_encoder_reproduces_golden_vectors(bundle, fmt):
 def test_golden_photo_files_preprocess_to_the_golden_tensors(bundle):
     from PIL import Image
 
-    from pocketclip.runtime.preprocess import preprocess_image
+    from pocketclip.runtime.bundle.preprocess import preprocess_image
 
     golden = json.loads(bundle.verified("golden/golden.json").read_text())
     pixels = np.load(bundle.verified("golden/pixels.npy"))

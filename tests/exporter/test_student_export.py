@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from pocketclip.exporter.targets import INPUT, TARGETS
-from pocketclip.models.configs import ImageConfig, ModelConfig, TextConfig
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.runtime.backends import open_tower
-from pocketclip.runtime.quality import cosines
+from pocketclip.models.towers.configs import ImageConfig, ModelConfig, TextConfig
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.runtime.bundle.backends import open_tower
+from pocketclip.runtime.parity.quality import cosines
 
 
 @pytest.fixture(scope="module")

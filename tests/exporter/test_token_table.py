@@ -8,8 +8,8 @@ from onnx import TensorProto, helper
 
 from pocketclip.cli import cli
 from pocketclip.exporter.token_table import describe, int8_rows, quantize_onnx_table, with_int8_table
-from pocketclip.models.checkpoint import load_model
-from pocketclip.runtime.quality import BARS
+from pocketclip.models.towers.checkpoint import load_model
+from pocketclip.runtime.parity.quality import BARS
 
 
 def test_rows_are_int8_with_one_symmetric_scale_each():

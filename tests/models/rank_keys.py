@@ -6,11 +6,11 @@ import dataclasses
 import json
 import sys
 
-from pocketclip.models.configs import PreprocessConfig
 from pocketclip.models.data.feed import StreamFeed
 from pocketclip.models.data.loader import StreamSpec
 from pocketclip.models.data.sources import open_source
-from pocketclip.models.training import distributed, end_rank
+from pocketclip.models.towers.configs import PreprocessConfig
+from pocketclip.models.train.loop import distributed, end_rank
 
 pattern, out = sys.argv[1], sys.argv[2]
 rank, world = distributed()

@@ -4,8 +4,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from pocketclip.models.checkpoint import CheckpointMismatch, fingerprint, load_model, save_model
-from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.towers.checkpoint import CheckpointMismatch, fingerprint, load_model, save_model
+from pocketclip.models.towers.dual_encoder import DualEncoder
 
 
 def test_round_trip_keeps_weights_and_config(tiny_config, tmp_path):

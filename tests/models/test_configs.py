@@ -1,7 +1,7 @@
 import pytest
 
-from pocketclip.models.configs import ModelConfig, get_config, list_models, resolve_config
-from pocketclip.models.dual_encoder import DualEncoder, count_parameters
+from pocketclip.models.towers.configs import ModelConfig, get_config, list_models, resolve_config
+from pocketclip.models.towers.dual_encoder import DualEncoder, count_parameters
 
 
 def test_registry_holds_the_named_configs():

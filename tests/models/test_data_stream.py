@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_data_sources import hostile_shard
+from tests_support import demo_jpeg, tiny, write_shard
 
-import pocketclip.models.training as training
-from pocketclip.models.checkpoint import fingerprint, load_model, save_model
-from pocketclip.models.configs import ModelConfig, PreprocessConfig
+import pocketclip.models.train.loop as training
 from pocketclip.models.data.feed import StreamFeed
 from pocketclip.models.data.loader import StreamSpec
 from pocketclip.models.data.sources import open_source
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.models.train import run_recipe
-from pocketclip.models.train_data import RunOptions
-from test_data_sources import hostile_shard
-from tests_support import demo_jpeg, tiny, write_shard
+from pocketclip.models.towers.checkpoint import fingerprint, load_model, save_model
+from pocketclip.models.towers.configs import ModelConfig, PreprocessConfig
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.models.train.data_options import RunOptions
+from pocketclip.models.train.run import run_recipe
 
 SPEC = StreamSpec(batch_size=4, preprocess=dataclasses.asdict(PreprocessConfig(size=32)), shuffle_buffer=8)
 

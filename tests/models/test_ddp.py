@@ -7,12 +7,12 @@ import sys
 import pytest
 import torch
 from safetensors.torch import load_file
-
-from pocketclip.models.checkpoint import save_model
-from pocketclip.models.configs import ModelConfig, resolve_config
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.models.train import run_recipe
 from tests_support import tiny
+
+from pocketclip.models.towers.checkpoint import save_model
+from pocketclip.models.towers.configs import ModelConfig, resolve_config
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.models.train.run import run_recipe
 
 
 def torchrun(recipe: dict, folder, port: int) -> None:
@@ -26,7 +26,7 @@ def torchrun(recipe: dict, folder, port: int) -> None:
 
 def test_a_rank_ends_with_its_code_and_loses_no_output():
     # end_rank skips the interpreter's shutdown (gloo threads abort it now and then): output must be flushed first.
-    code = ("import sys; from pocketclip.models.training import end_rank; "
+    code = ("import sys; from pocketclip.models.train.loop import end_rank; "
             "print('kept'); sys.stderr.write('too'); end_rank(3)")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as under torchrun
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)

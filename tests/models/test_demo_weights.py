@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from pocketclip.models.checkpoint import WEIGHTS_DIR, load_model
-from pocketclip.models.demo_data import load_split
-from pocketclip.models.evaluate import embed_pairs, retrieval_metrics, size_report
+from pocketclip.models.data.demo_data import load_split
+from pocketclip.models.eval.evaluate import embed_pairs, retrieval_metrics, size_report
+from pocketclip.models.towers.checkpoint import WEIGHTS_DIR, load_model
 
 
 @pytest.mark.parametrize("name", ["demo-teacher", "demo-student"])

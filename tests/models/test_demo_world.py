@@ -1,6 +1,6 @@
 import numpy as np
 
-from pocketclip.models.demo_world import COLOURS, SHAPES, sample
+from pocketclip.models.data.demo_world import COLOURS, SHAPES, sample
 
 
 def test_same_index_draws_the_same_picture_and_caption():

@@ -2,14 +2,14 @@
 import json
 
 import torch
-
-from pocketclip.models.checkpoint import load_model, save_model
-from pocketclip.models.configs import ModelConfig
-from pocketclip.models.distill import make_student
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.models.hard_negatives import mine_hard_negatives
-from pocketclip.models.train import run_recipe
 from tests_support import tiny
+
+from pocketclip.models.towers.checkpoint import load_model, save_model
+from pocketclip.models.towers.configs import ModelConfig
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.models.train.distill import make_student
+from pocketclip.models.train.hard_negatives import mine_hard_negatives
+from pocketclip.models.train.run import run_recipe
 
 
 def distill_recipe(teacher_dir, init="inherit"):

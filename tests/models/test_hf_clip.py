@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 from transformers import CLIPConfig, CLIPModel
 
-from pocketclip.models.checkpoint import CheckpointMismatch, load_model, load_state
-from pocketclip.models.hf_clip import convert_state, load_hf_clip
+from pocketclip.models.towers.checkpoint import CheckpointMismatch, load_model, load_state
+from pocketclip.models.towers.hf_clip import convert_state, load_hf_clip
 
 
 @pytest.fixture(scope="module")

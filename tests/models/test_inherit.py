@@ -1,10 +1,10 @@
 import torch
 import torch.nn.functional as F
-
-from pocketclip.models.configs import ModelConfig, get_config
-from pocketclip.models.dual_encoder import DualEncoder
-from pocketclip.models.inherit import inherit_from, layer_map, select
 from tests_support import tiny
+
+from pocketclip.models.towers.configs import ModelConfig, get_config
+from pocketclip.models.towers.dual_encoder import DualEncoder
+from pocketclip.models.towers.inherit import inherit_from, layer_map, select
 
 
 def test_layer_map_spans_the_teacher():

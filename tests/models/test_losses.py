@@ -1,7 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from pocketclip.models.losses import clip_loss, info_nce, similarity_kl
+from pocketclip.models.train.losses import clip_loss, info_nce, similarity_kl
 
 
 def unit(n, d, seed):

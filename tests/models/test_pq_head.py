@@ -3,8 +3,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pocketclip.models.pq_head import PQHead, distill_codebooks, usage_entropy
-from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.models.train.pq_head import PQHead, distill_codebooks, usage_entropy
+from pocketclip.models.train.pq_kmeans import fit_kmeans_codebooks
 
 
 def pairs(n=600, dim=32, seed=0):

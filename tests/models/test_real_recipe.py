@@ -7,11 +7,11 @@ import pytest
 import torch
 from transformers import CLIPConfig, CLIPModel
 
-from pocketclip.models.checkpoint import load_model
-from pocketclip.models.configs import get_config
 from pocketclip.models.data.demo_shards import write_demo_shards
-from pocketclip.models.train import load_recipe, run_recipe
-from pocketclip.models.train_data import RunOptions
+from pocketclip.models.towers.checkpoint import load_model
+from pocketclip.models.towers.configs import get_config
+from pocketclip.models.train.data_options import RunOptions
+from pocketclip.models.train.run import load_recipe, run_recipe
 
 RECIPE = Path(__file__).parents[2] / "models" / "recipes" / "clip-b32-to-hybrid.json"
 

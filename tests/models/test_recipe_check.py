@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from pocketclip.models.hard_negatives import mine_hard_negatives
-from pocketclip.models.recipe_check import RecipeError, check_recipe
-from pocketclip.models.train import run_recipe
 from tests_support import tiny
+
+from pocketclip.models.train.hard_negatives import mine_hard_negatives
+from pocketclip.models.train.recipe_check import RecipeError, check_recipe
+from pocketclip.models.train.run import run_recipe
 
 RECIPES = Path(__file__).parents[2] / "models" / "recipes"
 DISTILL = {"kind": "distill", "model": tiny("student", layers=1), "teacher": "demo-teacher", "init": "inherit",
@@ -100,7 +100,7 @@ def test_train_pq_says_a_bad_recipe_in_one_line(tmp_path):
     recipe = json.loads((RECIPES / "demo-student-pq4.json").read_text())
     recipe["subspaces"] = 7  # checked against the stored model's 128-dim embeddings once it loads
     (tmp_path / "r.json").write_text(json.dumps(recipe))
-    out = subprocess.run([sys.executable, "-m", "pocketclip.models.train_pq", str(tmp_path / "r.json"),
+    out = subprocess.run([sys.executable, "-m", "pocketclip.models.train.pq", str(tmp_path / "r.json"),
                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 1 and out.stderr.strip() == "error: subspaces 7 does not divide demo-student's " \
         "128-dim embeddings"

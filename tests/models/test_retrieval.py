@@ -1,8 +1,8 @@
 """The retrieval protocol on hand-made cases whose R@K is known, and the demo split's scene matching."""
 import torch
 
-from pocketclip.models.evaluate import retrieval_metrics
-from pocketclip.models.retrieval import group_ids, protocol, recall_at_k
+from pocketclip.models.eval.evaluate import retrieval_metrics
+from pocketclip.models.eval.retrieval import group_ids, protocol, recall_at_k
 
 
 def test_three_images_five_captions_each():

@@ -4,11 +4,19 @@ import json
 import pytest
 import torch
 
-from pocketclip.models.configs import (DEMO_ANALOGUES, IMAGE_CONFIGS, TEXT_CONFIGS, ImageConfig, ModelConfig,
-                                       TextConfig, demo_analogue, get_config)
-from pocketclip.models.dual_encoder import DualEncoder, count_parameters
-from pocketclip.models.hybrid_tower import HybridImageTower
-from pocketclip.models.inherit import inherit_from
+from pocketclip.models.towers.configs import (
+    DEMO_ANALOGUES,
+    IMAGE_CONFIGS,
+    TEXT_CONFIGS,
+    ImageConfig,
+    ModelConfig,
+    TextConfig,
+    demo_analogue,
+    get_config,
+)
+from pocketclip.models.towers.dual_encoder import DualEncoder, count_parameters
+from pocketclip.models.towers.hybrid_tower import HybridImageTower
+from pocketclip.models.towers.inherit import inherit_from
 
 
 def hybrid_config(**image) -> ModelConfig:

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from pocketclip.models.configs import ImageConfig, ModelConfig, TextConfig
-from pocketclip.models.demo_data import trim_ids
-from pocketclip.models.dual_encoder import DualEncoder
+from pocketclip.models.data.demo_data import trim_ids
+from pocketclip.models.towers.configs import ImageConfig, ModelConfig, TextConfig
+from pocketclip.models.towers.dual_encoder import DualEncoder
 
 
 def ids_batch(lengths, eot=49407, context=77):

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from pocketclip.models.checkpoint import WEIGHTS_DIR, load_model
-from pocketclip.models.demo_data import load_split
-from pocketclip.models.evaluate import embed_pairs
-from pocketclip.models.train_pq import EVAL_FILE, codebooks_option, compare, published_codebooks
-from pocketclip.runtime.pq import save_codebooks
+from pocketclip.models.data.demo_data import load_split
+from pocketclip.models.eval.evaluate import embed_pairs
+from pocketclip.models.towers.checkpoint import WEIGHTS_DIR, load_model
+from pocketclip.models.train.pq import EVAL_FILE, codebooks_option, compare, published_codebooks
+from pocketclip.runtime.bundle.codebooks import save_codebooks
 from pocketclip.runtime.store import as_stored
 
 

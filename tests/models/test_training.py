@@ -2,11 +2,11 @@
 import json
 
 import pytest
-
-import pocketclip.models.training as training
-from pocketclip.models.checkpoint import fingerprint, load_model
-from pocketclip.models.train import run_recipe
 from tests_support import tiny
+
+import pocketclip.models.train.loop as training
+from pocketclip.models.towers.checkpoint import fingerprint, load_model
+from pocketclip.models.train.run import run_recipe
 
 REPORT_KEYS = ("params", "bytes", "image_ms", "text_ms", "t2i_r1", "t2i_r5", "t2i_r10", "i2t_r1", "i2t_r5",
                "i2t_r10")

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pocketclip.runtime.bundle import BundleError, load_bundle, sha256_path
+from pocketclip.runtime.bundle.manifest import BundleError, load_bundle, sha256_path
 
 
 def test_missing_or_broken_manifest(tmp_path):

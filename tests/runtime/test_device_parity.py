@@ -6,13 +6,13 @@ import pytest
 from click.testing import CliRunner
 
 from pocketclip.cli import cli
-from pocketclip.runtime.device_report import check_device_report, load_device_report
-from pocketclip.runtime.contracts import ContractError
-from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.golden import load_golden
-from pocketclip.runtime.indexer import index_folder
-from pocketclip.runtime.photos import load_photo
-from pocketclip.runtime.store import bind_model, open_store, to_blob
+from pocketclip.runtime.bundle.contracts import ContractError
+from pocketclip.runtime.bundle.encoders import BundleEncoder
+from pocketclip.runtime.indexing.decode import load_photo
+from pocketclip.runtime.indexing.indexer import index_folder
+from pocketclip.runtime.parity.device_report import check_device_report, load_device_report
+from pocketclip.runtime.parity.golden import load_golden
+from pocketclip.runtime.store import open_store, to_blob
 
 
 def device_report(bundle, fmt="pte"):
@@ -83,7 +83,7 @@ def phone_store(path, folder, bundle, swap_channels=False):
     """A store as a phone would build it; `swap_channels` feeds BGR, the classic preprocessing bug."""
     encoder = BundleEncoder(bundle, "onnx", "fp32")
     db = open_store(path)
-    bind_model(db, bundle.fingerprint, bundle.manifest["model"]["embed_dim"], "phone")
+    db.bind_model(bundle.fingerprint, bundle.manifest["model"]["embed_dim"], "phone")
     index_folder(folder, db, encoder, progress=False)
     if swap_channels:
         for row in list(db["photos"].rows_where("status = 'ok'")):
@@ -109,7 +109,7 @@ def test_a_phone_store_is_compared_photo_by_photo(fp32_bundle, photo_folder, tmp
 
 def test_a_store_of_another_model_is_refused(fp32_bundle, photo_folder, tmp_path):
     db = open_store(tmp_path / "other.db")
-    bind_model(db, "another", 128, "x")
+    db.bind_model("another", 128, "x")
     result = CliRunner().invoke(cli, ["parity", str(fp32_bundle.root), "--photos", str(photo_folder), "--store",
                                       str(tmp_path / "other.db")])
     assert result.exit_code == 1 and "holds vectors of model" in result.output

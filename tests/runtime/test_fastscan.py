@@ -4,12 +4,14 @@ import faiss
 import numpy as np
 import pytest
 
-from pocketclip.runtime import fastscan
-from pocketclip.runtime.fastscan import FaissScanner
-from pocketclip.runtime.golden import load_golden
-from pocketclip.runtime.pq import PQScanner, adc_scores, bundle_codebooks
-from pocketclip.runtime.pq_index import PQIndex, bind_bundle_codebooks
-from pocketclip.runtime.store import bind_bundle, now, open_store, to_blob
+from pocketclip.runtime.search import fastscan
+from pocketclip.runtime.bundle.codebooks import bundle_codebooks
+from pocketclip.runtime.parity.golden import load_golden
+from pocketclip.runtime.search.fastscan import FaissScanner
+from pocketclip.runtime.search.pq import PQScanner, adc_scores
+from pocketclip.runtime.search.pq_index import PQIndex
+from pocketclip.runtime.store import now, open_store, to_blob
+from pocketclip.runtime.library import bind_bundle
 
 
 @pytest.fixture(params=["fp32_bundle", "pq4_bundle"], ids=["8bit", "4bit"])
@@ -72,7 +74,7 @@ def golden_store(bundle, path):
         for i, vector in enumerate(load_golden(bundle).gallery_image_ref):
             db["photos"].insert({"id": i + 1, "path": f"g/{i:03d}.png", "status": "ok", "indexed_at": now()})
             db["embeddings"].insert({"photo_id": i + 1, "model": bundle.fingerprint, "vector": to_blob(vector)})
-    bind_bundle_codebooks(db, bundle)
+    bind_bundle(db, bundle)
     return db
 
 

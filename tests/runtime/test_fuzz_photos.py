@@ -10,9 +10,9 @@ import time
 
 from PIL import Image  # noqa: F401 - seed_files saves through it
 
-from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.indexer import index_folder
-from pocketclip.runtime.store import bind_model, open_store
+from pocketclip.runtime.bundle.encoders import BundleEncoder
+from pocketclip.runtime.indexing.indexer import index_folder
+from pocketclip.runtime.store import open_store
 
 FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tif": "TIFF", "heic": "HEIF"}
 
@@ -21,7 +21,7 @@ def seed_files() -> dict[str, bytes]:
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    from pocketclip.models.demo_world import sample
+    from pocketclip.models.data.demo_world import sample
 
     seeds = {}
     for i, (suffix, fmt) in enumerate(FORMATS.items()):
@@ -58,9 +58,9 @@ def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 FUZZ_SCRIPT = """
 import sys
-from pocketclip.runtime.bundle import load_bundle
-from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.indexer import index_folder
+from pocketclip.runtime.bundle.manifest import load_bundle
+from pocketclip.runtime.bundle.encoders import BundleEncoder
+from pocketclip.runtime.indexing.indexer import index_folder
 from pocketclip.runtime.store import open_store
 encoder = BundleEncoder(load_bundle(sys.argv[1]), "onnx", "fp32")
 report = index_folder(sys.argv[2], open_store(sys.argv[3]), encoder, batch_size=16, log=lambda line: None)
@@ -85,7 +85,7 @@ def test_fuzzed_photos_never_crash_hang_or_touch_other_photos(tmp_path, photo_fo
     db_path = tmp_path / "fuzz.db"
     encoder = BundleEncoder(fp32_bundle, "onnx", "fp32")
     db = open_store(db_path)
-    bind_model(db, encoder.bundle.fingerprint, encoder.bundle.embed_dim, "x")
+    db.bind_model(encoder.bundle.fingerprint, encoder.bundle.embed_dim, "x")
     index_folder(photo_folder, db, encoder)
     db.close()
     good = rows_and_vectors(db_path)

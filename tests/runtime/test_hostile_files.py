@@ -11,13 +11,13 @@ import zlib
 
 import pytest
 from PIL import Image
-
-from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.indexer import RootUnavailable, index_folder
-from pocketclip.runtime.photos import (BYTES_PREFIX, DecodeError, content_hash, load_photo, path_from_store,
-                                       path_to_store, walk_photos)
-from pocketclip.runtime.store import bind_model, open_store
 from tests_support import draw_photos
+
+from pocketclip.runtime.bundle.encoders import BundleEncoder
+from pocketclip.runtime.indexing.decode import DecodeError, content_hash, load_photo
+from pocketclip.runtime.indexing.indexer import RootUnavailable, index_folder
+from pocketclip.runtime.indexing.walk import BYTES_PREFIX, path_from_store, path_to_store, walk_photos
+from pocketclip.runtime.store import open_store
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def encoder(fp32_bundle):
 
 def bound_store(tmp_path, encoder, name="index.db"):
     db = open_store(tmp_path / name)
-    bind_model(db, encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "x")
+    db.bind_model(encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "x")
     return db
 
 
@@ -155,7 +155,7 @@ def test_a_corrupt_heic_is_a_decode_error_whatever_pillow_heif_raises(tmp_path, 
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    from pocketclip.models.demo_world import sample
+    from pocketclip.models.data.demo_world import sample
 
     buffer = io.BytesIO()
     sample(3, "gallery", 64)[0].save(buffer, format="HEIF")
@@ -252,9 +252,7 @@ def test_allow_empty_marks_deleted_and_tombstones_come_back_without_embedding(tm
     report, _ = run(photo_folder, db, encoder, allow_empty=True)
     assert report.deleted == 24 and set(statuses(db).values()) == {"deleted"}
     assert db["embeddings"].count == 24  # tombstones keep their vectors ...
-    from pocketclip.runtime.search import photo_rows
-
-    assert photo_rows(db, encoder.bundle.fingerprint) == []  # ... which search never sees
+    assert len(db.search_arrays(encoder.bundle.fingerprint).ids) == 0  # ... which search never sees
     (away / "photo_001.jpg").rename(photo_folder / "photo_001.jpg")  # same path
     (away / "photo_002.jpg").rename(photo_folder / "elsewhere.jpg")  # another path, same content
     draw_photos(photo_folder, 1, start=40)[0].rename(photo_folder / "photo_004.jpg")  # same path, new content

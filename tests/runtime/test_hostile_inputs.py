@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pocketclip.cli import cli
-from pocketclip.runtime.bundle import sha256_path
+from pocketclip.runtime.bundle.manifest import sha256_path
 
 
 def invoke(*args):
@@ -134,7 +134,7 @@ def test_a_second_writer_is_refused_naming_the_first(indexed, tmp_path, fp32_bun
 
 
 def test_int8_vectors_never_join_fp32_ones(indexed, tmp_path, fp32_bundle):
-    from pocketclip.runtime.store import ModelMismatch, bind_model, open_store
+    from pocketclip.runtime.store import ModelMismatch, open_store
 
     db = store_copy(indexed, tmp_path)
     result = invoke("index", indexed / "photos", "--bundle", fp32_bundle.root, "--db", db, "--backend", "pte")
@@ -142,9 +142,9 @@ def test_int8_vectors_never_join_fp32_ones(indexed, tmp_path, fp32_bundle):
     store = open_store(db)
     b = fp32_bundle
     with pytest.raises(ModelMismatch, match="precision"):
-        bind_model(store, b.fingerprint, b.embed_dim, b.preprocess_sha256, precision="int8")
+        store.bind_model(b.fingerprint, b.embed_dim, b.preprocess_sha256, precision="int8")
     with pytest.raises(ModelMismatch, match="preprocess"):
-        bind_model(store, b.fingerprint, b.embed_dim, "another preprocessing", precision="fp32")
+        store.bind_model(b.fingerprint, b.embed_dim, "another preprocessing", precision="fp32")
     assert store["embeddings"].count == 12
 
 

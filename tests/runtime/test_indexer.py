@@ -10,11 +10,11 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-
-from pocketclip.runtime.encoders import BundleEncoder
-from pocketclip.runtime.indexer import index_folder
-from pocketclip.runtime.store import bind_model, open_store
 from tests_support import draw_photos
+
+from pocketclip.runtime.bundle.encoders import BundleEncoder
+from pocketclip.runtime.indexing.indexer import index_folder
+from pocketclip.runtime.store import open_store
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def run(folder, db, encoder, **kwargs):
 
 def store(tmp_path, encoder, name="index.db"):
     db = open_store(tmp_path / name)
-    bind_model(db, encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "x")
+    db.bind_model(encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "x")
     return db
 
 
@@ -45,7 +45,7 @@ def test_second_run_embeds_nothing(tmp_path, photo_folder, encoder):
 
 
 def test_vectors_match_the_golden_path(tmp_path, photo_folder, encoder):
-    from pocketclip.runtime.photos import load_photo
+    from pocketclip.runtime.indexing.decode import load_photo
     from pocketclip.runtime.store import from_blobs
 
     db = store(tmp_path, encoder)
@@ -164,7 +164,7 @@ def test_other_backends_give_the_same_store(tmp_path, photo_folder, fp32_bundle,
 
     reference = store(tmp_path, BundleEncoder(fp32_bundle, "onnx", "fp32"), "onnx.db")
     run(photo_folder, reference, BundleEncoder(fp32_bundle, "onnx", "fp32"))
-    from pocketclip.models.reference_tower import torch_reference
+    from pocketclip.models.towers.reference_tower import torch_reference
 
     other_encoder = BundleEncoder(fp32_bundle, backend, "fp32", reference=torch_reference)
     other = store(tmp_path, other_encoder, f"{backend}.db")
@@ -188,11 +188,11 @@ def test_heic_photos_are_indexed(tmp_path, photo_folder, encoder):
 
 def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatch):
     # The tests run as root, whom file permissions do not stop; so the OS refusal is raised here.
-    import pocketclip.runtime.indexer
-    import pocketclip.runtime.photos
+    import pocketclip.runtime.indexing.indexer
+    import pocketclip.runtime.indexing.decode
 
     locked = photo_folder / "photo_010.jpg"
-    real_open, real_hash = pocketclip.runtime.photos.Image.open, pocketclip.runtime.indexer.content_hash
+    real_open, real_hash = pocketclip.runtime.indexing.decode.Image.open, pocketclip.runtime.indexing.indexer.content_hash
 
     def refuse(path, *args, **kwargs):
         if str(path) == str(locked):
@@ -204,8 +204,8 @@ def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatc
             raise PermissionError(13, "Permission denied", str(path))
         return real_hash(path)
 
-    monkeypatch.setattr(pocketclip.runtime.photos.Image, "open", refuse)
-    monkeypatch.setattr(pocketclip.runtime.indexer, "content_hash", refuse_hash)
+    monkeypatch.setattr(pocketclip.runtime.indexing.decode.Image, "open", refuse)
+    monkeypatch.setattr(pocketclip.runtime.indexing.indexer, "content_hash", refuse_hash)
     db = store(tmp_path, encoder)
     report, log = run(photo_folder, db, encoder)
     assert report.errors == 1 and "skipping photo_010.jpg: permission denied" in log

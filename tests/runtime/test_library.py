@@ -3,12 +3,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from tests_support import tiny
 
 from pocketclip.cli import cli
-from pocketclip.runtime import meta_keys as K
 from pocketclip.runtime.library import Library, NotIndexed, UnknownPhoto, library_status
-from pocketclip.runtime.store import ModelMismatch, get_meta
-from tests_support import tiny
+from pocketclip.runtime.store import ModelMismatch
+from pocketclip.runtime.store import meta_keys as K
 
 
 @pytest.fixture
@@ -46,9 +46,9 @@ def test_bad_queries_are_refused(library):
 
 
 def test_every_meta_key_written_is_a_contract_constant(library):
-    assert set(get_meta(library.db)) <= set(K.ALL)
+    assert set(library.db.meta()) <= set(K.ALL)
     assert {K.MODEL_FINGERPRINT, K.DIM, K.PREPROCESS_SHA256, K.ROOT, K.BUNDLE, K.BACKEND, K.PRECISION,
-            K.PQ_CODEBOOKS_SHA256, K.SCHEMA_VERSION, K.GENERATION} == set(get_meta(library.db))
+            K.PQ_CODEBOOKS_SHA256, K.SCHEMA_VERSION, K.GENERATION} == set(library.db.meta())
 
 
 def test_open_reads_settings_from_the_store(library):
@@ -74,8 +74,8 @@ def test_search_through_a_bundle_of_another_model_fails_by_name(tmp_path, photo_
     import shutil
 
     from pocketclip.exporter.bundle_writer import export_bundle
-    from pocketclip.models.configs import ModelConfig
-    from pocketclip.models.dual_encoder import DualEncoder
+    from pocketclip.models.towers.configs import ModelConfig
+    from pocketclip.models.towers.dual_encoder import DualEncoder
 
     bundle = tmp_path / "bundle"
     shutil.copytree(fp32_bundle.root, bundle)

@@ -7,9 +7,9 @@ import onnx
 from click.testing import CliRunner
 from onnx import numpy_helper
 
-from pocketclip.runtime.bundle import load_bundle, sha256_path
 from pocketclip.cli import cli
-from pocketclip.runtime.parity import check_bundle
+from pocketclip.runtime.bundle.manifest import load_bundle, sha256_path
+from pocketclip.runtime.parity.bundle_parity import check_bundle
 
 
 def rehash(root, relative):

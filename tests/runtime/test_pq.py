@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
-from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
-from pocketclip.runtime.pq import Codebooks, PQScanner, adc_scores, load_codebooks, save_codebooks, search_pq, top
+from pocketclip.models.train.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.runtime.bundle.codebooks import Codebooks, load_codebooks, save_codebooks
+from pocketclip.runtime.search.hits import top
+from pocketclip.runtime.search.pq import PQScanner, adc_scores, search_pq
 
 
 def embeddings(n, dim=64, seed=0):

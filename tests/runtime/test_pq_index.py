@@ -4,15 +4,15 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
-from pocketclip.cli import cli
-from pocketclip.runtime.pq import Codebooks
-from pocketclip.runtime.pq import bundle_codebooks
-from pocketclip.runtime.pq_index import PQIndex, bind_codebooks, choose_mode, code_blobs, open_index
-from pocketclip.runtime.search import VectorIndex
-from pocketclip.runtime.store import StoreError, from_blobs, get_meta, open_store
 from tests_support import filled_store
+
+from pocketclip.cli import cli
+from pocketclip.models.train.pq_kmeans import fit_kmeans_codebooks
+from pocketclip.runtime.bundle.codebooks import Codebooks, bundle_codebooks
+from pocketclip.runtime.search.exact import VectorIndex
+from pocketclip.runtime.search.pq_index import PQIndex, choose_mode, open_index
+from pocketclip.runtime.library import bind_bundle
+from pocketclip.runtime.store import StoreError, from_blobs, open_store
 
 
 def books_for(vectors, subspaces=8, codewords=32, seed=0):
@@ -22,26 +22,26 @@ def books_for(vectors, subspaces=8, codewords=32, seed=0):
 def test_binding_codebooks_encodes_every_stored_vector_once(tmp_path):
     db, vectors = filled_store(tmp_path, n=400)
     books = books_for(vectors)
-    assert bind_codebooks(db, books, "sha-a", "m", chunk=64) == 400
+    assert db.bind_codebooks(books, "sha-a", "m", chunk=64) == 400
     rows = db.execute("SELECT vector, pq_code FROM embeddings ORDER BY photo_id").fetchall()
     stored = from_blobs([r[0] for r in rows], 16)
-    assert [r[1] for r in rows] == code_blobs(books, stored) and all(len(r[1]) == 8 for r in rows)
-    assert get_meta(db)["pq_codebooks_sha256"] == "sha-a"
-    assert bind_codebooks(db, books, "sha-a", "m") == 0  # same codebooks: nothing to do
+    assert [r[1] for r in rows] == books.code_blobs(stored) and all(len(r[1]) == 8 for r in rows)
+    assert db.meta()["pq_codebooks_sha256"] == "sha-a"
+    assert db.bind_codebooks(books, "sha-a", "m") == 0  # same codebooks: nothing to do
     other = books_for(vectors, seed=1)
-    assert bind_codebooks(db, other, "sha-b", "m") == 400
+    assert db.bind_codebooks(other, "sha-b", "m") == 400
     assert db.execute("SELECT pq_code FROM embeddings WHERE photo_id = 1").fetchone()[0] == \
-        code_blobs(other, stored[:1])[0]
-    bind_codebooks(db, None, None, "m")
+        other.code_blobs(stored[:1])[0]
+    db.bind_codebooks(None, None, "m")
     assert db.execute("SELECT count(*) FROM embeddings WHERE pq_code IS NOT NULL").fetchone()[0] == 0
-    assert "pq_codebooks_sha256" not in get_meta(db)
+    assert "pq_codebooks_sha256" not in db.meta()
 
 
 def test_rerank_of_every_candidate_is_exact_search(tmp_path):
     db, vectors = filled_store(tmp_path, n=600)
     books = books_for(vectors)
-    bind_codebooks(db, books, "sha", "m")
-    pq, exact = PQIndex(db, "m", books, candidates=588), VectorIndex(db, "m")
+    db.bind_codebooks(books, "sha", "m")
+    pq, exact = PQIndex(db, "m", books, candidates=588), VectorIndex(db, db.search_arrays("m"))
     assert len(pq) == len(exact) == 588  # deleted photos are not searched
     approximate = PQIndex(db, "m", books, candidates=None)
     for query in vectors[:5]:
@@ -80,7 +80,7 @@ def test_indexing_writes_codes_and_search_modes_agree(tmp_path, photo_folder, fp
     assert result.exit_code == 0, result.output
     db = open_store(db_path)
     rows = db.execute("SELECT vector, pq_code FROM embeddings").fetchall()
-    assert [r[1] for r in rows] == code_blobs(books, from_blobs([r[0] for r in rows], books.dim))
+    assert [r[1] for r in rows] == books.code_blobs(from_blobs([r[0] for r in rows], books.dim))
     status = json.loads(runner.invoke(cli, ["status", "--db", db_path, "--json"]).stdout)
     assert status["pq_codes"] == 24 and status["pq_codebooks_sha256"] == fp32_bundle.pq_sha256
     assert open_index(db, fp32_bundle)[0] == "exact"  # 24 photos: below the threshold
@@ -99,7 +99,7 @@ def test_indexing_writes_codes_and_search_modes_agree(tmp_path, photo_folder, fp
 def test_pq_search_on_a_bundle_without_codebooks_is_a_clear_error(tmp_path, photo_folder, fp32_bundle):
     import shutil
 
-    from pocketclip.runtime.bundle import load_bundle
+    from pocketclip.runtime.bundle.manifest import load_bundle
 
     plain = tmp_path / "plain"
     shutil.copytree(fp32_bundle.root, plain)
@@ -118,7 +118,7 @@ def test_pq_search_on_a_bundle_without_codebooks_is_a_clear_error(tmp_path, phot
 def test_tampered_codebooks_are_refused_by_their_hash(tmp_path, fp32_bundle):
     import shutil
 
-    from pocketclip.runtime.bundle import BundleHashMismatch, load_bundle
+    from pocketclip.runtime.bundle.manifest import BundleHashMismatch, load_bundle
 
     copy = tmp_path / "bundle"
     shutil.copytree(fp32_bundle.root, copy)

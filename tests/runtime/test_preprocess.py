@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pocketclip.runtime.preprocess import normalise, preprocess_image, resize_and_crop, to_rgb
+from pocketclip.runtime.bundle.preprocess import normalise, preprocess_image, resize_and_crop, to_rgb
 
 SPEC = {"size": 32, "resample": "bicubic", "mean": (0.5, 0.5, 0.5), "std": (0.25, 0.25, 0.25),
         "exif_transpose": True, "background": (255, 255, 255)}

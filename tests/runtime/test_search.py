@@ -1,13 +1,13 @@
 """Exact search: the same top-k as a full sort, best first; deleted photos never returned."""
 import numpy as np
-
-from pocketclip.runtime.search import VectorIndex
 from tests_support import filled_store
+
+from pocketclip.runtime.search.exact import VectorIndex
 
 
 def test_top_k_equals_a_full_sort(tmp_path):
     db, vectors = filled_store(tmp_path)
-    index = VectorIndex(db, "m")
+    index = VectorIndex(db, db.search_arrays("m"))
     assert len(index) == 490
     query = vectors[3]
     hits = index.top_k(query, 10)
@@ -21,8 +21,8 @@ def test_top_k_equals_a_full_sort(tmp_path):
 
 def test_relative_cutoff_and_small_stores(tmp_path):
     db, vectors = filled_store(tmp_path, n=5)
-    index = VectorIndex(db, "m")
+    index = VectorIndex(db, db.search_arrays("m"))
     hits = index.top_k(vectors[0], 10, min_relative=0.99)
     assert [h.path for h in hits] == ["p0.jpg"]
     assert len(index.top_k(vectors[0], 10)) == 5
-    assert VectorIndex(db, "other-model").top_k(vectors[0], 3) == []
+    assert VectorIndex(db, db.search_arrays("other-model")).top_k(vectors[0], 3) == []

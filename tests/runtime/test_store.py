@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pocketclip.runtime.store import (ModelMismatch, StoreTooNew, bind_model, from_blobs, get_meta, open_store, to_blob)
+from pocketclip.runtime.store import ModelMismatch, StoreTooNew, from_blobs, open_store, to_blob
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def test_schema_has_the_contract_names(db):
     assert [c.name for c in db["embeddings"].columns] == ["photo_id", "model", "vector", "pq_code"]
     assert db["embeddings"].pks == ["photo_id", "model"]
     assert db.journal_mode == "wal"
-    assert get_meta(db)["schema_version"] == "1"
+    assert db.meta()["schema_version"] == "1"
 
 
 def test_reopening_applies_no_migration_twice(tmp_path):
@@ -27,13 +27,13 @@ def test_reopening_applies_no_migration_twice(tmp_path):
 
 
 def test_another_model_is_refused_unless_reindexing(db):
-    bind_model(db, "model-a", 4, "pre")
+    db.bind_model("model-a", 4, "pre")
     db["photos"].insert({"id": 1, "path": "x.jpg", "status": "ok"})
     db["embeddings"].insert({"photo_id": 1, "model": "model-a", "vector": to_blob(np.ones(4) / 2)})
     with pytest.raises(ModelMismatch, match="--reindex"):
-        bind_model(db, "model-b", 4, "pre")
-    bind_model(db, "model-b", 4, "pre", reindex=True)
-    assert db["embeddings"].count == 0 and get_meta(db)["model_fingerprint"] == "model-b"
+        db.bind_model("model-b", 4, "pre")
+    db.bind_model("model-b", 4, "pre", reindex=True)
+    assert db["embeddings"].count == 0 and db.meta()["model_fingerprint"] == "model-b"
 
 
 def test_vectors_are_little_endian_float16(db):

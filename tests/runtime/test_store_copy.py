@@ -4,14 +4,15 @@ import shutil
 
 import numpy as np
 import pytest
-
-from pocketclip.runtime.library import Library
-from pocketclip.runtime.pq import bundle_codebooks
-from pocketclip.runtime.pq_index import bind_codebooks
-from pocketclip.runtime.search import StorePaths, VectorIndex, photo_vector
-from pocketclip.runtime.store import bind_model, generation, open_store
-from pocketclip.runtime.store_copy import copy_folder, open_copy
 from tests_support import draw_photos, filled_store
+
+from pocketclip.runtime.bundle.codebooks import bundle_codebooks
+from pocketclip.runtime.library import Library
+from pocketclip.runtime.search.exact import StorePaths, VectorIndex
+
+from pocketclip.runtime.library import bind_bundle
+from pocketclip.runtime.store import open_store
+from pocketclip.runtime.store.copy import copy_folder, open_copy
 
 MODES = ("exact", "pq+rerank", "pq")
 
@@ -28,7 +29,7 @@ def check_searches(db_path, bundle, mapped: bool, photos: int) -> set[str]:
     """Every mode answers from the copy (`mapped`) or from the store's rows; exact and every-candidate pq+rerank
     give exact search's hits on the store. Returns the paths found."""
     db = open_store(db_path, readonly=True)
-    truth = VectorIndex(db, bundle.fingerprint)  # the store's rows, read directly
+    truth = VectorIndex(db, db.search_arrays(bundle.fingerprint))  # the store's rows, read directly
     assert len(truth) == photos
     found = set()
     for mode in MODES:
@@ -36,7 +37,7 @@ def check_searches(db_path, bundle, mapped: bool, photos: int) -> set[str]:
         index = library.search_index()
         assert isinstance(index.paths, StorePaths) == mapped and len(index) == photos, mode
         for photo_id in truth.ids[::5]:
-            query = photo_vector(db, bundle.fingerprint, int(photo_id))
+            query = db.photo_vector(bundle.fingerprint, int(photo_id))
             hits = library.search_vector(query, 10)
             found |= {h.path for h in hits}
             if mode != "pq":
@@ -54,10 +55,10 @@ def test_an_index_run_writes_the_copy_and_searches_map_it(tmp_path, photo_folder
     db_path = tmp_path / "lib.db"
     index(db_path, photo_folder, fp32_bundle)
     db = open_store(db_path, readonly=True)
-    folder = copy_folder(db_path) / f"g{generation(db)}"
-    assert generation(db) > 0 and [p.name for p in copy_folder(db_path).iterdir()] == [folder.name]
+    folder = copy_folder(db_path) / f"g{db.generation()}"
+    assert db.generation() > 0 and [p.name for p in copy_folder(db_path).iterdir()] == [folder.name]
     assert sorted(p.name for p in folder.iterdir()) == ["codes.npy", "copy.json", "ids.npy", "vectors.npy"]
-    arrays = open_copy(db, db_path, fp32_bundle.fingerprint)
+    arrays = db.open_copy(fp32_bundle.fingerprint)
     assert arrays.mapped and isinstance(arrays.vectors, np.memmap) and isinstance(arrays.codes, np.memmap)
     assert arrays.codes.shape == (24, bundle_codebooks(fp32_bundle).code_bytes)
     stored = db.execute("SELECT e.vector, e.pq_code FROM embeddings e ORDER BY e.photo_id").fetchall()
@@ -93,16 +94,16 @@ def test_a_stale_copy_is_not_used(tmp_path, photo_folder, fp32_bundle):
 
 def test_every_write_raises_the_generation(tmp_path):
     db, vectors = filled_store(tmp_path, n=60)
-    from pocketclip.models.pq_kmeans import fit_kmeans_codebooks
+    from pocketclip.models.train.pq_kmeans import fit_kmeans_codebooks
 
     books = fit_kmeans_codebooks(vectors, subspaces=4, codewords=16)
-    start = generation(db)
-    bind_codebooks(db, books, "sha-a", "m")
-    assert generation(db) == start + 1
-    bind_codebooks(db, books, "sha-a", "m")  # the same codebooks: nothing written
-    assert generation(db) == start + 1
-    bind_model(db, "other", 16, "x", reindex=True)  # drops every vector
-    assert generation(db) == start + 2
+    start = db.generation()
+    db.bind_codebooks(books, "sha-a", "m")
+    assert db.generation() == start + 1
+    db.bind_codebooks(books, "sha-a", "m")  # the same codebooks: nothing written
+    assert db.generation() == start + 1
+    db.bind_model("other", 16, "x", reindex=True)  # drops every vector
+    assert db.generation() == start + 2
 
 
 @pytest.mark.parametrize("damage", ["stamp", "array"])
@@ -110,10 +111,10 @@ def test_a_damaged_copy_is_ignored(tmp_path, photo_folder, fp32_bundle, damage):
     db_path = tmp_path / "lib.db"
     index(db_path, photo_folder, fp32_bundle)
     db = open_store(db_path, readonly=True)
-    folder = copy_folder(db_path) / f"g{generation(db)}"
+    folder = copy_folder(db_path) / f"g{db.generation()}"
     if damage == "stamp":
         (folder / "copy.json").write_text("{")
     else:
         np.save(folder / "ids.npy", np.arange(3))
-    assert open_copy(db, db_path, fp32_bundle.fingerprint) is None
+    assert db.open_copy(fp32_bundle.fingerprint) is None
     check_searches(db_path, fp32_bundle, mapped=False, photos=24)

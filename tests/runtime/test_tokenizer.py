@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pocketclip.runtime.tokenizer import ClipTokenizer, load_tokenizer
+from pocketclip.runtime.bundle.tokenizer import ClipTokenizer, load_tokenizer
 
 CORPUS = [
     "a dog on a beach at sunset", "", "   ", "\t\n", "A", "DOG", "dog's toys aren't they've I'd we'll",

@@ -9,7 +9,7 @@ enum BundleLocation {
         }
     }
 
-    /// The store, next to the imported bundle; shared format with runtime/store.py.
+    /// The store, next to the imported bundle; shared format with runtime/store/store.py.
     static var storeURL: URL {
         get throws { try supportFolder.appendingPathComponent("pocketclip.db") }
     }

@@ -1,4 +1,4 @@
-// sha256 of bundle files, and of .mlpackage folders, exactly as runtime/bundle.py sha256_path.
+// sha256 of bundle files, and of .mlpackage folders, exactly as runtime/bundle/manifest.py sha256_path.
 import CryptoKit
 import Foundation
 

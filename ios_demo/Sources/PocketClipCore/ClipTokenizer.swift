@@ -1,4 +1,4 @@
-// CLIP's byte-level BPE tokenizer, id for id as runtime/tokenizer.py (and open_clip's SimpleTokenizer).
+// CLIP's byte-level BPE tokenizer, id for id as runtime/bundle/tokenizer.py (and open_clip's SimpleTokenizer).
 // Hand-written: no Swift package ships CLIP's BPE, and the algorithm is ~100 lines; it reads the
 // bundle's own merges file so the vocabulary cannot drift from Python's.
 import Foundation

@@ -1,4 +1,4 @@
-// Incremental indexing, as runtime/indexer.py: unchanged photos (same size and modification time,
+// Incremental indexing, as runtime/indexing/indexer.py: unchanged photos (same size and modification time,
 // with a vector of this model) are skipped, photos that failed before and did not change are not
 // retried, the rest are embedded one batch per transaction, and photos gone from the library are
 // marked 'deleted' at the end. PhotoKit identifiers survive renames and album moves, so the

@@ -122,7 +122,7 @@ public struct PQSpec: Decodable {
 
 /// The manifest's `search` section: what every platform reads instead of hard-coding it. Below
 /// `exactBelowPhotos` photos search is exact; from there on, when the store has PQ codes, PQ proposes
-/// `rerankCandidates` candidates which are re-ranked exactly (runtime/pq_index.py). `defaultK`: hits by default.
+/// `rerankCandidates` candidates which are re-ranked exactly (runtime/search/pq_index.py). `defaultK`: hits by default.
 public struct SearchSettings: Equatable {
     /// The section's keys, in the manifest's order.
     public static let keys = ["exact_below_photos", "rerank_candidates", "default_k"]
@@ -141,7 +141,7 @@ public struct SearchSettings: Equatable {
     public func usesPQ(photos: Int, hasCodes: Bool) -> Bool { hasCodes && photos >= exactBelowPhotos }
 
     /// The section as manifest.json has it; refuses a missing section and any value that is not a positive
-    /// integer literal (a string, a fraction, 1e3, true, null), as runtime/bundle.py does.
+    /// integer literal (a string, a fraction, 1e3, true, null), as runtime/bundle/manifest.py does.
     static func parse(_ section: JSONValue?, path: String) throws -> SearchSettings {
         guard case .object(let members)? = section else {
             throw BundleError.malformed("\(path) has no 'search' section (an object with \(keys.joined(separator: ", ")))")
@@ -174,7 +174,7 @@ public struct FileRecord: Decodable {
 }
 
 public struct Manifest: Decodable {
-    /// 2: the `search` section (runtime/bundle.py SCHEMA_VERSION).
+    /// 2: the `search` section (runtime/bundle/manifest.py SCHEMA_VERSION).
     public static let readableSchemaVersion = 2
 
     public let schemaVersion: Int
@@ -187,7 +187,7 @@ public struct Manifest: Decodable {
     /// The `search` section (required from schema_version 2), checked by `load`.
     public private(set) var search = SearchSettings(exactBelowPhotos: 1, rerankCandidates: 1, defaultK: 1)
     /// sha256 of the `preprocess` record serialised as Python's json.dumps(sort_keys=True): the store's
-    /// preprocess_sha256 (runtime/bundle.py), so a phone's store and a Python store agree.
+    /// preprocess_sha256 (runtime/bundle/manifest.py), so a phone's store and a Python store agree.
     public private(set) var preprocessSha256 = ""
     /// The bundle folder this manifest was read from.
     public private(set) var root = URL(fileURLWithPath: "/")
@@ -254,7 +254,7 @@ public struct Manifest: Decodable {
         throw BundleError.noArtifact("no \(tower) artifact in \(format)/\(precision); the bundle has \(have)")
     }
 
-    /// The URL of a bundle file after checking it against the manifest's sha256 (folders as runtime/bundle.py).
+    /// The URL of a bundle file after checking it against the manifest's sha256 (folders as runtime/bundle/manifest.py).
     @discardableResult
     public func verify(_ relative: String) throws -> URL {
         guard let record = files[relative] else {

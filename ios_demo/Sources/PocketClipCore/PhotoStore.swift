@@ -1,4 +1,4 @@
-// The embedding store shared with Python (runtime/store.py): one row per photo, one float16 vector
+// The embedding store shared with Python (runtime/store/store.py): one row per photo, one float16 vector
 // (and optional PQ code) per (photo, model), bound to one model; one transaction per batch, so an
 // interrupted indexing run resumes with nothing duplicated and nothing half-written.
 import Foundation
@@ -62,7 +62,7 @@ public struct IndexedPhoto {
     }
 }
 
-/// The vectors of one model for search: photos in id order, as runtime/search.py VectorIndex.
+/// The vectors of one model for search: photos in id order, as runtime/search/hits.py VectorIndex.
 public struct StoredVectors {
     public var ids: [Int64] = []
     public var paths: [String] = []
@@ -113,7 +113,7 @@ public final class PhotoStore {
         }
     }
 
-    /// Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store.py):
+    /// Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store/store.py):
     /// the copies a desktop keeps beside a store name the generation they mirror.
     private func bumpGeneration() throws {
         let key = SQLValue.text(StoreSchema.MetaKey.generation)
@@ -122,7 +122,7 @@ public final class PhotoStore {
     }
 
     /// Records the store's model, or refuses a different one (with `reindex`, drops the old vectors),
-    /// as runtime/store.py bind_bundle.
+    /// as runtime/store/store.py bind_bundle.
     public func bind(_ manifest: Manifest, reindex: Bool = false) throws {
         let fingerprint = manifest.model.fingerprint
         if let old = try meta()[StoreSchema.MetaKey.modelFingerprint], old != fingerprint {
@@ -137,7 +137,7 @@ public final class PhotoStore {
                      (StoreSchema.MetaKey.preprocessSha256, manifest.preprocessSha256)])
     }
 
-    /// Makes every stored code of `model` belong to these codebooks (runtime/pq_index.py bind_codebooks):
+    /// Makes every stored code of `model` belong to these codebooks (runtime/search/pq_index.py bind_codebooks):
     /// codes of other codebooks are re-made from the stored float16 vectors (nothing is re-embedded);
     /// no codebooks clears them. Returns how many vectors were encoded.
     @discardableResult
@@ -163,7 +163,7 @@ public final class PhotoStore {
         }
     }
 
-    /// What the vectors were made from (runtime/indexer.py remember_source); refuses a second root.
+    /// What the vectors were made from (runtime/indexing/indexer.py remember_source); refuses a second root.
     public func rememberSource(root: String, bundle: String, backend: String, precision: String) throws {
         if let known = try meta()[StoreSchema.MetaKey.root], known != root {
             throw StoreError.other("this store indexes \(known); use another store for \(root)")
@@ -218,7 +218,7 @@ public final class PhotoStore {
         }
     }
 
-    /// Photos gone from the library: status 'deleted', vectors dropped (runtime/indexer.py _mark_deleted).
+    /// Photos gone from the library: status 'deleted', vectors dropped (runtime/indexing/indexer.py _mark_deleted).
     public func markDeleted(paths: [String]) throws {
         let stamp = Self.now()
         try driver.transaction {
@@ -263,7 +263,7 @@ public final class PhotoStore {
     static func value(_ v: Int64?) -> SQLValue { v.map { SQLValue.integer($0) } ?? SQLValue.null }
     static func value(_ v: String?) -> SQLValue { v.map { SQLValue.text($0) } ?? SQLValue.null }
 
-    /// ISO 8601 UTC to the second, as runtime/store.py now().
+    /// ISO 8601 UTC to the second, as runtime/store/store.py now().
     public static func now() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]

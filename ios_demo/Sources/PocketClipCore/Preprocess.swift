@@ -1,4 +1,4 @@
-// Decoded photo -> image-tower input, as runtime/preprocess.py: EXIF orientation first, alpha
+// Decoded photo -> image-tower input, as runtime/bundle/preprocess.py: EXIF orientation first, alpha
 // flattened onto the manifest's background, shorter side resized to `size` with Pillow's bicubic,
 // centre crop, (x / 255 - mean) / std in float32, CHW.
 import Foundation
@@ -81,7 +81,7 @@ public enum Preprocess {
         return ((t >> 8) + t) >> 8
     }
 
-    /// Shorter side to `size` (aspect kept), then the centred size x size square (runtime/preprocess.py).
+    /// Shorter side to `size` (aspect kept), then the centred size x size square (runtime/bundle/preprocess.py).
     public static func resizeAndCrop(_ rgb: PixelBuffer, size: Int) -> PixelBuffer {
         precondition(rgb.channels == 3, "flatten alpha before resizing")
         let scale = Double(size) / Double(min(rgb.width, rgb.height))

@@ -1,4 +1,4 @@
-// Product quantization (runtime/pq.py): a code per sub-space, asymmetric scores through per-query lookup
+// Product quantization (runtime/search/pq.py): a code per sub-space, asymmetric scores through per-query lookup
 // tables, then an exact re-rank of the best candidates on the full vectors (retrieve, then re-rank). A stored
 // code is one byte per sub-space (K up to 256), or for K <= 16 two 4-bit codes a byte, the even sub-space in
 // the low nibble (32 sub-spaces x 16 codewords = 16 bytes a photo, 16-entry tables).
@@ -40,7 +40,7 @@ public struct Codebooks {
     private func word(_ m: Int, _ k: Int) -> Int { (m * codewords + k) * subDim }
 
     /// The stored code (codeBytes bytes): per sub-space the nearest codeword, argmin |x - c|^2 computed as
-    /// argmax (2 x.c - |c|^2) like runtime/pq.py (first index on ties), packed two a byte when K <= 16.
+    /// argmax (2 x.c - |c|^2) like runtime/search/pq.py (first index on ties), packed two a byte when K <= 16.
     public func encode(_ vector: [Float]) -> [UInt8] {
         let codes = subCodes(vector)
         guard nibbles else { return codes }
@@ -126,7 +126,7 @@ public struct PQCodes {
 
 public enum ProductQuantization {
     /// Approximate inner products: sum over sub-spaces of T[m, code_m], accumulated in sub-space order in
-    /// float32 like runtime/pq.py adc_scores; 4-bit codes are read from their nibble (16-entry tables).
+    /// float32 like runtime/search/pq.py adc_scores; 4-bit codes are read from their nibble (16-entry tables).
     public static func adcScores(tables: [Float], codebooks: Codebooks, codes: PQCodes) -> [Float] {
         precondition(codes.codeBytes == codebooks.codeBytes, "codes of \(codes.codeBytes) bytes, codebooks make \(codebooks.codeBytes)")
         var scores = [Float](repeating: 0, count: codes.count)

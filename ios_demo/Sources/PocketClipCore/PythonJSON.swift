@@ -1,5 +1,5 @@
 // JSON read with number literals kept verbatim, and written as Python's json.dumps(sort_keys=True):
-// the store's preprocess_sha256 is a hash of that exact text (runtime/bundle.py).
+// the store's preprocess_sha256 is a hash of that exact text (runtime/bundle/manifest.py).
 // Hand-written: Foundation's JSONSerialization loses the int/float distinction (255 vs 255.0) and
 // formats differently, so its output cannot reproduce Python's bytes.
 import Foundation

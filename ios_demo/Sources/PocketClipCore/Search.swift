@@ -1,5 +1,5 @@
 // Exact search: dot products of a normalised query with the store's normalised vectors (float16 in
-// the store, float32 here), top-k with ties going to the lower index, as runtime/search.py.
+// the store, float32 here), top-k with ties going to the lower index, as runtime/search/hits.py.
 import Foundation
 
 /// (N, dim) float32 vectors in one flat row-major array.

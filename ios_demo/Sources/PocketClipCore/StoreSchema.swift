@@ -1,11 +1,11 @@
-// The store's SQL, exactly as runtime/store.py creates it through sqlite-utils (table and column
+// The store's SQL, exactly as runtime/store/store.py creates it through sqlite-utils (table and column
 // names, types, NOT NULL, keys, indexes, even the SQL text), plus sqlite-utils' migrations table, so
 // Python opens a phone's store as one of its own. tests/apps/test_ios_sources.py runs these statements
 // and compares them with a store made by runtime.store.open_store.
 import Foundation
 
 public enum StoreSchema {
-    /// runtime/store.py SCHEMA_VERSION; a store with a newer one is refused.
+    /// runtime/store/store.py SCHEMA_VERSION; a store with a newer one is refused.
     public static let version = 1
 
     /// (name, SQL) in creation order, the SQL text exactly as sqlite-utils writes it (so even
@@ -70,11 +70,11 @@ public enum StoreSchema {
         }
     }
 
-    /// The sqlite-utils migration these tables stand for: recorded so runtime/store.py does not re-run it.
+    /// The sqlite-utils migration these tables stand for: recorded so runtime/store/store.py does not re-run it.
     public static let migrationSet = "pocketclip-store"
     public static let migrationName = "m001_initial"
 
-    /// Meta keys (runtime/store.py bind_model, runtime/indexer.py remember_source, the PQ contract).
+    /// Meta keys (runtime/store/store.py bind_model, runtime/indexing/indexer.py remember_source, the PQ contract).
     public enum MetaKey {
         public static let schemaVersion = "schema_version"
         public static let modelFingerprint = "model_fingerprint"

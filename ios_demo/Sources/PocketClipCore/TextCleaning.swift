@@ -37,7 +37,7 @@ enum TextCleaning {
         s.properties.isWhitespace || (0x1c ... 0x1f).contains(s.value)
     }
 
-    /// strip(), runs of whitespace -> one space, strip() (runtime/tokenizer.py clean_text).
+    /// strip(), runs of whitespace -> one space, strip() (runtime/bundle/tokenizer.py clean_text).
     static func collapseWhitespace(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         var pendingSpace = false

@@ -43,7 +43,7 @@ final class ManifestTest: XCTestCase {
             XCTAssertEqual(pq.codewords, 256)
             XCTAssertEqual(manifest.files[pq.file]?.sha256, pq.sha256)
         }
-        // The preprocessing identity must be Python's (runtime/bundle.py preprocess_sha256).
+        // The preprocessing identity must be Python's (runtime/bundle/manifest.py preprocess_sha256).
         if TestInputs.setting("POCKETCLIP_PY_STORE") != nil {
             let python = try PhotoStore(path: try TestInputs.pythonStore().path)
             XCTAssertEqual(try python.meta()["preprocess_sha256"], manifest.preprocessSha256)
@@ -52,7 +52,7 @@ final class ManifestTest: XCTestCase {
     }
 
     func testHashesFoldersAsTheRuntime() throws {
-        // runtime/bundle.py sha256_path of this folder; "a/b" sorts before "a.txt" (Path order, not string order).
+        // runtime/bundle/manifest.py sha256_path of this folder; "a/b" sorts before "a.txt" (Path order, not string order).
         let folder = try TestInputs.scratch("hash").appendingPathComponent("m.mlpackage")
         defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("a"), withIntermediateDirectories: true)
@@ -76,7 +76,7 @@ final class ManifestTest: XCTestCase {
         XCTAssertEqual(section["exact_below_photos"] as? Int, search.exactBelowPhotos)
         XCTAssertEqual(section["rerank_candidates"] as? Int, search.rerankCandidates)
         XCTAssertEqual(section["default_k"] as? Int, search.defaultK)
-        // The switch point as runtime/pq_index.py: exact below it, PQ + exact re-rank from it on when there are codes.
+        // The switch point as runtime/search/pq_index.py: exact below it, PQ + exact re-rank from it on when there are codes.
         XCTAssertFalse(search.usesPQ(photos: search.exactBelowPhotos - 1, hasCodes: true))
         XCTAssertTrue(search.usesPQ(photos: search.exactBelowPhotos, hasCodes: true))
         XCTAssertFalse(search.usesPQ(photos: search.exactBelowPhotos, hasCodes: false))

@@ -40,7 +40,7 @@ enum TestInputs {
     static func pq4Manifest() throws -> Manifest {
         try Manifest.load(bundle: try required("POCKETCLIP_PQ4_BUNDLE", "a bundle exported with 4-bit codebooks"))
     }
-    /// A store runtime/store.py wrote, holding the golden gallery's image embeddings in photo id order.
+    /// A store runtime/store/store.py wrote, holding the golden gallery's image embeddings in photo id order.
     static func pythonStore() throws -> URL { try required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
     static func outStore() throws -> URL { try required("POCKETCLIP_OUT_STORE", "where the Swift store goes") }
     static func outReport() throws -> URL { try required("POCKETCLIP_OUT_REPORT", "where the device report goes") }

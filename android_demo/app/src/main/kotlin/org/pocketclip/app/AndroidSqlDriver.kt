@@ -58,7 +58,7 @@ object StoreFiles {
     @Synchronized
     fun open(context: Context): EmbeddingStore {
         store?.let { return it }
-        // NO_LOCALIZED_COLLATORS: no android_metadata table, so the schema stays exactly runtime/store.py's.
+        // NO_LOCALIZED_COLLATORS: no android_metadata table, so the schema stays exactly runtime/store/store.py's.
         val db = SQLiteDatabase.openDatabase(file(context).path, null,
             SQLiteDatabase.CREATE_IF_NECESSARY or SQLiteDatabase.NO_LOCALIZED_COLLATORS or
                 SQLiteDatabase.ENABLE_WRITE_AHEAD_LOGGING)

@@ -1,5 +1,5 @@
 // Text-to-image and image-to-image search over the store: exact float32 dot products for a phone-sized
-// library, PQ codes then an exact re-rank when it is large (as runtime/pq_index.py chooses). The switch point,
+// library, PQ codes then an exact re-rank when it is large (as runtime/search/pq_index.py chooses). The switch point,
 // the number of candidates re-ranked and the default k are the bundle's (manifest.json "search").
 package org.pocketclip.app
 

@@ -1,4 +1,4 @@
-// sha256 of bundle files, exactly as runtime/bundle.py sha256_path computes it.
+// sha256 of bundle files, exactly as runtime/bundle/manifest.py sha256_path computes it.
 package org.pocketclip.core
 
 import java.io.File

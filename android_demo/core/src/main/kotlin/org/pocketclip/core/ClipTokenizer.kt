@@ -1,4 +1,4 @@
-// CLIP's byte-level BPE tokenizer, id for id with runtime/tokenizer.py (and open_clip's SimpleTokenizer).
+// CLIP's byte-level BPE tokenizer, id for id with runtime/bundle/tokenizer.py (and open_clip's SimpleTokenizer).
 // Hand-written: no JVM/Android BPE library reproduces CLIP's vocabulary layout, end-of-word suffix and
 // pre-tokenising regex without a native dependency, and the whole algorithm is ~100 lines.
 package org.pocketclip.core

@@ -1,4 +1,4 @@
-// Writing and reading the store (runtime/store.py's contract): photos by path, one float16 vector per
+// Writing and reading the store (runtime/store/store.py's contract): photos by path, one float16 vector per
 // (photo, model fingerprint), optional PQ code; one transaction per batch, so a killed run resumes
 // with nothing duplicated and nothing half-written.
 package org.pocketclip.core
@@ -39,7 +39,7 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
         private val SECONDS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssxxx")
         private val MICROS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
 
-        /** runtime/store.py now(): UTC, seconds, "+00:00". */
+        /** runtime/store/store.py now(): UTC, seconds, "+00:00". */
         fun now(): String = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS).format(SECONDS)
 
         /** Open (creating if empty) a store; refuses one newer than this code. */
@@ -80,7 +80,7 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
     fun putMeta(key: String, value: String) =
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", listOf(key, value))
 
-    /** Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store.py). */
+    /** Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store/store.py). */
     private fun bumpGeneration() {
         db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", listOf(StoreSchema.Meta.GENERATION))
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", listOf(StoreSchema.Meta.GENERATION))

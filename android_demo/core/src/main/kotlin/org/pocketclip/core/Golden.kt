@@ -1,4 +1,4 @@
-// The bundle's golden set (runtime/golden.py): inputs and fp32 reference embeddings every platform checks against.
+// The bundle's golden set (runtime/parity/golden.py): inputs and fp32 reference embeddings every platform checks against.
 package org.pocketclip.core
 
 import com.google.gson.JsonParser
@@ -23,7 +23,7 @@ class Golden(private val manifest: Manifest) {
         return array.floats().copyOfRange(r * per, (r + 1) * per)
     }
 
-    /** Gallery squares normalised exactly as runtime/golden.py does: the image tower's inputs. */
+    /** Gallery squares normalised exactly as runtime/parity/golden.py does: the image tower's inputs. */
     fun galleryPixels(): List<FloatArray> {
         val squares = array("gallery_squares.npy")
         val (g, h, w) = Triple(squares.shape[0], squares.shape[1], squares.shape[2])

@@ -1,4 +1,4 @@
-// Incremental, resumable indexing (runtime/indexer.py, rclip's sync): unchanged photos skipped by
+// Incremental, resumable indexing (runtime/indexing/indexer.py, rclip's sync): unchanged photos skipped by
 // size+mtime, a touched photo keeps its vector when its content hash is the same, a new path whose
 // hash matches a vanished photo is a move; the rest is embedded one transaction per batch; photos
 // gone from the library are marked 'deleted' at the end.

@@ -39,7 +39,7 @@ data class TextSpec(
 /**
  * The manifest's `search` section: what every platform reads instead of hard-coding it.
  * Below [exactBelowPhotos] photos search is exact; from there on, when the store has PQ codes, PQ proposes
- * [rerankCandidates] candidates which are re-ranked exactly (runtime/pq_index.py). [defaultK]: hits returned by default.
+ * [rerankCandidates] candidates which are re-ranked exactly (runtime/search/pq_index.py). [defaultK]: hits returned by default.
  */
 data class SearchSettings(val exactBelowPhotos: Int, val rerankCandidates: Int, val defaultK: Int) {
     /** True when a library of `photos` photos is searched with PQ codes + exact re-rank, false when exactly. */
@@ -69,7 +69,7 @@ class Manifest(val root: File, private val json: JsonObject) {
     val files: Map<String, String> = json.getAsJsonObject("files").entrySet()
         .associate { (path, record) -> path to record.asJsonObject.get("sha256").asString }
 
-    /** Identity of the preprocessing spec, as runtime/bundle.py (sha256 of the sorted-keys JSON). */
+    /** Identity of the preprocessing spec, as runtime/bundle/manifest.py (sha256 of the sorted-keys JSON). */
     val preprocessSha256: String =
         BundleHashes.sha256(PythonJson.dumpsSorted(json.getAsJsonObject("preprocess")).toByteArray(Charsets.UTF_8))
 
@@ -108,7 +108,7 @@ class Manifest(val root: File, private val json: JsonObject) {
             ?: throw BundleError("no $tower artifact in ${formats.joinToString("/")} at $precision")
 
     companion object {
-        /** 2: the `search` section (runtime/bundle.py SCHEMA_VERSION). */
+        /** 2: the `search` section (runtime/bundle/manifest.py SCHEMA_VERSION). */
         const val SCHEMA_VERSION = 2
 
         private val INTEGER = Regex("-?[0-9]+")

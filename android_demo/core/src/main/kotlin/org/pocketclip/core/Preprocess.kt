@@ -1,4 +1,4 @@
-// Photo -> image-tower input, as runtime/preprocess.py: EXIF orientation, alpha flattened onto the
+// Photo -> image-tower input, as runtime/bundle/preprocess.py: EXIF orientation, alpha flattened onto the
 // background, shorter side resized with Pillow's filter, centre crop, (x/255 - mean)/std, CHW float32.
 package org.pocketclip.core
 

@@ -1,4 +1,4 @@
-// Product quantization (runtime/pq.py): a code per sub-space, asymmetric distances through (M, K) look-up
+// Product quantization (runtime/search/pq.py): a code per sub-space, asymmetric distances through (M, K) look-up
 // tables, then an exact re-rank of the best candidates on the float16 vectors. A photo's stored code is one
 // byte per sub-space (K up to 256), or for K <= 16 two 4-bit codes a byte, the even sub-space in the low
 // nibble (M / 2 bytes: 32 sub-spaces x 16 codewords = 16 bytes, 16-entry tables).
@@ -58,7 +58,7 @@ class ProductQuantizer(val subspaces: Int, val codewords: Int, val subDim: Int, 
 
     /**
      * ADC scores of N codes stored column-major ((codeBytes, N): one contiguous run of N bytes per stored byte),
-     * summed in sub-space order in float32 like runtime/pq.py adc_scores.
+     * summed in sub-space order in float32 like runtime/search/pq.py adc_scores.
      */
     fun adcScores(tables: FloatArray, codes: ByteArray, n: Int): FloatArray {
         require(codes.size == codeBytes * n) { "codes hold ${codes.size} bytes, expected $codeBytes x $n" }

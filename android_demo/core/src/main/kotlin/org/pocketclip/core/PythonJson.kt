@@ -1,5 +1,5 @@
 // Python's `json.dumps(value, sort_keys=True)` of a parsed JSON value, byte for byte.
-// Hand-written: the store records sha256 of that exact text (runtime/bundle.py preprocess_sha256),
+// Hand-written: the store records sha256 of that exact text (runtime/bundle/manifest.py preprocess_sha256),
 // and Gson's serialiser differs (separators, number text, non-ASCII escapes).
 package org.pocketclip.core
 

@@ -1,4 +1,4 @@
-// The store's SQL, statement for statement as runtime/store.py creates it through sqlite-utils
+// The store's SQL, statement for statement as runtime/store/store.py creates it through sqlite-utils
 // (including sqlite-utils' migrations table, so Python opens a phone's store without migrating it).
 package org.pocketclip.core
 

@@ -143,7 +143,7 @@ object TextCleaning {
 
     private fun pyStrip(s: String): String = s.trim { it in SPACE }
 
-    /** runtime/tokenizer.py clean_text. */
+    /** runtime/bundle/tokenizer.py clean_text. */
     fun clean(text: String, lowerCase: Boolean = true): String {
         val unescaped = pyStrip(htmlUnescape(htmlUnescape(ftfyFixText(text))))
         val collapsed = pyStrip(WHITESPACE_RUN.replace(unescaped, " "))

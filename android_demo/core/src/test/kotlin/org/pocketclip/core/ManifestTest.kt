@@ -62,7 +62,7 @@ class ManifestTest {
         assertEquals(section.get("exact_below_photos").asInt, search.exactBelowPhotos)
         assertEquals(section.get("rerank_candidates").asInt, search.rerankCandidates)
         assertEquals(section.get("default_k").asInt, search.defaultK)
-        // The switch point as runtime/pq_index.py: exact below it, PQ + exact re-rank from it on when there are codes.
+        // The switch point as runtime/search/pq_index.py: exact below it, PQ + exact re-rank from it on when there are codes.
         assertFalse(search.usesPq(search.exactBelowPhotos - 1, hasCodes = true))
         assertTrue(search.usesPq(search.exactBelowPhotos, hasCodes = true))
         assertFalse(search.usesPq(search.exactBelowPhotos, hasCodes = false))
@@ -131,7 +131,7 @@ class ManifestTest {
 
     @Test
     fun hashesFoldersAsTheRuntime(@TempDir tmp: File) {
-        // runtime/bundle.py sha256_path of this folder (an .mlpackage is hashed this way), computed in Python.
+        // runtime/bundle/manifest.py sha256_path of this folder (an .mlpackage is hashed this way), computed in Python.
         val folder = File(tmp, "x.mlpackage")
         File(folder, "sub").mkdirs()
         File(folder, "a.txt").writeText("hello")

@@ -87,7 +87,7 @@ class SearchTest {
 
     @Test
     fun rerankRecoversExact() {
-        // The store keeps float16 vectors: codes and the re-rank both work on those, as runtime/pq_index.py.
+        // The store keeps float16 vectors: codes and the re-rank both work on those, as runtime/search/pq_index.py.
         val stored = images.floatRows().map { Float16.decode(Float16.encode(it)) }
         val matrix = FloatArray(stored.size * dim).also { m -> stored.forEachIndexed { i, v -> v.copyInto(m, i * dim) } }
         // Without bundle codebooks: a deliberately coarse quantizer (4 codewords from 4 gallery rows per sub-space).

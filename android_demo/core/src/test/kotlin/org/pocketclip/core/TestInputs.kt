@@ -20,7 +20,7 @@ object TestInputs {
     val pq4Manifest: Manifest by lazy { Manifest.load(pq4Bundle) }
     val pq4Golden: Golden by lazy { Golden(pq4Manifest) }
 
-    /** A store runtime/store.py wrote, holding the golden gallery's image embeddings in order. */
+    /** A store runtime/store/store.py wrote, holding the golden gallery's image embeddings in order. */
     val pythonStore: File by lazy { required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
     val outStore: File by lazy { required("POCKETCLIP_OUT_STORE", "where the Kotlin store goes") }
     val outReport: File by lazy { required("POCKETCLIP_OUT_REPORT", "where the device report goes") }

@@ -1,0 +1,88 @@
+"""Inference backends behind one explicit interface: ONNX Runtime and ExecuTorch.
+
+Only the ONNX backend is torch-free. ExecuTorch's Python runtime exchanges torch tensors, so its
+backend imports torch when, and only when, it is chosen. The PyTorch eager reference lives in
+pocketclip.models (reference_tower.py) and is handed in as a TowerBackend; nothing here imports it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from pocketclip.runtime.batches import batched
+from pocketclip.runtime.bundle.privacy import onnxruntime_offline
+from pocketclip.runtime.bundle.quiet import dependency_output_hidden
+
+
+class TowerBackend(Protocol):
+    """One exported tower: a batch in, L2-normalised float32 embeddings out."""
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+# What each tower is fed: a tower that takes the other tower's input is a swapped or foreign file.
+INPUT_KIND = {"image": (np.float32,), "text": (np.int64, np.int32)}
+
+
+class OnnxTower:
+    def __init__(self, path: Path, input_name: str, threads: int = 0, tower: str | None = None):
+        ort = onnxruntime_offline()
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or inputs[0].name != input_name:
+            raise ValueError(f"it takes inputs {[i.name for i in inputs]}, the manifest says {input_name!r}")
+        self.input_name = input_name
+        self.input_dtype = {"tensor(int64)": np.int64, "tensor(int32)": np.int32,
+                            "tensor(float)": np.float32}.get(inputs[0].type)
+        if tower and self.input_dtype not in INPUT_KIND[tower]:
+            raise ValueError(f"it takes {inputs[0].type}, which is not what a {tower} tower takes")
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch.astype(self.input_dtype, copy=False)})[0]
+
+
+class ExecuTorchTower:
+    def __init__(self, path: Path):
+        # ExecuTorch's imports (torchao's optional kernels) and loader (cpuinfo) print to the terminal.
+        with dependency_output_hidden():
+            # Registers quantized_decomposed::embedding_byte, the int8 token table's lookup (exporter/token_table.py).
+            import executorch.kernels.quantized  # noqa: F401
+            from executorch.runtime import Runtime
+
+            self.method = Runtime.get().load_program(Path(path)).load_method("forward")
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        return self.method.execute([torch.from_numpy(np.ascontiguousarray(batch))])[0].numpy()
+
+
+RUNNABLE_FORMATS = ("onnx", "pte")  # artifact formats this machine can execute (CoreML cannot run on Linux)
+
+
+def fixed_batch(entry: dict) -> int | None:
+    """The batch size an artifact was exported for, or None when its batch axis is dynamic."""
+    first = entry["inputs"][0]["shape"][0]
+    return first if isinstance(first, int) else None
+
+
+def run_batched(tower: TowerBackend, batch: np.ndarray, step: int | None, dim: int, default_step: int = 64
+                ) -> np.ndarray:
+    """Run `tower` over `batch` in chunks of `step` (an artifact's fixed batch) or `default_step`."""
+    if len(batch) == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    step = step or default_step
+    return np.concatenate([tower(part) for part in batched(batch, step)])
+
+
+def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0, tower: str | None = None) -> TowerBackend:
+    if fmt == "onnx":
+        return OnnxTower(path, input_name, threads, tower)
+    if fmt == "pte":
+        return ExecuTorchTower(path)
+    raise ValueError(f"cannot run {fmt!r} artifacts on this machine; runnable formats: {', '.join(RUNNABLE_FORMATS)}")

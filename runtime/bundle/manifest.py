@@ -1,0 +1,135 @@
+"""Reading a bundle: the manifest, and every file checked against its sha256 before use."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pocketclip.runtime.bundle.contracts import ContractError, read_contract
+
+# 2: the `search` section (exact/PQ switch point, candidates to re-rank, default k).
+SCHEMA_VERSION = 2
+
+
+class BundleError(Exception):
+    """The bundle is missing, malformed, or newer than this code."""
+
+
+class BundleHashMismatch(BundleError):
+    """A file in the bundle does not have the sha256 the manifest records: it was changed."""
+
+
+def sha256_path(path: Path) -> str:
+    """sha256 of a file, or of a folder (an .mlpackage) as the hash of its sorted (name, file hash) list."""
+    if path.is_dir():
+        h = hashlib.sha256()
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(child.relative_to(path).as_posix().encode() + b"\0" + sha256_path(child).encode() + b"\n")
+        return h.hexdigest()
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def size_path(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+@dataclass
+class Bundle:
+    root: Path
+    manifest: dict
+
+    @property
+    def artifacts(self) -> list[dict]:
+        return self.manifest["artifacts"]
+
+    @property
+    def preprocess(self) -> dict:
+        return self.manifest["preprocess"]
+
+    @property
+    def preprocess_sha256(self) -> str:
+        """Identity of the preprocessing spec, recorded in stores built with this bundle."""
+        return hashlib.sha256(json.dumps(self.preprocess, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def fingerprint(self) -> str:
+        return self.manifest["model"]["fingerprint"]
+
+    def path(self, relative: str) -> Path:
+        """A file of the bundle; a path that leads outside the bundle folder (`..`, a symlink) is refused."""
+        path = self.root / relative
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise BundleError(f"{relative!r} in {self.root / 'manifest.json'} points outside the bundle folder")
+        return path
+
+    def verified(self, relative: str) -> Path:
+        """The path of a bundle file after checking it against the manifest's sha256."""
+        record = self.manifest["files"].get(relative)
+        if record is None:
+            raise BundleError(f"{relative} is not listed in {self.root / 'manifest.json'}")
+        path = self.path(relative)
+        if not path.exists():
+            raise BundleError(f"{path} is missing from the bundle")
+        actual = sha256_path(path)
+        if actual != record["sha256"]:
+            raise BundleHashMismatch(f"{path}: sha256 {actual[:16]}… does not match the manifest's "
+                                     f"{record['sha256'][:16]}…; the file was changed after export")
+        return path
+
+    def artifact(self, tower: str, fmt: str, precision: str) -> dict:
+        for entry in self.artifacts:
+            if (entry["tower"], entry["format"], entry["precision"]) == (tower, fmt, precision):
+                return entry
+        have = sorted({(a["format"], a["precision"]) for a in self.artifacts if a["tower"] == tower})
+        raise BundleError(f"no {tower} artifact in {fmt}/{precision}; the bundle has {have}")
+
+    @property
+    def pq_sha256(self) -> str | None:
+        """sha256 of the bundle's product-quantization codebooks, None if it has none."""
+        return self.manifest["pq"]["sha256"] if "pq" in self.manifest else None
+
+    @property
+    def search(self) -> dict[str, int]:
+        """The search settings every platform reads: exact_below_photos, rerank_candidates, default_k."""
+        return self.manifest["search"]
+
+    @property
+    def embed_dim(self) -> int:
+        return self.manifest["model"]["embed_dim"]
+
+    def verify_all(self) -> None:
+        for relative in self.manifest["files"]:
+            self.verified(relative)
+
+
+def load_bundle(root: str | Path) -> Bundle:
+    """Read a bundle's manifest, validated against its JSON schema (types, ranges, and every path kept
+    inside the bundle folder); files are checked against their sha256 when they are used."""
+    root = Path(root)
+    manifest_path = root / "manifest.json"
+    if not manifest_path.is_file():
+        raise BundleError(f"{root} is not a bundle: no manifest.json")
+    try:
+        version = json.loads(manifest_path.read_text()).get("schema_version")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise BundleError(f"{manifest_path} is not a readable JSON object ({exc})") from None
+    if not isinstance(version, int) or isinstance(version, bool) or version > SCHEMA_VERSION:
+        raise BundleError(f"{manifest_path}: schema_version {version!r}; this code reads up to {SCHEMA_VERSION}")
+    if version < SCHEMA_VERSION:
+        raise BundleError(f"{manifest_path}: schema_version {version} predates the `search` section; "
+                          f"export the bundle again with `pocketclip export`")
+    try:
+        manifest = read_contract(manifest_path, "manifest")
+    except ContractError as exc:
+        raise BundleError(str(exc)) from None
+    listed = set(manifest["files"])
+    used = [a["file"] for a in manifest["artifacts"]] + [manifest["text"]["files"]["merges"]] + \
+        ([manifest["pq"]["file"]] if "pq" in manifest else [])
+    if missing := sorted(set(used) - listed):
+        raise BundleError(f"{manifest_path}: {', '.join(missing)} not listed under `files` (no sha256 to check)")
+    return Bundle(root, manifest)

@@ -1,0 +1,71 @@
+"""The store's schema and how a file becomes a store: migrations, the application id, read-only opens.
+
+The table and column names are the contract the Kotlin and Swift stores share (docs/store.md).
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from pocketclip.runtime.store import meta_keys as K
+from pocketclip.runtime.store.errors import NotAStore
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x50434C50  # "PCLP" in the SQLite header: marks a pocketclip store for any tool
+CONTRACT_TABLES = {"meta", "photos", "embeddings"}
+BUSY_TIMEOUT_S = 10  # a reader waits this long for the one writer's transaction to commit
+migrations = Migrations("pocketclip-store")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["photos"].create({"id": int, "path": str, "size": int, "mtime_ns": int, "content_hash": str, "width": int,
+                         "height": int, "status": str, "error": str, "indexed_at": str}, pk="id",
+                        not_null={"path", "status"})
+    db["photos"].create_index(["path"], unique=True)
+    db["photos"].create_index(["content_hash"])
+    db["embeddings"].create({"photo_id": int, "model": str, "vector": bytes, "pq_code": bytes},
+                            pk=("photo_id", "model"), foreign_keys=[("photo_id", "photos", "id")])
+    db["meta"].insert({"key": K.SCHEMA_VERSION, "value": str(SCHEMA_VERSION)}, replace=True)
+
+
+def connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to an existing or new store file. Read-only opens never write: on read-only media
+    a WAL store cannot even get its shared-memory file, so SQLite is told the file is immutable."""
+    if not readonly:
+        return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
+    uri = f"file:{quote(str(path.resolve()))}"
+    try:
+        # check_same_thread=False: a read-only store may be searched from a server's worker threads
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+
+
+def is_store(conn: sqlite3.Connection, path: Path) -> bool:
+    """True for a pocketclip store, False for an empty file; refuses any other SQLite file untouched."""
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise NotAStore(f"{path} is not a pocketclip store ({exc}); give another --db") from None
+    if app_id == APPLICATION_ID or (not app_id and CONTRACT_TABLES <= tables):
+        return True  # (stores written before the application id, e.g. by a phone, carry the tables)
+    if app_id or tables:
+        raise NotAStore(f"{path} is an SQLite file of another program, not a pocketclip store; "
+                        "it was left untouched: give another --db")
+    return False
+
+
+def make_writable(conn: sqlite3.Connection, db: Database) -> None:
+    """Mark the file as ours, switch to WAL and bring the schema up to date (a writer's open)."""
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.enable_wal()
+    migrations.apply(db)
