@@ -1,6 +1,6 @@
 """One `pocketclip search` process end to end on a large store: with its memory-mappable copy, and without it.
 
-The store is written through the runtime's own code (open_store, bind_bundle, Codebooks.code_blobs with the bundle's
+The store is written through the runtime's own code (Store.open, Store.bind_model, Codebooks.code_blobs with the bundle's
 codebooks, the generation counter) from given synthetic vectors, and its copy as an index run leaves it
 (runtime/store_copy.write_copy). A search is a new Python process (`python -m pocketclip.cli search TEXT
 --db STORE --json`): interpreter start, imports, bundle checks, the text tower, opening the index and the
@@ -21,10 +21,9 @@ import numpy as np
 
 from pocketclip.runtime.bundle.codebooks import bundle_codebooks
 from pocketclip.runtime.bundle.manifest import Bundle
-from pocketclip.runtime.store import now, open_store
-from pocketclip.runtime.library import bind_bundle
 from pocketclip.runtime.store import meta_keys as K
-from pocketclip.runtime.store.copy import copy_folder, write_copy
+from pocketclip.runtime.store import now, Store
+from pocketclip.runtime.store.copy import copy_folder
 
 QUERY = "two red circles on the left"
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -33,8 +32,8 @@ ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 def write_store(path: Path, bundle: Bundle, vectors16: np.ndarray, chunk: int = 50_000) -> float:
     """The vectors as the 'ok' photos of a store bound to `bundle`, with their codes and copy; seconds taken."""
     start = time.perf_counter()
-    db = open_store(path)
-    bind_bundle(db, bundle)
+    db = Store.open(path)
+    db.bind_model(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256)  # codes come after the rows
     books, model, stamp = bundle_codebooks(bundle), bundle.fingerprint, now()
     with db.atomic():
         db.set_meta({K.ROOT: str(path.parent / "photos"), K.BUNDLE: str(bundle.root.resolve()), K.BACKEND: "onnx",

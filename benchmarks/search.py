@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pocketclip.runtime.search.exact import VectorIndex
-from pocketclip.runtime.store import open_store, to_blob
+from pocketclip.runtime.store import Store, to_blob
 
 
 def synthetic(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -29,7 +29,7 @@ def synthetic(n: int, dim: int, seed: int = 0) -> np.ndarray:
 def measure(n: int, dim: int, queries: int) -> dict:
     vectors = synthetic(n, dim)
     with tempfile.TemporaryDirectory() as tmp:
-        db = open_store(Path(tmp) / "s.db")
+        db = Store.open(Path(tmp) / "s.db")
         db.bind_model("synthetic", dim, "none")
         with db.atomic():
             db["photos"].insert_all(({"id": i + 1, "path": f"{i}.jpg", "status": "ok"} for i in range(n)),

@@ -28,10 +28,8 @@ import numpy as np
 from benchmarks.demo_bundle import bundle_for_benchmark
 from pocketclip.runtime.bundle.codebooks import bundle_codebooks
 from pocketclip.runtime.bundle.manifest import Bundle
-
-from pocketclip.runtime.library import bind_bundle
-from pocketclip.runtime.store import now, open_store, to_blob
 from pocketclip.runtime.store import meta_keys as K
+from pocketclip.runtime.store import now, Store, to_blob
 
 WORDS = ("red", "blue", "green", "yellow", "circle", "star", "ring", "cross", "triangle", "left", "right", "top",
          "bottom", "middle", "two", "three", "striped", "navy", "pink", "white")
@@ -42,7 +40,7 @@ def synthetic_store(db_path: Path, root: Path, bundle: Bundle, photos: int, seed
     """A store of `photos` 'ok' photos with random unit vectors, bound to `bundle` like Library.create binds."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    db = open_store(db_path)
+    db = Store.open(db_path)
     db.bind_model(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256, precision="fp32")
     with db.atomic():
         db.set_meta({K.ROOT: str(root.resolve()), K.BUNDLE: str(bundle.root.resolve()), K.BACKEND: "onnx"})

@@ -19,6 +19,7 @@ import numpy as np
 from pocketclip.runtime.bundle.codebooks import Codebooks, bundle_codebooks
 from pocketclip.runtime.bundle.encoders import BundleEncoder, ReferenceFactory
 from pocketclip.runtime.bundle.manifest import Bundle, load_bundle
+from pocketclip.runtime.indexing.binding import Binding, bind_store
 from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress, index_folder
 from pocketclip.runtime.indexing.walk import stored_file
@@ -40,14 +41,12 @@ def _bundle(bundle: str | Path | Bundle) -> Bundle:
     return bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
 
 
-def bind_bundle(store: Store, bundle: Bundle, books: Codebooks | None = None, reindex: bool = False,
-                precision: str | None = None) -> int:
-    """The one way a store is bound to a bundle: its model, dim, preprocessing (and precision), then its
-    codebooks (`books`, loaded from the bundle when not given); stored vectors get codes of the new
-    codebooks. Returns how many codes were re-encoded. ModelMismatch for another model unless `reindex`."""
-    books = bundle_codebooks(bundle) if books is None else books
-    store.bind_model(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256, reindex, precision)
-    return store.bind_codebooks(books, bundle.pq_sha256, bundle.fingerprint)
+def bundle_binding(bundle: Bundle, root: str | Path, backend: str = "onnx", precision: str = "fp32",
+                   books: Codebooks | None = None) -> Binding:
+    """What binding a store to `bundle` records (books: the bundle's codebooks, loaded when not given)."""
+    return Binding(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256, precision,
+                   bundle_codebooks(bundle) if books is None else books, bundle.pq_sha256, str(root),
+                   str(bundle.root.resolve()), backend)
 
 
 class Library:
@@ -81,14 +80,7 @@ class Library:
         db = None
         try:
             db = Store.open(db_path)
-            before = db.meta()
-            if before.get(K.ROOT) and before[K.ROOT] != str(root):
-                raise StoreError(f"{db_path} indexes {before[K.ROOT]}; use another --db for {root}")
-            b = encoder.bundle
-            now_bound = {K.ROOT: str(root), K.BUNDLE: str(b.root.resolve()), K.BACKEND: backend}
-            bind_bundle(db, b, books, reindex, precision)  # re-encodes stored vectors for new codebooks
-            with db.atomic():
-                db.set_meta(now_bound)
+            retry = bind_store(db, bundle_binding(encoder.bundle, root, backend, precision, books), reindex)
         except BaseException:
             if db is not None:
                 db.close()
@@ -96,9 +88,7 @@ class Library:
             raise
         library = cls(db, db_path, root, encoder)
         library._lock, library.books = lock, books
-        # Photos that failed may decode with another bundle or backend: they are tried again then.
-        library.retry_errors = any(before.get(key) not in (None, value) for key, value in now_bound.items()) or \
-            before.get(K.MODEL_FINGERPRINT) not in (None, b.fingerprint)
+        library.retry_errors = retry  # photos that failed may decode with another bundle or backend
         return library
 
     @classmethod

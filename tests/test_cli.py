@@ -94,10 +94,10 @@ def test_index_search_status_round_trip(tmp_path, photo_folder, fp32_bundle):
 def test_index_refuses_another_models_store(tmp_path, photo_folder, fp32_bundle):
     import numpy as np
 
-    from pocketclip.runtime.store import open_store, to_blob
+    from pocketclip.runtime.store import Store, to_blob
 
     db = tmp_path / "lib.db"
-    store = open_store(db)
+    store = Store.open(db)
     store.bind_model("another-model", 128, "x")
     store["photos"].insert({"id": 1, "path": "old.jpg", "status": "ok"})
     store["embeddings"].insert({"photo_id": 1, "model": "another-model", "vector": to_blob(np.ones(128) / 128 ** .5)})
@@ -113,9 +113,9 @@ def test_a_store_keeps_its_root_and_refuses_an_empty_search(tmp_path, photo_fold
     db = str(tmp_path / "lib.db")
     result = CliRunner().invoke(cli, ["search", "x", "--db", db])
     assert result.exit_code == 1 and "no store at" in result.output
-    from pocketclip.runtime.store import open_store
+    from pocketclip.runtime.store import Store
 
-    open_store(db)
+    Store.open(db)
     result = CliRunner().invoke(cli, ["search", "x", "--db", db])
     assert result.exit_code == 1 and "no photos indexed yet" in result.output and "Traceback" not in result.output
     CliRunner().invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", db, "--silent"])

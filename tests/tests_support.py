@@ -32,12 +32,12 @@ def filled_store(tmp_path, n=500, dim=16, seed=0):
     """A store of n random unit vectors of model "m" (every 50th photo from the 8th on deleted)."""
     import numpy as np
 
-    from pocketclip.runtime.store import open_store, to_blob
+    from pocketclip.runtime.store import Store, to_blob
 
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    db = open_store(tmp_path / "s.db")
+    db = Store.open(tmp_path / "s.db")
     db.bind_model("m", dim, "x")
     db["photos"].insert_all({"id": i + 1, "path": f"p{i}.jpg", "status": "deleted" if i % 50 == 7 else "ok"}
                             for i in range(n))

@@ -49,7 +49,7 @@ def run_recipe(recipe: dict, out: Path, command: str = "", opts: RunOptions | No
     """Train, store the float16 model in out/model, evaluate it; returns the eval record (rank 0)."""
     check_recipe(recipe)
     if recipe["kind"] not in KINDS:
-        raise RecipeError(f"a {recipe['kind']} recipe runs with python -m pocketclip.models.train_{recipe['kind']}")
+        raise RecipeError(f"a {recipe['kind']} recipe runs with python -m pocketclip.models.train.{recipe['kind']}")
     spec = recipe.get("eval", {})
     if spec.get("source", "demo") != "demo":  # a missing test set is found now, not after the training
         open_source(spec["source"], spec.get("images"), spec.get("split", "test"))

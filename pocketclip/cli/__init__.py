@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from pocketclip.cli.conformance import conformance_command
 from pocketclip.cli.demo import demo
 from pocketclip.cli.export import export_command
 from pocketclip.cli.library import index_command, search_command, status_command
@@ -28,7 +29,7 @@ def cli() -> None:
 
 
 for command in (demo, index_command, search_command, status_command, serve_command, parity_command,
-                export_command, eval_command, train_command, models_command):
+                export_command, eval_command, train_command, models_command, conformance_command):
     cli.add_command(command)
 
 

@@ -9,6 +9,7 @@ thumbnails and uploads, parity and the training loaders all open pictures throug
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -27,8 +28,26 @@ DRAFT_FACTOR = 2  # JPEG draft decoding keeps the shorter side >= 2x the model i
 MAX_PHOTO_PIXELS = 200_000_000
 
 
+UNAVAILABLE = "unavailable: "  # how an environment error's reason starts in the store (docs/conformance.md, R11)
+# errno values that say the file could not be had, not that its content is bad
+ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOENT, errno.EIO, errno.ENXIO, errno.ESTALE, errno.ETIMEDOUT,
+                      errno.EAGAIN, errno.EBUSY, errno.ENODEV, errno.ENOTCONN}
+
+
 class DecodeError(Exception):
     """A file could not be turned into a photo; the message is the one-line reason."""
+
+
+class PhotoUnavailable(DecodeError):
+    """The photo could not be read now (permission, I/O, vanished, only in the cloud): an environment
+    error, tried again on the next run, where a DecodeError waits for the content to change."""
+
+
+def unavailable(exc: OSError) -> PhotoUnavailable:
+    """The environment error for an OSError that says the file could not be had."""
+    reason = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.ENOENT: "the file vanished"}.get(exc.errno, exc.strerror or "I/O error")
+    return PhotoUnavailable(UNAVAILABLE + reason)
 
 
 def content_hash(path: Path) -> str:
@@ -110,11 +129,11 @@ def _open_bounded(source: Path | bytes, shorter_side: int | None) -> tuple[Image
         raise DecodeError(str(exc)) from None
     except UnidentifiedImageError:
         raise DecodeError("not an image Pillow can read") from None
-    except PermissionError:
-        raise DecodeError("permission denied") from None
-    except FileNotFoundError:
-        raise DecodeError("no such file") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except OSError as exc:
+        if exc.errno in ENVIRONMENT_ERRNOS:  # Pillow's own decode errors carry no errno
+            raise unavailable(exc) from None
+        raise DecodeError(f"cannot decode: {one_line(exc, 200)}") from exc
+    except (SyntaxError, ValueError) as exc:
         raise DecodeError(f"cannot decode: {one_line(exc, 200)}") from exc
     except Exception as exc:  # decoders raise what they like (EOFError, RuntimeError, struct.error, ...)
         raise DecodeError(f"cannot decode: {type(exc).__name__}: {one_line(exc, 200)}") from exc

@@ -1,5 +1,5 @@
 """Memory-mappable copies of the store's search arrays, beside it, so a search starts without reading
-a million rows (docs/store.md: SQLite stays the source of truth).
+a million rows (docs/contracts.md: SQLite stays the source of truth).
 
 `STORE.index/g<generation>/` holds, for every 'ok' photo with a vector of the store's model, in photo id
 order: `ids.npy` (N,) int64, `vectors.npy` (N, dim) float16 (the stored blobs) and, when every one of

@@ -17,5 +17,9 @@ PRECISION = "precision"
 # of another generation is stale. Missing = 0.
 GENERATION = "generation"
 
+# The photos whose batch is being decoded, as JSON {path: strikes}: a photo recorded twice without its batch
+# being written killed the process twice and is quarantined (docs/conformance.md, R20).
+DECODING = "decoding"
+
 ALL = (SCHEMA_VERSION, MODEL_FINGERPRINT, DIM, PREPROCESS_SHA256, PQ_CODEBOOKS_SHA256, ROOT, BUNDLE, BACKEND,
-       PRECISION, GENERATION)
+       PRECISION, GENERATION, DECODING)

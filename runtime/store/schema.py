@@ -1,6 +1,6 @@
 """The store's schema and how a file becomes a store: migrations, the application id, read-only opens.
 
-The table and column names are the contract the Kotlin and Swift stores share (docs/store.md).
+The table and column names are the contract the Kotlin and Swift stores share (docs/contracts.md).
 """
 from __future__ import annotations
 

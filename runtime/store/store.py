@@ -1,4 +1,4 @@
-"""The SQLite embedding store that Python and the phone apps share (docs/store.md).
+"""The SQLite embedding store that Python and the phone apps share (docs/contracts.md).
 
 `Store` is a sqlite-utils Database that owns every SQL statement of the package: opening and
 migrating, meta, binding a model and codebooks, photo rows, vectors and codes, the arrays a search
@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from pocketclip.runtime.store import copy
 from pocketclip.runtime.store import meta_keys as K
-from pocketclip.runtime.store.blobs import from_blobs, now
+from pocketclip.runtime.store.blobs import from_blobs
 from pocketclip.runtime.store.errors import ModelMismatch, NotAStore, StoreError, StoreTooNew
 from pocketclip.runtime.store.schema import SCHEMA_VERSION, connect, is_store, make_writable
 
@@ -43,7 +43,7 @@ class Store(Database):
     @classmethod
     def open(cls, path: str | Path, readonly: bool = False) -> Store:
         """Open (creating or migrating) a store; refuses one newer than this code and any SQLite file that
-        is not a store. `readonly` opens an existing store without writing anything to it (search, status)."""
+        is not a store (the one way a store file is opened). `readonly` opens an existing store without writing anything to it (search, status)."""
         path = Path(path)
         if path.is_dir():
             raise StoreError(f"{path} is a folder; --db takes the store's file name, e.g. {path / 'index.db'}")
@@ -156,16 +156,26 @@ class Store(Database):
     def ids_with_vector(self, model: str) -> set[int]:
         return {r[0] for r in self.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
 
+    def ids_with_code(self) -> set[int]:
+        return {r[0] for r in self.execute("SELECT photo_id FROM embeddings WHERE pq_code IS NOT NULL")}
+
     def update_photo(self, photo_id: int, fields: dict) -> None:
         """Change one photo's row (a touch, a move, a restore) in its own transaction."""
         with self.atomic():
             self["photos"].update(photo_id, fields)
             self.bump_generation()
 
-    def write_batch(self, model: str, photos: list[tuple[int | None, dict, bytes | None, bytes | None]]) -> None:
+    def write_batch(self, model: str, photos: list[tuple[int | None, dict, bytes | None, bytes | None]],
+                    meta: dict[str, str | None] | None = None) -> None:
         """One batch of decoded photos in one transaction, so a kill loses at most this batch, never half of
-        it: (existing id or None, the photo's row, its vector blob or None for an error, its pq_code)."""
+        it: (existing id or None, the photo's row, its vector blob or None for an error, its pq_code); `meta`
+        keys are set (None: removed) in the same transaction."""
         with self.atomic():
+            for key, value in (meta or {}).items():
+                if value is None:
+                    self.delete_meta(key)
+                else:
+                    self.set_meta({key: value})
             for photo_id, record, vector, code in photos:
                 if photo_id is not None:
                     self["photos"].update(photo_id, record)
@@ -178,15 +188,32 @@ class Store(Database):
                                                "pq_code": code}, replace=True)
             self.bump_generation()
 
-    def mark_deleted(self, photo_ids: list[int]) -> None:
-        """Photos gone from the folder: status 'deleted'; their vectors stay, as tombstones."""
+    def mark_deleted(self, photo_ids: list[int], stamp: str) -> None:
+        """Photos gone from the folder: status 'deleted' as of `stamp`; their vectors stay, as tombstones."""
         if not photo_ids:
             return
         with self.atomic():
-            stamp = now()
             for photo_id in photo_ids:
                 self["photos"].update(photo_id, {"status": "deleted", "indexed_at": stamp})
             self.bump_generation()
+
+    def purge_tombstones(self, before: str) -> int:
+        """Remove the photos marked deleted before `before` (ISO 8601 UTC), rows and vectors; how many."""
+        with self.atomic():
+            ids = [r[0] for r in self.execute("SELECT id FROM photos WHERE status = 'deleted' AND indexed_at < ?",
+                                               [before])]
+            if ids:
+                marks = ", ".join("?" * len(ids))
+                self.execute(f"DELETE FROM embeddings WHERE photo_id IN ({marks})", ids)
+                self.execute(f"DELETE FROM photos WHERE id IN ({marks})", ids)
+                self.bump_generation()
+        return len(ids)
+
+    def clear_meta(self, key: str) -> None:
+        """Remove one meta key in its own transaction, if it is there."""
+        if key in self.meta():
+            with self.atomic():
+                self.delete_meta(key)
 
     # -- what searches read -------------------------------------------------------------------------------
     def searchable_count(self, model: str) -> int:
@@ -225,7 +252,3 @@ class Store(Database):
                 "last_indexed": self.execute("SELECT max(indexed_at) FROM photos").fetchone()[0]
                 if has_photos else None}
 
-
-def open_store(path: str | Path, readonly: bool = False) -> Store:
-    """Store.open: the one way a store file is opened."""
-    return Store.open(path, readonly)

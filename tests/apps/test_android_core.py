@@ -19,11 +19,12 @@ from click.testing import CliRunner
 from tests_support import describe_schema
 
 from pocketclip.cli import cli
+from pocketclip.runtime.indexing.binding import bind_store
+from pocketclip.runtime.library import bundle_binding
 from pocketclip.runtime.parity.device_report import check_device_report, load_device_report
 from pocketclip.runtime.parity.golden import load_golden
 from pocketclip.runtime.search.exact import VectorIndex
-from pocketclip.runtime.store import now, open_store, to_blob
-from pocketclip.runtime.library import bind_bundle
+from pocketclip.runtime.store import Store, now, to_blob
 
 JVM_TEST = Path(__file__).resolve().parents[2] / "android_demo" / "core" / "jvm-test.sh"
 
@@ -32,8 +33,8 @@ def write_python_store(bundle, path: Path) -> None:
     """The golden gallery's image embeddings as photos gallery/000.png..., with PQ codes if the bundle has codebooks."""
     golden = load_golden(bundle)
     size = bundle.preprocess["size"]
-    db = open_store(path)
-    bind_bundle(db, bundle)
+    db = Store.open(path)
+    db.bind_model(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256)  # codes come after the rows
     with db.atomic():
         for i, vector in enumerate(golden.gallery_image_ref):
             photo_id = db["photos"].insert({
@@ -43,8 +44,7 @@ def write_python_store(bundle, path: Path) -> None:
             db["embeddings"].insert({"photo_id": photo_id, "model": bundle.fingerprint, "vector": to_blob(vector),
                                      "pq_code": None})
     if bundle.manifest.get("pq"):
-
-        bind_bundle(db, bundle)
+        bind_store(db, bundle_binding(bundle, "gallery"))
     db.close()
 
 
@@ -105,7 +105,7 @@ def test_python_reads_the_kotlin_store(kotlin_run, fp32_bundle):
     result, paths = kotlin_run
     assert result.returncode == 0, result.stdout + result.stderr
     model = fp32_bundle.fingerprint
-    kotlin, python = open_store(paths["POCKETCLIP_OUT_STORE"]), open_store(paths["POCKETCLIP_PY_STORE"])
+    kotlin, python = Store.open(paths["POCKETCLIP_OUT_STORE"]), Store.open(paths["POCKETCLIP_PY_STORE"])
     assert describe_schema(kotlin.conn) == describe_schema(python.conn)  # tables, columns, indexes, SQL
     for key in ("schema_version", "model_fingerprint", "dim", "preprocess_sha256", "pq_codebooks_sha256"):
         assert kotlin.meta().get(key) == python.meta().get(key), key

@@ -16,7 +16,7 @@ import pytest
 from tests_support import describe_schema as describe
 
 import pocketclip.runtime
-from pocketclip.runtime.store import open_store
+from pocketclip.runtime.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 IOS = ROOT / "ios_demo"
@@ -54,7 +54,7 @@ def swift_ddl() -> list[str]:
 
 
 def python_store(tmp_path: Path) -> sqlite3.Connection:
-    open_store(tmp_path / "python.db").close()
+    Store.open(tmp_path / "python.db").close()
     return sqlite3.connect(tmp_path / "python.db")
 
 

@@ -2,10 +2,10 @@
 import json
 
 import pytest
+from tests_support import demo_jpeg, write_shard
 
 from pocketclip.models.data.demo_shards import write_demo_shards
 from pocketclip.models.data.sources import DataError, open_source
-from tests_support import demo_jpeg, write_shard
 
 
 def hostile_shard(path):

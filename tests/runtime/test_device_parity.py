@@ -12,7 +12,7 @@ from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.indexing.indexer import index_folder
 from pocketclip.runtime.parity.device_report import check_device_report, load_device_report
 from pocketclip.runtime.parity.golden import load_golden
-from pocketclip.runtime.store import open_store, to_blob
+from pocketclip.runtime.store import Store, to_blob
 
 
 def device_report(bundle, fmt="pte"):
@@ -82,7 +82,7 @@ def test_malformed_reports_get_a_clear_error_not_a_traceback(fp32_bundle, tmp_pa
 def phone_store(path, folder, bundle, swap_channels=False):
     """A store as a phone would build it; `swap_channels` feeds BGR, the classic preprocessing bug."""
     encoder = BundleEncoder(bundle, "onnx", "fp32")
-    db = open_store(path)
+    db = Store.open(path)
     db.bind_model(bundle.fingerprint, bundle.manifest["model"]["embed_dim"], "phone")
     index_folder(folder, db, encoder, progress=False)
     if swap_channels:
@@ -108,7 +108,7 @@ def test_a_phone_store_is_compared_photo_by_photo(fp32_bundle, photo_folder, tmp
 
 
 def test_a_store_of_another_model_is_refused(fp32_bundle, photo_folder, tmp_path):
-    db = open_store(tmp_path / "other.db")
+    db = Store.open(tmp_path / "other.db")
     db.bind_model("another", 128, "x")
     result = CliRunner().invoke(cli, ["parity", str(fp32_bundle.root), "--photos", str(photo_folder), "--store",
                                       str(tmp_path / "other.db")])

@@ -4,14 +4,15 @@ import faiss
 import numpy as np
 import pytest
 
-from pocketclip.runtime.search import fastscan
 from pocketclip.runtime.bundle.codebooks import bundle_codebooks
+from pocketclip.runtime.indexing.binding import bind_store
+from pocketclip.runtime.library import bundle_binding
 from pocketclip.runtime.parity.golden import load_golden
+from pocketclip.runtime.search import fastscan
 from pocketclip.runtime.search.fastscan import FaissScanner
 from pocketclip.runtime.search.pq import PQScanner, adc_scores
 from pocketclip.runtime.search.pq_index import PQIndex
-from pocketclip.runtime.store import now, open_store, to_blob
-from pocketclip.runtime.library import bind_bundle
+from pocketclip.runtime.store import Store, now, to_blob
 
 
 @pytest.fixture(params=["fp32_bundle", "pq4_bundle"], ids=["8bit", "4bit"])
@@ -68,13 +69,13 @@ def test_faiss_top10_is_numpys(golden_pq):
 
 def golden_store(bundle, path):
     """A store of the golden gallery's picture embeddings (photo i + 1 = gallery row i), codes written by it."""
-    db = open_store(path)
-    bind_bundle(db, bundle)
+    db = Store.open(path)
+    db.bind_model(bundle.fingerprint, bundle.embed_dim, bundle.preprocess_sha256)  # codes come after the rows
     with db.atomic():
         for i, vector in enumerate(load_golden(bundle).gallery_image_ref):
             db["photos"].insert({"id": i + 1, "path": f"g/{i:03d}.png", "status": "ok", "indexed_at": now()})
             db["embeddings"].insert({"photo_id": i + 1, "model": bundle.fingerprint, "vector": to_blob(vector)})
-    bind_bundle(db, bundle)
+    bind_store(db, bundle_binding(bundle, "gallery"))
     return db
 
 

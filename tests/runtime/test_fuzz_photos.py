@@ -12,7 +12,7 @@ from PIL import Image  # noqa: F401 - seed_files saves through it
 
 from pocketclip.runtime.bundle.encoders import BundleEncoder
 from pocketclip.runtime.indexing.indexer import index_folder
-from pocketclip.runtime.store import open_store
+from pocketclip.runtime.store import Store
 
 FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "tif": "TIFF", "heic": "HEIF"}
 
@@ -61,9 +61,9 @@ import sys
 from pocketclip.runtime.bundle.manifest import load_bundle
 from pocketclip.runtime.bundle.encoders import BundleEncoder
 from pocketclip.runtime.indexing.indexer import index_folder
-from pocketclip.runtime.store import open_store
+from pocketclip.runtime.store import Store
 encoder = BundleEncoder(load_bundle(sys.argv[1]), "onnx", "fp32")
-report = index_folder(sys.argv[2], open_store(sys.argv[3]), encoder, batch_size=16, log=lambda line: None)
+report = index_folder(sys.argv[2], Store.open(sys.argv[3]), encoder, batch_size=16, log=lambda line: None)
 print(report)
 """
 
@@ -84,7 +84,7 @@ def test_fuzzed_photos_never_crash_hang_or_touch_other_photos(tmp_path, photo_fo
     rng = random.Random(int(os.environ.get("POCKETCLIP_FUZZ_SEED", "20240611")))
     db_path = tmp_path / "fuzz.db"
     encoder = BundleEncoder(fp32_bundle, "onnx", "fp32")
-    db = open_store(db_path)
+    db = Store.open(db_path)
     db.bind_model(encoder.bundle.fingerprint, encoder.bundle.embed_dim, "x")
     index_folder(photo_folder, db, encoder)
     db.close()

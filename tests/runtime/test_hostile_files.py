@@ -17,7 +17,7 @@ from pocketclip.runtime.bundle.encoders import BundleEncoder
 from pocketclip.runtime.indexing.decode import DecodeError, content_hash, load_photo
 from pocketclip.runtime.indexing.indexer import RootUnavailable, index_folder
 from pocketclip.runtime.indexing.walk import BYTES_PREFIX, path_from_store, path_to_store, walk_photos
-from pocketclip.runtime.store import open_store
+from pocketclip.runtime.store import Store
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def encoder(fp32_bundle):
 
 
 def bound_store(tmp_path, encoder, name="index.db"):
-    db = open_store(tmp_path / name)
+    db = Store.open(tmp_path / name)
     db.bind_model(encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "x")
     return db
 
@@ -298,19 +298,21 @@ def test_an_unreadable_folder_is_reported_and_its_photos_are_not_deleted(tmp_pat
 # 7. failed photos are retried when asked -----------------------------------------------------------
 
 def test_a_failed_photo_is_retried_only_with_retry_errors(tmp_path, photo_folder, encoder, monkeypatch):
+    """A content error (the decoder's own failure, no errno) waits for the file to change or for
+    retry_errors; an environment error (permission) is retried on every run (test_indexer.py)."""
     locked = photo_folder / "photo_010.jpg"
     real_open = Image.open
 
-    def refuse(path, *args, **kwargs):  # as root, chmod does not stop reads; the refusal is raised here
+    def refuse(path, *args, **kwargs):  # a decoder that fails on this file's content, this once
         if str(path) == str(locked):
-            raise PermissionError(13, "Permission denied", str(path))
+            raise OSError("broken data stream when reading image file")
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(Image, "open", refuse)
     db = bound_store(tmp_path, encoder)
     first, _ = run(photo_folder, db, encoder)
     assert first.errors == 1 and statuses(db)["photo_010.jpg"] == "error"
-    monkeypatch.setattr(Image, "open", real_open)  # "chmod back": size and mtime unchanged
+    monkeypatch.setattr(Image, "open", real_open)  # a fixed decoder: size and mtime unchanged
     again, _ = run(photo_folder, db, encoder)
     assert (again.skipped_errors, again.embedded) == (1, 0) and statuses(db)["photo_010.jpg"] == "error"
     retried, _ = run(photo_folder, db, encoder, retry_errors=True)

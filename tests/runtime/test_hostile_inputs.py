@@ -134,12 +134,12 @@ def test_a_second_writer_is_refused_naming_the_first(indexed, tmp_path, fp32_bun
 
 
 def test_int8_vectors_never_join_fp32_ones(indexed, tmp_path, fp32_bundle):
-    from pocketclip.runtime.store import ModelMismatch, open_store
+    from pocketclip.runtime.store import ModelMismatch, Store
 
     db = store_copy(indexed, tmp_path)
     result = invoke("index", indexed / "photos", "--bundle", fp32_bundle.root, "--db", db, "--backend", "pte")
     assert result.exit_code == 0, result.output  # another backend, same precision: the same vectors
-    store = open_store(db)
+    store = Store.open(db)
     b = fp32_bundle
     with pytest.raises(ModelMismatch, match="precision"):
         store.bind_model(b.fingerprint, b.embed_dim, b.preprocess_sha256, precision="int8")

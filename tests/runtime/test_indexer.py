@@ -14,7 +14,7 @@ from tests_support import draw_photos
 
 from pocketclip.runtime.bundle.encoders import BundleEncoder
 from pocketclip.runtime.indexing.indexer import index_folder
-from pocketclip.runtime.store import open_store
+from pocketclip.runtime.store import Store
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def run(folder, db, encoder, **kwargs):
 
 
 def store(tmp_path, encoder, name="index.db"):
-    db = open_store(tmp_path / name)
+    db = Store.open(tmp_path / name)
     db.bind_model(encoder.bundle.fingerprint, encoder.bundle.manifest["model"]["embed_dim"], "x")
     return db
 
@@ -188,11 +188,11 @@ def test_heic_photos_are_indexed(tmp_path, photo_folder, encoder):
 
 def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatch):
     # The tests run as root, whom file permissions do not stop; so the OS refusal is raised here.
-    import pocketclip.runtime.indexing.indexer
     import pocketclip.runtime.indexing.decode
+    import pocketclip.runtime.indexing.source
 
     locked = photo_folder / "photo_010.jpg"
-    real_open, real_hash = pocketclip.runtime.indexing.decode.Image.open, pocketclip.runtime.indexing.indexer.content_hash
+    real_open, real_hash = pocketclip.runtime.indexing.decode.Image.open, pocketclip.runtime.indexing.source.content_hash
 
     def refuse(path, *args, **kwargs):
         if str(path) == str(locked):
@@ -205,7 +205,14 @@ def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatc
         return real_hash(path)
 
     monkeypatch.setattr(pocketclip.runtime.indexing.decode.Image, "open", refuse)
-    monkeypatch.setattr(pocketclip.runtime.indexing.indexer, "content_hash", refuse_hash)
+    monkeypatch.setattr(pocketclip.runtime.indexing.source, "content_hash", refuse_hash)
     db = store(tmp_path, encoder)
     report, log = run(photo_folder, db, encoder)
-    assert report.errors == 1 and "skipping photo_010.jpg: permission denied" in log
+    assert report.errors == 1 and "skipping photo_010.jpg: unavailable: permission denied" in log
+    # An environment error is tried again on the next run (it is not waiting for the content to change) ...
+    report, log = run(photo_folder, db, encoder)
+    assert report.errors == 1 and report.skipped_errors == 0
+    monkeypatch.undo()  # ... and once the photo can be read, it is indexed without anything else changing
+    report, _ = run(photo_folder, db, encoder)
+    assert report.embedded == 1 and report.errors == 0
+    assert db.execute("SELECT status, error FROM photos WHERE path = 'photo_010.jpg'").fetchone() == ("ok", None)

@@ -61,9 +61,9 @@ def test_open_reads_settings_from_the_store(library):
 def test_an_empty_store_is_not_a_library(tmp_path, fp32_bundle, photo_folder):
     Library.create(tmp_path / "new.db", photo_folder, fp32_bundle).close()
     (tmp_path / "bare.db").write_bytes((tmp_path / "new.db").read_bytes())
-    from pocketclip.runtime.store import open_store
+    from pocketclip.runtime.store import Store
 
-    db = open_store(tmp_path / "bare.db")
+    db = Store.open(tmp_path / "bare.db")
     db.execute("DELETE FROM meta WHERE key = ?", [K.BUNDLE])
     db.conn.commit()
     with pytest.raises(NotIndexed, match="pocketclip index"):

@@ -11,8 +11,7 @@ from pocketclip.models.train.pq_kmeans import fit_kmeans_codebooks
 from pocketclip.runtime.bundle.codebooks import Codebooks, bundle_codebooks
 from pocketclip.runtime.search.exact import VectorIndex
 from pocketclip.runtime.search.pq_index import PQIndex, choose_mode, open_index
-from pocketclip.runtime.library import bind_bundle
-from pocketclip.runtime.store import StoreError, from_blobs, open_store
+from pocketclip.runtime.store import Store, StoreError, from_blobs
 
 
 def books_for(vectors, subspaces=8, codewords=32, seed=0):
@@ -78,7 +77,7 @@ def test_indexing_writes_codes_and_search_modes_agree(tmp_path, photo_folder, fp
     result = runner.invoke(cli, ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", db_path,
                                  "--silent"])
     assert result.exit_code == 0, result.output
-    db = open_store(db_path)
+    db = Store.open(db_path)
     rows = db.execute("SELECT vector, pq_code FROM embeddings").fetchall()
     assert [r[1] for r in rows] == books.code_blobs(from_blobs([r[0] for r in rows], books.dim))
     status = json.loads(runner.invoke(cli, ["status", "--db", db_path, "--json"]).stdout)

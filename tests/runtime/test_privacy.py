@@ -39,3 +39,22 @@ def test_index_and_search_stay_on_the_machine(tmp_path, fp32_bundle, photo_folde
         outward = [c for c in calls if any(family in c for family in NETWORK_FAMILIES)]
         assert not outward, outward[:5]
     assert [p for p in home.rglob("*")] == [], "something was written under the user's home"
+
+
+def test_importing_pocketclip_changes_no_environment_variable():
+    """Privacy is applied where sessions and loads are made, not by importing the package: a program
+    that merely imports pocketclip keeps its environment (HF_HUB_OFFLINE and the rest untouched)."""
+    probe = ("import os, json; before = dict(os.environ); import pocketclip, pocketclip.cli, "
+             "pocketclip.runtime.library, pocketclip.web.app; print(json.dumps(dict(os.environ) == before))")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("ORT_", "HF_", "TRANSFORMERS_"))}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "true"
+
+
+def test_onnx_sessions_are_made_with_telemetry_off(monkeypatch, fp32_bundle):
+    from pocketclip.runtime.bundle.encoders import BundleEncoder
+
+    monkeypatch.delenv("ORT_DISABLE_TELEMETRY", raising=False)
+    BundleEncoder(fp32_bundle, "onnx", "fp32").encode_texts(["a red star"])
+    assert os.environ.get("ORT_DISABLE_TELEMETRY") == "1"

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from pocketclip.runtime.store import ModelMismatch, StoreTooNew, from_blobs, open_store, to_blob
+from pocketclip.runtime.store import ModelMismatch, Store, StoreTooNew, from_blobs, to_blob
 
 
 @pytest.fixture
 def db(tmp_path):
-    return open_store(tmp_path / "photos.db")
+    return Store.open(tmp_path / "photos.db")
 
 
 def test_schema_has_the_contract_names(db):
@@ -21,8 +21,8 @@ def test_schema_has_the_contract_names(db):
 
 
 def test_reopening_applies_no_migration_twice(tmp_path):
-    open_store(tmp_path / "a.db")
-    db = open_store(tmp_path / "a.db")
+    Store.open(tmp_path / "a.db")
+    db = Store.open(tmp_path / "a.db")
     assert db["_sqlite_migrations"].count == 1
 
 
@@ -45,7 +45,7 @@ def test_vectors_are_little_endian_float16(db):
 
 
 def test_a_newer_store_is_refused(tmp_path):
-    db = open_store(tmp_path / "n.db")
+    db = Store.open(tmp_path / "n.db")
     db["meta"].insert({"key": "schema_version", "value": "99"}, replace=True)
     with pytest.raises(StoreTooNew, match="reads up to 1"):
-        open_store(tmp_path / "n.db")
+        Store.open(tmp_path / "n.db")

@@ -9,10 +9,8 @@ from tests_support import draw_photos, filled_store
 from pocketclip.runtime.bundle.codebooks import bundle_codebooks
 from pocketclip.runtime.library import Library
 from pocketclip.runtime.search.exact import StorePaths, VectorIndex
-
-from pocketclip.runtime.library import bind_bundle
-from pocketclip.runtime.store import open_store
-from pocketclip.runtime.store.copy import copy_folder, open_copy
+from pocketclip.runtime.store import Store
+from pocketclip.runtime.store.copy import copy_folder
 
 MODES = ("exact", "pq+rerank", "pq")
 
@@ -28,7 +26,7 @@ def index(db_path, folder, bundle):
 def check_searches(db_path, bundle, mapped: bool, photos: int) -> set[str]:
     """Every mode answers from the copy (`mapped`) or from the store's rows; exact and every-candidate pq+rerank
     give exact search's hits on the store. Returns the paths found."""
-    db = open_store(db_path, readonly=True)
+    db = Store.open(db_path, readonly=True)
     truth = VectorIndex(db, db.search_arrays(bundle.fingerprint))  # the store's rows, read directly
     assert len(truth) == photos
     found = set()
@@ -54,7 +52,7 @@ def check_searches(db_path, bundle, mapped: bool, photos: int) -> set[str]:
 def test_an_index_run_writes_the_copy_and_searches_map_it(tmp_path, photo_folder, fp32_bundle):
     db_path = tmp_path / "lib.db"
     index(db_path, photo_folder, fp32_bundle)
-    db = open_store(db_path, readonly=True)
+    db = Store.open(db_path, readonly=True)
     folder = copy_folder(db_path) / f"g{db.generation()}"
     assert db.generation() > 0 and [p.name for p in copy_folder(db_path).iterdir()] == [folder.name]
     assert sorted(p.name for p in folder.iterdir()) == ["codes.npy", "copy.json", "ids.npy", "vectors.npy"]
@@ -74,18 +72,18 @@ def test_an_index_run_writes_the_copy_and_searches_map_it(tmp_path, photo_folder
 def test_a_stale_copy_is_not_used(tmp_path, photo_folder, fp32_bundle):
     db_path = tmp_path / "lib.db"
     index(db_path, photo_folder, fp32_bundle)
-    before = generation(open_store(db_path, readonly=True))
+    before = Store.open(db_path, readonly=True).generation()
     shutil.copytree(copy_folder(db_path), tmp_path / "old-copy")
     removed = sorted(photo_folder.glob("*.jpg"))[:4]
     for path in removed:
         path.unlink()
     draw_photos(photo_folder, 6, start=100)
     index(db_path, photo_folder, fp32_bundle)
-    assert generation(open_store(db_path, readonly=True)) > before
+    assert Store.open(db_path, readonly=True).generation() > before
     # As if the run had died before rewriting the copy: the previous generation's copy is what lies beside it.
     shutil.rmtree(copy_folder(db_path))
     shutil.copytree(tmp_path / "old-copy", copy_folder(db_path))
-    assert open_copy(open_store(db_path, readonly=True), db_path, fp32_bundle.fingerprint) is None
+    assert Store.open(db_path, readonly=True).open_copy(fp32_bundle.fingerprint) is None
     found = check_searches(db_path, fp32_bundle, mapped=False, photos=26)
     assert not found & {p.name for p in removed} and any("photo_10" in path for path in found)
     # searching never writes: the stale copy is still the only one (a writer replaces it)
@@ -110,7 +108,7 @@ def test_every_write_raises_the_generation(tmp_path):
 def test_a_damaged_copy_is_ignored(tmp_path, photo_folder, fp32_bundle, damage):
     db_path = tmp_path / "lib.db"
     index(db_path, photo_folder, fp32_bundle)
-    db = open_store(db_path, readonly=True)
+    db = Store.open(db_path, readonly=True)
     folder = copy_folder(db_path) / f"g{db.generation()}"
     if damage == "stamp":
         (folder / "copy.json").write_text("{")

@@ -10,7 +10,6 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
-
 from web_support import index, photo_id, serving
 
 

@@ -28,8 +28,9 @@ def wait_until_over(server) -> dict:
 def test_index_now_runs_in_the_background_and_the_new_photos_are_searched(photo_folder, fp32_bundle, tmp_path):
     import json
 
-    from pocketclip.runtime.store import lock_writer
     from tests_support import draw_photos
+
+    from pocketclip.runtime.store import lock_writer
 
     db = tmp_path / "library.db"
     index(photo_folder, fp32_bundle.root, db)

@@ -2,7 +2,6 @@
 on every response, no cross-site writes, and the access token off localhost."""
 import pytest
 from click.testing import CliRunner
-
 from web_support import serving
 
 

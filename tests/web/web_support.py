@@ -106,9 +106,9 @@ def index(folder: Path, bundle_root: Path, db: Path) -> None:
 
 
 def photo_id(db: Path, path: str) -> int:
-    from pocketclip.runtime.store import open_store
+    from pocketclip.runtime.store import Store
 
-    store = open_store(db, readonly=True)
+    store = Store.open(db, readonly=True)
     try:
         return store.execute("SELECT id FROM photos WHERE path = ?", [path]).fetchone()[0]
     finally:

@@ -20,7 +20,7 @@ public enum ImageDecoding {
     }
 
     /// `maxPixelSize` (longer side) lets ImageIO decode a large photo at reduced size, like Pillow's
-    /// JPEG draft mode in runtime/indexing/walk.py: pass one that keeps the shorter side >= 2x the model input.
+    /// JPEG draft mode in runtime/indexing/decode.py: pass one that keeps the shorter side >= 2x the model input.
     public static func decode(data: Data, maxPixelSize: Int? = nil) throws -> Decoded {
         guard let source = CGImageSourceCreateWithData(data as CFData, nil) else {
             throw BundleError.malformed("not an image ImageIO can read")

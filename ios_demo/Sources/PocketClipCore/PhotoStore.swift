@@ -62,7 +62,7 @@ public struct IndexedPhoto {
     }
 }
 
-/// The vectors of one model for search: photos in id order, as runtime/search/hits.py VectorIndex.
+/// The vectors of one model for search: photos in id order, as runtime/search/exact.py VectorIndex.
 public struct StoredVectors {
     public var ids: [Int64] = []
     public var paths: [String] = []
@@ -122,7 +122,7 @@ public final class PhotoStore {
     }
 
     /// Records the store's model, or refuses a different one (with `reindex`, drops the old vectors),
-    /// as runtime/store/store.py bind_bundle.
+    /// as runtime/library.py bind_bundle.
     public func bind(_ manifest: Manifest, reindex: Bool = false) throws {
         let fingerprint = manifest.model.fingerprint
         if let old = try meta()[StoreSchema.MetaKey.modelFingerprint], old != fingerprint {
@@ -137,7 +137,7 @@ public final class PhotoStore {
                      (StoreSchema.MetaKey.preprocessSha256, manifest.preprocessSha256)])
     }
 
-    /// Makes every stored code of `model` belong to these codebooks (runtime/search/pq_index.py bind_codebooks):
+    /// Makes every stored code of `model` belong to these codebooks (runtime/store/store.py Store.bind_codebooks):
     /// codes of other codebooks are re-made from the stored float16 vectors (nothing is re-embedded);
     /// no codebooks clears them. Returns how many vectors were encoded.
     @discardableResult
@@ -163,7 +163,7 @@ public final class PhotoStore {
         }
     }
 
-    /// What the vectors were made from (runtime/indexing/indexer.py remember_source); refuses a second root.
+    /// What the vectors were made from (runtime/library.py Library.create); refuses a second root.
     public func rememberSource(root: String, bundle: String, backend: String, precision: String) throws {
         if let known = try meta()[StoreSchema.MetaKey.root], known != root {
             throw StoreError.other("this store indexes \(known); use another store for \(root)")
@@ -263,7 +263,7 @@ public final class PhotoStore {
     static func value(_ v: Int64?) -> SQLValue { v.map { SQLValue.integer($0) } ?? SQLValue.null }
     static func value(_ v: String?) -> SQLValue { v.map { SQLValue.text($0) } ?? SQLValue.null }
 
-    /// ISO 8601 UTC to the second, as runtime/store/store.py now().
+    /// ISO 8601 UTC to the second, as runtime/store/blobs.py now().
     public static func now() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]

@@ -74,7 +74,7 @@ public enum StoreSchema {
     public static let migrationSet = "pocketclip-store"
     public static let migrationName = "m001_initial"
 
-    /// Meta keys (runtime/store/store.py bind_model, runtime/indexing/indexer.py remember_source, the PQ contract).
+    /// Meta keys (runtime/store/store.py Store.bind_model, runtime/library.py Library.create, the PQ contract).
     public enum MetaKey {
         public static let schemaVersion = "schema_version"
         public static let modelFingerprint = "model_fingerprint"

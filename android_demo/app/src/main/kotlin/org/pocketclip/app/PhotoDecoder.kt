@@ -16,8 +16,8 @@ class DecodeError(message: String) : Exception(message)
 data class DecodedPhoto(val pixels: FloatArray, val width: Int, val height: Int)
 
 object PhotoDecoder {
-    private const val DRAFT_FACTOR = 2 // as runtime/indexing/walk.py: a reduced decode keeps the shorter side >= 2x size
-    // Pillow's Image.MAX_IMAGE_PIXELS, past which runtime/indexing/walk.py refuses a photo (and a full decode here runs out of memory).
+    private const val DRAFT_FACTOR = 2 // as runtime/indexing/decode.py: a reduced decode keeps the shorter side >= 2x size
+    // Pillow's Image.MAX_IMAGE_PIXELS, past which runtime/indexing/decode.py refuses a photo (and a full decode here runs out of memory).
     private const val MAX_PIXELS = 1024L * 1024 * 1024 / 4 / 3
 
     fun load(resolver: ContentResolver, uri: Uri, spec: PreprocessSpec, mimeType: String? = null): DecodedPhoto {
@@ -49,7 +49,7 @@ object PhotoDecoder {
 
     /**
      * JPEGs much larger than the model input decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), with
-     * the factor Pillow's draft picks for runtime/indexing/walk.py's requested size (int(side / scale) + 1).
+     * the factor Pillow's draft picks for runtime/indexing/decode.py's requested size (int(side / scale) + 1).
      */
     fun sampleSize(width: Int, height: Int, size: Int, jpeg: Boolean): Int {
         if (!jpeg) return 1

@@ -39,7 +39,7 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
         private val SECONDS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssxxx")
         private val MICROS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
 
-        /** runtime/store/store.py now(): UTC, seconds, "+00:00". */
+        /** runtime/store/blobs.py now(): UTC, seconds, "+00:00". */
         fun now(): String = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS).format(SECONDS)
 
         /** Open (creating if empty) a store; refuses one newer than this code. */
