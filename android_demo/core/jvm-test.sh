@@ -2,6 +2,7 @@
 # The core module's JUnit 5 tests on a plain JVM, without Gradle or the Android SDK.
 #   core/jvm-test.sh --install   install kotlinc (npm) and the JUnit / sqlite-jdbc / Gson jars (apt) if missing
 #   core/jvm-test.sh             compile main + test sources once (cached by a hash of the sources), run the tests
+#   core/jvm-test.sh --scenarios DIR [--json]   run the conformance scenarios of DIR on the core (one line each)
 # Inputs come from the environment: POCKETCLIP_BUNDLE, POCKETCLIP_PY_STORE, POCKETCLIP_OUT_STORE,
 # POCKETCLIP_OUT_REPORT (tests/apps/test_android_core.py sets them). Exit code: the tests' result.
 set -euo pipefail
@@ -40,7 +41,13 @@ if [ "${1:-}" = "--install" ]; then
     install_tools
     exit 0
 fi
-[ $# -eq 0 ] || { echo "usage: $0 [--install]" >&2; exit 2; }
+SCENARIOS=()
+if [ "${1:-}" = "--scenarios" ]; then
+    [ -n "${2:-}" ] || { echo "usage: $0 --scenarios DIR [--json]" >&2; exit 2; }
+    SCENARIOS=("$@")
+elif [ $# -ne 0 ]; then
+    echo "usage: $0 [--install | --scenarios DIR [--json]]" >&2; exit 2
+fi
 for tool in "$KOTLINC" "${JARS[@]}"; do
     [ -e "$tool" ] || { echo "jvm-test.sh: $tool is missing; run $0 --install" >&2; exit 2; }
 done
@@ -68,6 +75,10 @@ if [ "$(cat "$BUILD/stamp" 2>/dev/null)" != "$STAMP" ]; then
     echo "jvm-test.sh: compiled in $(( $(date +%s) - start )) s" >&2
 fi
 
+CLASSPATH="$BUILD/classes:$RESOURCES:$STDLIB:$JAVA_LIBS/gson.jar:$JAVA_LIBS/sqlite-jdbc.jar"
+if [ ${#SCENARIOS[@]} -gt 0 ]; then
+    exec java -cp "$CLASSPATH" org.pocketclip.core.ConformanceMain "${SCENARIOS[@]}"
+fi
 exec java -jar "${JARS[0]}" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
     --class-path "$BUILD/classes:$RESOURCES:$STDLIB:$JAVA_LIBS/gson.jar:$JAVA_LIBS/sqlite-jdbc.jar" \
     --select-package org.pocketclip.core

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests_support import describe_schema
 
 from pocketclip.cli import cli
 from pocketclip.runtime.indexing.binding import bind_store
+from pocketclip.runtime.indexing.conformance import SCENARIOS
 from pocketclip.runtime.library import bundle_binding
 from pocketclip.runtime.parity.device_report import check_device_report, load_device_report
 from pocketclip.runtime.parity.golden import load_golden
@@ -58,7 +60,7 @@ def run_kotlin(bundle, pq4_bundle, tmp: Path):
     paths = {"POCKETCLIP_BUNDLE": bundle.root, "POCKETCLIP_PQ4_BUNDLE": pq4_bundle.root,
              "POCKETCLIP_PY_STORE": tmp / "python.db",
              "POCKETCLIP_OUT_STORE": tmp / "kotlin.db", "POCKETCLIP_OUT_REPORT": tmp / "device-report.json",
-             "POCKETCLIP_OUT_MANIFEST": tmp / "kotlin-manifest.json"}
+             "POCKETCLIP_OUT_MANIFEST": tmp / "kotlin-manifest.json", "POCKETCLIP_SCENARIOS": SCENARIOS}
     write_python_store(bundle, paths["POCKETCLIP_PY_STORE"])
     env = {**os.environ, **{key: str(value) for key, value in paths.items()}}
     result = subprocess.run([str(JVM_TEST)], env=env, capture_output=True, text=True, timeout=1200)
@@ -158,3 +160,43 @@ def test_kotlin_meta_keys_are_the_runtime_keys():
     source = (JVM_TEST.parent / "src" / "main" / "kotlin" / "org" / "pocketclip" / "core" / "StoreSchema.kt").read_text()
     block = re.search(r"object Meta \{(.*?)\n    \}", source, flags=re.S).group(1)
     assert set(re.findall(r'const val \w+ = "(\w+)"', block)) == set(meta_keys.ALL)
+
+
+def kotlin_scenarios(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(JVM_TEST), "--scenarios", str(folder), "--json"], capture_output=True, text=True,
+                          timeout=1200)
+
+
+def test_the_kotlin_core_indexes_as_the_reference(tmp_path):
+    """Every conformance scenario on the Kotlin core (its LibraryIndexer on a virtual gallery, javax.imageio
+    decoding, the reference's vectors replayed): the same steps, the same store after each."""
+    done = kotlin_scenarios(SCENARIOS)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["runner"] == "kotlin" and report["failed"] == 0 and report["passed"] >= 30
+    assert report["passed"] == len([p for p in SCENARIOS.glob("*.json") if p.name != "models.json"])
+
+
+def test_the_kotlin_runner_fails_on_an_altered_expectation(tmp_path):
+    folder = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    path = folder / "26-most-of-library-gone.json"
+    scenario = json.loads(path.read_text())
+    scenario["steps"][1]["expect"]["report"]["withheld"] = 0  # as if five of eight photos could vanish unnoticed
+    path.write_text(json.dumps(scenario))
+    done = kotlin_scenarios(folder)
+    assert done.returncode == 1
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    failed = [s for s in report["scenarios"] if not s["passed"]]
+    assert [s["scenario"] for s in failed] == ["26-most-of-library-gone"]
+    assert failed[0]["difference"] == ("most-of-library-gone: step 2 (five of eight gone): report withheld: "
+                                       "expected 0, got 5")
+
+
+def test_a_malformed_scenario_is_one_line_on_the_kotlin_runner(tmp_path):
+    folder = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    (folder / "01-first-index.json").write_text('{"steps": [{}, {"events": [{"jump": 1}]}]}')
+    done = kotlin_scenarios(folder)
+    assert done.returncode == 1 and "Exception" not in done.stderr
+    assert done.stderr.strip().startswith("Error: 01-first-index.json: step 2: an event needs exactly one of")

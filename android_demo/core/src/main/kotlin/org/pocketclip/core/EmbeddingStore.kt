@@ -1,6 +1,6 @@
 // Writing and reading the store (runtime/store/store.py's contract): photos by path, one float16 vector per
-// (photo, model fingerprint), optional PQ code; one transaction per batch, so a killed run resumes
-// with nothing duplicated and nothing half-written.
+// (photo, model fingerprint), optional PQ code; one transaction per batch, so a killed run resumes with
+// nothing duplicated and nothing half-written. Every SQL statement of the core is in this file.
 package org.pocketclip.core
 
 import java.time.OffsetDateTime
@@ -13,7 +13,7 @@ open class StoreError(message: String) : Exception(message)
 /** The store was written by a newer pocketclip; this code does not know its schema. */
 class StoreTooNew(message: String) : StoreError(message)
 
-/** The store holds vectors of another model; re-index rather than mix two models. */
+/** The store holds vectors of another model, preprocessing, dim or precision; re-index rather than mix them. */
 class ModelMismatch(message: String) : StoreError(message)
 
 data class PhotoRow(
@@ -23,8 +23,9 @@ data class PhotoRow(
 
 /** What an indexing batch writes for one photo: its row, and its vector unless decoding failed. */
 data class PhotoRecord(
-    val path: String, val size: Long, val mtimeNs: Long, val contentHash: String, val width: Int?, val height: Int?,
+    val path: String, val size: Long, val mtimeNs: Long, val contentHash: String?, val width: Int?, val height: Int?,
     val error: String? = null, val vector: FloatArray? = null, val pqCode: ByteArray? = null,
+    val rowId: Long? = null, val indexedAt: String? = null,
 )
 
 /** The store's vectors of one model, in memory as one row-major float32 matrix (N, dim). */
@@ -40,7 +41,10 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
         private val MICROS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
 
         /** runtime/store/blobs.py now(): UTC, seconds, "+00:00". */
-        fun now(): String = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS).format(SECONDS)
+        fun now(): String = format(OffsetDateTime.now(ZoneOffset.UTC))
+
+        fun format(time: OffsetDateTime): String =
+            time.withOffsetSameInstant(ZoneOffset.UTC).truncatedTo(ChronoUnit.SECONDS).format(SECONDS)
 
         /** Open (creating if empty) a store; refuses one newer than this code. */
         fun open(db: SqlDriver): EmbeddingStore {
@@ -74,48 +78,80 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
         }
     }
 
+    // -- meta ---------------------------------------------------------------------------------------------
     fun meta(): Map<String, String> =
         db.query("SELECT key, value FROM meta").associate { it[0] as String to (it[1] as String? ?: "") }
 
-    fun putMeta(key: String, value: String) =
+    fun putMeta(key: String, value: String) {
+        require(key in StoreSchema.Meta.ALL) { "not a meta key of the store contract: $key" }
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", listOf(key, value))
+    }
 
-    /** Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store/store.py). */
+    fun deleteMeta(key: String) = db.execute("DELETE FROM meta WHERE key = ?", listOf(key))
+
+    /** Meta `generation` + 1, inside the transaction of a write to photos or embeddings (R18). */
     private fun bumpGeneration() {
         db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", listOf(StoreSchema.Meta.GENERATION))
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", listOf(StoreSchema.Meta.GENERATION))
     }
 
-    /** Record the store's model, or refuse a different one (with `reindex`, drop the old vectors). */
-    fun bindModel(fingerprint: String, dim: Int, preprocessSha256: String, reindex: Boolean = false) {
-        val old = meta()[StoreSchema.Meta.MODEL_FINGERPRINT]
-        db.transaction {
-            if (old != null && old != fingerprint) {
-                if (!reindex) throw ModelMismatch("the store holds vectors of model ${old.take(12)}, the bundle is model " +
-                    "${fingerprint.take(12)}; re-index to re-embed every photo")
-                db.execute("DELETE FROM embeddings WHERE model != ?", listOf(fingerprint))
+    fun generation(): Long = meta()[StoreSchema.Meta.GENERATION]?.toLongOrNull() ?: 0L
+
+    // -- binding ------------------------------------------------------------------------------------------
+    /**
+     * Record the store's model, preprocessing, dim and precision, or refuse different ones (R15): vectors of
+     * two never mix. With `reindex`, every vector is dropped and every photo is embedded again.
+     */
+    fun bindModel(fingerprint: String, dim: Int, preprocessSha256: String, precision: String, reindex: Boolean = false) {
+        val meta = meta()
+        val wanted = linkedMapOf(StoreSchema.Meta.MODEL_FINGERPRINT to fingerprint,
+            StoreSchema.Meta.PREPROCESS_SHA256 to preprocessSha256, StoreSchema.Meta.DIM to dim.toString(),
+            StoreSchema.Meta.PRECISION to precision)
+        val differs = wanted.filter { (key, value) -> meta[key] != null && meta[key] != value }.keys
+        val hasVectors = db.query("SELECT 1 FROM embeddings LIMIT 1").isNotEmpty()
+        if (differs.isNotEmpty() && hasVectors) {
+            if (!reindex) throw ModelMismatch("the store holds vectors of another " + differs.joinToString(", ") {
+                "$it ${meta[it]!!.take(12)} (the bundle: ${wanted[it]!!.take(12)})" } + "; re-index to re-embed every photo")
+            db.transaction {
+                db.execute("DELETE FROM embeddings")
                 bumpGeneration()
             }
-            putMeta(StoreSchema.Meta.MODEL_FINGERPRINT, fingerprint)
-            putMeta(StoreSchema.Meta.DIM, dim.toString())
-            putMeta(StoreSchema.Meta.PREPROCESS_SHA256, preprocessSha256)
         }
+        db.transaction { wanted.forEach { (key, value) -> putMeta(key, value) } }
     }
 
-    fun bindBundle(manifest: Manifest, reindex: Boolean = false) =
-        bindModel(manifest.fingerprint, manifest.embedDim, manifest.preprocessSha256, reindex)
-
-    /** Codes are only comparable under the codebooks that made them: new codebooks drop the old codes. */
-    fun bindCodebooks(sha256: String) {
-        db.transaction {
-            if (meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] != sha256) {
+    /**
+     * Make every stored code of `model` one of these codebooks (R17), in one transaction: new codebooks
+     * re-encode every stored float16 vector, none clears every code. Returns how many were encoded.
+     */
+    fun bindCodebooks(pq: ProductQuantizer?, sha256: String?, model: String, chunk: Int = 4096): Int {
+        val bound = meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256]
+        if (bound == sha256 && (sha256 != null ||
+                db.query("SELECT 1 FROM embeddings WHERE pq_code IS NOT NULL LIMIT 1").isEmpty())) return 0
+        return db.transaction {
+            bumpGeneration()
+            if (pq == null || sha256 == null) {
                 db.execute("UPDATE embeddings SET pq_code = NULL")
-                bumpGeneration()
+                deleteMeta(StoreSchema.Meta.PQ_CODEBOOKS_SHA256)
+                return@transaction 0
+            }
+            var done = 0
+            var last = -1L
+            while (true) { // in chunks of photo ids, so a large library is never all in memory twice
+                val rows = db.query("SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id > ? " +
+                    "ORDER BY photo_id LIMIT $chunk", listOf(model, last))
+                if (rows.isEmpty()) break
+                for (r in rows) db.execute("UPDATE embeddings SET pq_code = ? WHERE photo_id = ? AND model = ?",
+                    listOf(pq.encode(Float16.decode(r[1] as ByteArray)), r[0], model))
+                done += rows.size
+                last = (rows.last()[0] as Number).toLong()
             }
             putMeta(StoreSchema.Meta.PQ_CODEBOOKS_SHA256, sha256)
+            done
         }
     }
 
+    // -- photos -------------------------------------------------------------------------------------------
     fun photos(): Map<String, PhotoRow> = db.query(
         "SELECT id, path, size, mtime_ns, content_hash, width, height, status, error, indexed_at FROM photos ORDER BY id",
     ).associate { r ->
@@ -127,22 +163,41 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
     fun idsWithVector(model: String): Set<Long> =
         db.query("SELECT photo_id FROM embeddings WHERE model = ?", listOf(model)).map { (it[0] as Number).toLong() }.toSet()
 
-    /** One batch in one transaction: photo rows upserted by path, vectors (float16) and codes replaced. */
-    fun writeBatch(model: String, batch: List<PhotoRecord>) {
+    fun idsWithCode(): Set<Long> =
+        db.query("SELECT photo_id FROM embeddings WHERE pq_code IS NOT NULL").map { (it[0] as Number).toLong() }.toSet()
+
+    /** Same content at a new stat, a move, or a restore (R4, R5, R7): the row keeps its vector. */
+    fun updatePhoto(id: Long, path: String, size: Long, mtimeNs: Long, indexedAt: String?) = db.transaction {
+        if (indexedAt != null) {
+            db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL, indexed_at = ? " +
+                "WHERE id = ?", listOf(path, size, mtimeNs, indexedAt, id))
+        } else {
+            db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL WHERE id = ?",
+                listOf(path, size, mtimeNs, id))
+        }
+        bumpGeneration()
+    }
+
+    /**
+     * One batch in one transaction (R9): photo rows upserted, vectors (float16) and codes replaced, error rows
+     * without a vector, and meta `decoding` (R20) set to `decoding` (null: removed) with them.
+     */
+    fun writeBatch(model: String, batch: List<PhotoRecord>, decoding: String? = null) {
         val stamp = now()
         db.transaction {
             for (r in batch) {
                 val status = if (r.error != null) StoreSchema.Status.ERROR else StoreSchema.Status.OK
-                val values = listOf(r.size, r.mtimeNs, r.contentHash, r.width, r.height, status, r.error, stamp)
-                val existing = db.query("SELECT id FROM photos WHERE path = ?", listOf(r.path)).firstOrNull()
+                val values = listOf(r.path, r.size, r.mtimeNs, r.contentHash, r.width, r.height, status, r.error,
+                    r.indexedAt ?: stamp)
+                val existing = r.rowId ?: db.query("SELECT id FROM photos WHERE path = ?", listOf(r.path))
+                    .firstOrNull()?.let { (it[0] as Number).toLong() }
                 val id = if (existing != null) {
-                    val id = (existing[0] as Number).toLong()
-                    db.execute("UPDATE photos SET size = ?, mtime_ns = ?, content_hash = ?, width = ?, height = ?, " +
-                        "status = ?, error = ?, indexed_at = ? WHERE id = ?", values + id)
-                    id
+                    db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, content_hash = ?, width = ?, height = ?, " +
+                        "status = ?, error = ?, indexed_at = ? WHERE id = ?", values + existing)
+                    existing
                 } else {
                     db.execute("INSERT INTO photos (path, size, mtime_ns, content_hash, width, height, status, error, " +
-                        "indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", listOf(r.path) + values)
+                        "indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
                     (db.query("SELECT id FROM photos WHERE path = ?", listOf(r.path)).single()[0] as Number).toLong()
                 }
                 if (r.error != null || r.vector == null) {
@@ -152,54 +207,44 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
                         listOf(id, model, Float16.encode(r.vector), r.pqCode))
                 }
             }
+            if (decoding == null) deleteMeta(StoreSchema.Meta.DECODING) else putMeta(StoreSchema.Meta.DECODING, decoding)
             bumpGeneration()
         }
     }
 
-    /** Encode stored (float16) vectors that have no code: rows written without one, or after new codebooks. */
-    fun fillMissingCodes(model: String, pq: ProductQuantizer, chunk: Int = 4096): Int {
-        var done = 0
-        while (true) { // in chunks, one transaction each, so a large library is never all in memory twice
-            val rows = db.query("SELECT photo_id, vector FROM embeddings WHERE model = ? AND pq_code IS NULL " +
-                "AND vector IS NOT NULL ORDER BY photo_id LIMIT $chunk", listOf(model))
-            if (rows.isEmpty()) return done
-            db.transaction {
-                for (r in rows) db.execute("UPDATE embeddings SET pq_code = ? WHERE photo_id = ? AND model = ?",
-                    listOf(pq.encode(Float16.decode(r[1] as ByteArray)), r[0], model))
-                bumpGeneration()
-            }
-            done += rows.size
-        }
+    /** Meta `decoding` (R20) on its own, before a batch is decoded. */
+    fun recordDecoding(decoding: String?) = db.transaction {
+        if (decoding == null) deleteMeta(StoreSchema.Meta.DECODING) else putMeta(StoreSchema.Meta.DECODING, decoding)
     }
 
-    /** Same content, new size or mtime: keep the vector, update the stat. */
-    fun touch(id: Long, size: Long, mtimeNs: Long) = db.transaction {
-        db.execute("UPDATE photos SET size = ?, mtime_ns = ? WHERE id = ?", listOf(size, mtimeNs, id))
-        bumpGeneration()
-    }
-
-    /** A moved or renamed photo keeps its row and its vector. */
-    fun move(id: Long, path: String, size: Long, mtimeNs: Long) = db.transaction {
-        db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?", listOf(path, size, mtimeNs, id))
-        bumpGeneration()
-    }
-
-    fun markDeleted(ids: Collection<Long>) {
-        val stamp = now()
+    /** Photos gone from the library: status 'deleted' as of `stamp`; their vectors stay, as tombstones (R6). */
+    fun markDeleted(ids: Collection<Long>, stamp: String) {
+        if (ids.isEmpty()) return
         db.transaction {
-            for (id in ids) {
-                db.execute("UPDATE photos SET status = ?, indexed_at = ? WHERE id = ?", listOf(StoreSchema.Status.DELETED, stamp, id))
-                db.execute("DELETE FROM embeddings WHERE photo_id = ?", listOf(id))
-            }
-            if (ids.isNotEmpty()) bumpGeneration()
+            for (id in ids) db.execute("UPDATE photos SET status = ?, indexed_at = ? WHERE id = ?",
+                listOf(StoreSchema.Status.DELETED, stamp, id))
+            bumpGeneration()
         }
     }
 
-    /** The vectors of `model` of the photos with status 'ok', in photo id order (as runtime.search.VectorIndex). */
+    /** Tombstones marked before `before` (ISO 8601 UTC), rows and vectors, removed (R19); how many. */
+    fun purgeTombstones(before: String): Int = db.transaction {
+        val ids = db.query("SELECT id FROM photos WHERE status = 'deleted' AND indexed_at < ?", listOf(before))
+            .map { (it[0] as Number).toLong() }
+        for (id in ids) {
+            db.execute("DELETE FROM embeddings WHERE photo_id = ?", listOf(id))
+            db.execute("DELETE FROM photos WHERE id = ?", listOf(id))
+        }
+        if (ids.isNotEmpty()) bumpGeneration()
+        ids.size
+    }
+
+    // -- what searches read -------------------------------------------------------------------------------
+    /** The vectors of `model` of the photos with status 'ok', in photo id order (as runtime/search/exact.py). */
     fun vectors(model: String): StoredVectors {
         val dim = meta()[StoreSchema.Meta.DIM]?.toInt() ?: throw StoreError("the store has no dim: bind a model first")
         val rows = db.query("SELECT p.id, p.path, e.vector, e.pq_code FROM embeddings e JOIN photos p ON p.id = e.photo_id " +
-            "WHERE e.model = ? AND p.status = 'ok' ORDER BY p.id", listOf(model))
+            "WHERE e.model = ? AND p.status = 'ok' AND e.vector IS NOT NULL ORDER BY p.id", listOf(model))
         val matrix = FloatArray(rows.size * dim)
         rows.forEachIndexed { i, r ->
             val v = Float16.decode(r[2] as ByteArray)
@@ -209,4 +254,30 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
         return StoredVectors(LongArray(rows.size) { (rows[it][0] as Number).toLong() }, rows.map { it[1] as String },
             dim, matrix, rows.map { it[3] as ByteArray? })
     }
+
+    /** Ids and PQ codes of the searchable photos, in id order, streamed without their vectors. */
+    fun codes(model: String, codeBytes: Int, each: (Long, ByteArray) -> Unit): Int {
+        var last = -1L
+        var count = 0
+        while (true) {
+            val rows = db.query("SELECT p.id, e.pq_code FROM embeddings e JOIN photos p ON p.id = e.photo_id " +
+                "WHERE e.model = ? AND p.status = 'ok' AND p.id > ? ORDER BY p.id LIMIT 8192", listOf(model, last))
+            if (rows.isEmpty()) return count
+            for (r in rows) {
+                val code = r[1] as ByteArray? ?: throw StoreError("photo ${r[0]} has no PQ code: index again")
+                if (code.size != codeBytes) throw StoreError("photo ${r[0]}: a code of ${code.size} bytes, expected $codeBytes")
+                each((r[0] as Number).toLong(), code)
+                count++
+            }
+            last = (rows.last()[0] as Number).toLong()
+        }
+    }
+
+    /** The float16 vectors of a few photos (the candidates a search re-ranks), by id. */
+    fun vectorsOf(model: String, ids: List<Long>): Map<Long, FloatArray> = ids.chunked(500).flatMap { part ->
+        db.query("SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN (${part.joinToString(",") { "?" }})",
+            listOf(model) + part).map { (it[0] as Number).toLong() to Float16.decode(it[1] as ByteArray) }
+    }.toMap()
+
+    fun pathOf(id: Long): String? = db.query("SELECT path FROM photos WHERE id = ?", listOf(id)).firstOrNull()?.get(0) as String?
 }

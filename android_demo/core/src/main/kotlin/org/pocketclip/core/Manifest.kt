@@ -156,7 +156,7 @@ class Manifest(val root: File, private val json: JsonObject) {
             return SearchSettings(exactBelowPhotos = values[0], rerankCandidates = values[1], defaultK = values[2])
         }
 
-        private fun parsePreprocess(o: JsonObject) = PreprocessSpec(
+        fun parsePreprocess(o: JsonObject) = PreprocessSpec(
             size = o.get("size").asInt,
             resize = o.get("resize")?.asString ?: "shortest_side",
             crop = o.get("crop")?.asString ?: "center",

@@ -19,6 +19,11 @@ object StoreSchema {
         const val PRECISION = "precision"
         /** Raised by every write to photos or embeddings: derived copies of the store name the one they mirror. */
         const val GENERATION = "generation"
+        /** The photos of batches being decoded, JSON {path: strikes} (docs/conformance.md, R20). */
+        const val DECODING = "decoding"
+
+        val ALL = setOf(SCHEMA_VERSION, MODEL_FINGERPRINT, DIM, PREPROCESS_SHA256, PQ_CODEBOOKS_SHA256, ROOT, BUNDLE,
+            BACKEND, PRECISION, GENERATION, DECODING)
     }
 
     object Status {

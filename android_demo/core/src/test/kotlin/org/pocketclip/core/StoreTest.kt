@@ -39,7 +39,7 @@ class StoreTest {
     fun schemaMatchesPythonStore(@TempDir tmp: File) {
         val (db, store) = storeAt(File(tmp, "kotlin.db"))
         db.use {
-            store.bindBundle(manifest)
+            bindStore(store, Binding.of(manifest, "gallery", manifest.root.path, "onnx", "fp32"))
             JdbcDriver(TestInputs.pythonStore).use { python ->
                 assertEquals(describe(python), describe(db))
                 val pythonMeta = EmbeddingStore.open(python).meta()
@@ -64,7 +64,8 @@ class StoreTest {
             assertEquals(manifest.embedDim, vectors.dim)
             gallery.forEachIndexed { i, v -> assertArrayEquals(Float16.decode(Float16.encode(v)), vectors.row(i)) }
             assertEquals(gallery.size, store.photos().values.count { it.status == StoreSchema.Status.OK })
-            assertThrows(ModelMismatch::class.java) { store.bindModel("0".repeat(64), manifest.embedDim, manifest.preprocessSha256) }
+            assertThrows(ModelMismatch::class.java) { store.bindModel("0".repeat(64), manifest.embedDim, manifest.preprocessSha256, "fp32") }
+            assertThrows(ModelMismatch::class.java) { store.bindModel(manifest.fingerprint, manifest.embedDim, manifest.preprocessSha256, "int8") }
             val pq = ProductQuantizer.fromBundle(manifest)
             if (pq != null) { // codes made in Python from the float16 vectors, by the same rule
                 assertEquals(manifest.pq!!.sha256, store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256])
@@ -83,70 +84,17 @@ class StoreTest {
     fun writesAStorePythonReads() {
         val (db, store) = storeAt(TestInputs.outStore)
         db.use {
-            store.bindBundle(manifest)
-            val pq = ProductQuantizer.fromBundle(manifest)
-            if (pq != null) store.bindCodebooks(manifest.pq!!.sha256)
+            val binding = Binding.of(manifest, "gallery", manifest.root.path, "onnx", "fp32")
+            bindStore(store, binding.copy(pq = null, pqSha256 = null)) // codes come after the rows, as in Python
             val records = gallery.mapIndexed { i, v ->
-                val stored = Float16.decode(Float16.encode(v))
                 PhotoRecord("gallery/%03d.png".format(i), 1000L + i, 1_700_000_000_000_000_000L + i,
-                    "%032x".format(i), 64, 64, vector = v, pqCode = if (i % 2 == 0) pq?.encode(stored) else null)
+                    "%032x".format(i), 64, 64, vector = v)
             } + PhotoRecord("gallery/broken.png", 10, 1, "f".repeat(32), null, null, error = "cannot decode: truncated")
             for (batch in records.chunked(8)) store.writeBatch(manifest.fingerprint, batch)
-            if (pq != null) assertEquals(gallery.size / 2, store.fillMissingCodes(manifest.fingerprint, pq, chunk = 3))
+            bindStore(store, binding) // codebooks arriving: every stored vector encoded in one transaction (R17)
+            if (binding.pq != null) assertEquals(gallery.size, store.idsWithCode().size)
             assertEquals(gallery.size, store.vectors(manifest.fingerprint).size)
             assertEquals("error", store.photos().getValue("gallery/broken.png").status)
-        }
-    }
-
-    /** Wraps a driver and fails the n-th write of a vector, as if the app were killed mid-batch. */
-    private class KilledAt(private val inner: SqlDriver, private var vectorsLeft: Int) : SqlDriver by inner {
-        override fun execute(sql: String, args: List<Any?>) {
-            if (sql.startsWith("INSERT OR REPLACE INTO embeddings") && vectorsLeft-- == 0) throw IllegalStateException("killed")
-            inner.execute(sql, args)
-        }
-    }
-
-    @Test
-    fun resumeDoesNotDuplicate(@TempDir tmp: File) {
-        val model = manifest.fingerprint
-        val photos = (0 until 10).map { PhotoStat("DCIM/photo_$it.jpg", 100L + it, 5_000L + it) }.toMutableList()
-        val hashes = photos.associate { it.path to "hash-${it.path}" }.toMutableMap()
-        var embedCalls = 0
-        val embed = { batch: List<Pair<PhotoStat, String>> ->
-            embedCalls += batch.size
-            batch.map { (p, digest) ->
-                PhotoRecord(p.path, p.size, p.mtimeNs, digest, 64, 48, vector = gallery[p.path.filter(Char::isDigit).toInt()])
-            }
-        }
-        val file = File(tmp, "resume.db")
-        JdbcDriver(file).use { db ->
-            val store = EmbeddingStore.open(KilledAt(db, 6)) // dies while writing the second batch of 4
-            store.bindBundle(manifest)
-            assertThrows(IllegalStateException::class.java) { IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed) }
-            assertEquals(listOf(listOf(4L, 4L)), db.query("SELECT count(*), count(DISTINCT path) FROM photos"))
-            assertEquals(listOf(listOf(4L)), db.query("SELECT count(*) FROM embeddings"), "the killed batch left nothing")
-        }
-        JdbcDriver(file).use { db ->
-            val store = EmbeddingStore.open(db)
-            embedCalls = 0
-            val resumed = IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed)
-            assertEquals(4, resumed.unchanged); assertEquals(6, resumed.embedded); assertEquals(6, embedCalls)
-            assertEquals(listOf(listOf(10L, 10L)), db.query("SELECT count(*), count(DISTINCT path) FROM photos"))
-            assertEquals(listOf(listOf(10L)), db.query("SELECT count(*) FROM embeddings"))
-            assertEquals(10, IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed).unchanged)
-
-            photos.removeAt(0)                                                        // deleted
-            photos[0] = photos[0].copy(path = "Camera/renamed.jpg")                   // moved: same content
-            hashes["Camera/renamed.jpg"] = hashes.getValue("DCIM/photo_1.jpg")
-            photos[1] = photos[1].copy(mtimeNs = 9_999)                               // touched: same content
-            photos[2] = photos[2].copy(size = 1)                                      // changed content
-            hashes[photos[2].path] = "new-content"
-            val sync = IndexSync(store, model).run(photos, { hashes[it.path] }, 4, embed)
-            assertEquals(SyncReport(embedded = 1, unchanged = 6, moved = 1, touched = 1, deleted = 1), sync)
-            assertEquals(listOf(listOf(10L, 10L)), db.query("SELECT count(*), count(DISTINCT path) FROM photos"))
-            assertEquals(listOf(listOf(9L)), db.query("SELECT count(*) FROM embeddings"))
-            assertEquals("deleted", store.photos().getValue("DCIM/photo_0.jpg").status)
-            assertEquals(9, store.vectors(model).size)
         }
     }
 }

@@ -24,6 +24,8 @@ object TestInputs {
     val pythonStore: File by lazy { required("POCKETCLIP_PY_STORE", "a store written by runtime.store") }
     val outStore: File by lazy { required("POCKETCLIP_OUT_STORE", "where the Kotlin store goes") }
     val outReport: File by lazy { required("POCKETCLIP_OUT_REPORT", "where the device report goes") }
+    /** The indexing scenarios (runtime/indexing/scenarios), run by ConformanceTest. */
+    val scenarios: File by lazy { required("POCKETCLIP_SCENARIOS", "the conformance scenario folder") }
     /** Where ManifestTest writes the manifest values it parsed (JSON), which the pytest compares with manifest.json. */
     val outManifest: File by lazy { required("POCKETCLIP_OUT_MANIFEST", "where the parsed manifest values go") }
 }
