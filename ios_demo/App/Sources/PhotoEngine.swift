@@ -20,6 +20,7 @@ actor PhotoEngine {
     private let imageTower: CoreMLTower
     private let textTower: CoreMLTower
     private let codebooks: Codebooks?
+    private let precision: String
     private var index: StoredVectors?
 
     /// Opens the bundle (every file it uses checked against its sha256) and the store bound to its model.
@@ -43,57 +44,27 @@ actor PhotoEngine {
         self.tokenizer = try ClipTokenizer(manifest: manifest)
         self.codebooks = codebooks
         self.store = store
-        try store.bind(manifest, reindex: true)  // a new model re-embeds the library rather than mixing vectors
-        try store.bindCodebooks(codebooks, sha256: manifest.pq?.sha256, model: manifest.model.fingerprint)
-        try store.rememberSource(root: "photokit://library", bundle: manifest.model.name, backend: "mlpackage",
-                                 precision: precision)
+        self.precision = precision
     }
 
-    /// Brings the store up to date with the library's current assets; returns what changed.
-    func sync(_ assets: [PHAsset]) async throws -> SyncReport {
-        let byID = Dictionary(assets.map { ($0.localIdentifier, $0) }, uniquingKeysWith: { first, _ in first })
-        let stats = assets.map { asset in
-            PhotoStat(path: asset.localIdentifier, mtimeNs: asset.modificationDate.map { Int64($0.timeIntervalSince1970 * 1e9) },
-                      width: asset.pixelWidth, height: asset.pixelHeight)
+    /// Brings the store up to date with the library's current assets; returns what changed. Binding, meta, batches,
+    /// codes, error kinds, tombstones and the deletion guards are the core's (LibraryIndexer, docs/conformance.md).
+    func sync(_ assets: [PHAsset], limited: Bool) throws -> SyncReport {
+        let binding = try Binding.of(manifest, root: PhotoKitLibrary.root, bundle: manifest.root.path,
+                                     backend: "mlpackage", precision: precision)
+        let retry: Bool
+        do {
+            retry = try bindStore(store, binding)
+        } catch StoreError.modelMismatch {  // the user imported another model: re-index, never mix two models
+            retry = try bindStore(store, binding, reindex: true)
         }
-        let sync = LibrarySync(store: store, model: manifest.model.fingerprint)
-        let report = try await sync.run(stats, batchSize: min(imageTower.maxBatch, 32)) { batch in
-            try await self.embed(batch, assets: byID)
-        }
-        if report.embedded + report.deleted > 0 { index = nil }  // reloaded on the next search
+        let library = PhotoKitLibrary(assets: assets, partial: limited, size: manifest.preprocess.size,
+                                      spec: manifest.preprocess)
+        let report = try LibraryIndexer(store: store, model: manifest.model.fingerprint, books: codebooks)
+            .run(library, TowerEmbedder(tower: imageTower, size: manifest.preprocess.size),
+                 options: IndexOptions(batchSize: min(imageTower.maxBatch, 32), retryErrors: retry))
+        if report.embedded + report.deleted + report.moved + report.restored > 0 { index = nil }  // reloaded on the next search
         return report
-    }
-
-    /// One batch: each photo decoded and preprocessed (or recorded with its error), then one CoreML call.
-    private func embed(_ batch: [PhotoStat], assets: [String: PHAsset]) async throws -> [IndexedPhoto] {
-        let spec = manifest.preprocess
-        var rows: [IndexedPhoto] = []
-        var pixels: [[Float]] = []
-        var decodedRows: [Int] = []
-        for stat in batch {
-            var record = PhotoRecord(path: stat.path, size: stat.size, mtimeNs: stat.mtimeNs, width: stat.width, height: stat.height)
-            do {
-                guard let asset = assets[stat.path] else { throw PhotoLoadError.missing }
-                let (data, orientation) = try await PhotoLoader.imageData(for: asset)
-                let limit = ImageDecoding.draftLimit(width: asset.pixelWidth, height: asset.pixelHeight, size: spec.size)
-                let decoded = try ImageDecoding.decode(data: data, maxPixelSize: limit)
-                pixels.append(Preprocess.pixels(decoded.pixels, exifOrientation: orientation, spec: spec))
-                decodedRows.append(rows.count)
-                rows.append(IndexedPhoto(record: record, vector: nil))
-            } catch {
-                record.status = StoreSchema.Status.error
-                record.error = "\(error)"
-                rows.append(IndexedPhoto(record: record, vector: nil))
-            }
-        }
-        var vectors: [[Float]] = []
-        if !pixels.isEmpty { vectors = try imageTower.encodeImages(pixels, size: spec.size) }
-        for (row, vector) in zip(decodedRows, vectors) {
-            rows[row].vector = vector
-            // Codes are made from the vector as stored (float16), like the Python indexer's.
-            rows[row].pqCode = codebooks?.encode(Float16Codec.decode(Float16Codec.encode(vector)))
-        }
-        return rows
     }
 
     /// The k best photos for a text; k defaults to the bundle's search.default_k.
@@ -133,5 +104,57 @@ actor PhotoEngine {
         let loaded = try store.vectors(model: manifest.model.fingerprint)
         index = loaded
         return loaded
+    }
+}
+
+/// PhotoKit as the core's PhotoSource: a photo is its local identifier; its stat the resource's file size and the
+/// asset's modification date; its bytes the current version's, read from the device only.
+struct PhotoKitLibrary: PhotoSource {
+    static let root = "photokit://library"
+    let assets: [String: PHAsset]
+    let partial: Bool
+    let size: Int
+    let spec: PreprocessSpec
+    var root: String { Self.root }
+
+    init(assets: [PHAsset], partial: Bool, size: Int, spec: PreprocessSpec) {
+        self.assets = Dictionary(assets.map { ($0.localIdentifier, $0) }, uniquingKeysWith: { first, _ in first })
+        self.partial = partial
+        self.size = size
+        self.spec = spec
+    }
+
+    func list() throws -> [PhotoStat] {
+        assets.values.map { asset in
+            let bytes = PHAssetResource.assetResources(for: asset).first.flatMap { $0.value(forKey: "fileSize") as? Int64 }
+            return PhotoStat(path: asset.localIdentifier, size: bytes ?? 0,
+                             mtimeNs: Int64((asset.modificationDate ?? asset.creationDate ?? .distantPast).timeIntervalSince1970 * 1e9))
+        }.sorted { $0.path < $1.path }
+    }
+
+    private func asset(_ photo: PhotoStat) throws -> PHAsset {
+        guard let asset = assets[photo.path] else { throw PhotoFailure.unavailable("the photo is no longer in the library") }
+        return asset
+    }
+
+    func contentHash(_ photo: PhotoStat) throws -> String {
+        Blake2b.contentHash(try PhotoLoader.imageData(for: try asset(photo)).0)
+    }
+
+    func decode(_ photo: PhotoStat) throws -> DecodedPhoto {
+        let (data, orientation) = try PhotoLoader.imageData(for: try asset(photo))
+        let (decoded, width, height) = try ImageDecoding.bounded(data: data, size: size)
+        return DecodedPhoto(pixels: Preprocess.pixels(decoded.pixels, exifOrientation: orientation, spec: spec),
+                            width: width, height: height)
+    }
+}
+
+/// The CoreML image tower as the core's PhotoEmbedder.
+struct TowerEmbedder: PhotoEmbedder {
+    let tower: CoreMLTower
+    let size: Int
+
+    func embed(_ photos: [(path: String, hash: String)], _ decoded: [DecodedPhoto]) throws -> [[Float]] {
+        try tower.encodeImages(decoded.map(\.pixels), size: size)
     }
 }

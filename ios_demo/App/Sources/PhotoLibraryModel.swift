@@ -75,10 +75,12 @@ final class PhotoLibraryModel: NSObject, ObservableObject {
             let list = current.objects(at: IndexSet(integersIn: 0 ..< current.count))
             status = "Indexing \(list.count) photos…"
             do {
-                let report = try await engine.sync(list)
+                let limited = PHPhotoLibrary.authorizationStatus(for: .readWrite) == .limited
+                let report = try await engine.sync(list, limited: limited)
                 let total = try await engine.photoCount
                 status = "\(total) photos indexed (\(report.embedded) new or changed, \(report.deleted) removed"
-                    + (report.errors > 0 ? ", \(report.errors) unreadable)" : ")")
+                    + (report.errors > 0 ? ", \(report.errors) unreadable or only in iCloud" : "")
+                    + (report.withheld > 0 ? ", \(report.withheld) not visible with limited access, kept" : "") + ")"
             } catch {
                 status = "Indexing stopped: \(error)"
             }

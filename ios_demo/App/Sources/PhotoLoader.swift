@@ -1,40 +1,33 @@
-// A photo's bytes from PhotoKit (downloaded from iCloud if need be) and its orientation, and small
-// thumbnails for the result grid.
+// A photo's bytes from PhotoKit, never downloaded from iCloud to be indexed (a photo only in iCloud waits: an
+// environment error, tried again on the next run), and small thumbnails for the result grid.
 import Photos
+import PocketClipCore
 import UIKit
 
-enum PhotoLoadError: Error, CustomStringConvertible {
-    case missing
-    case noData(String)
-
-    var description: String {
-        switch self {
-        case .missing: return "the photo is no longer in the library"
-        case .noData(let why): return "PhotoKit returned no image data (\(why))"
-        }
-    }
-}
-
 enum PhotoLoader {
-    /// The current version's encoded bytes and its EXIF orientation (1...8), for ImageDecoding + Preprocess.
-    static func imageData(for asset: PHAsset) async throws -> (Data, Int) {
+    /// The current version's encoded bytes and its EXIF orientation (1...8), read synchronously (the core's
+    /// indexer runs off the main thread) and only from the device: network access is off, so an original that
+    /// is only in iCloud is PhotoFailure.unavailable, not downloaded.
+    static func imageData(for asset: PHAsset) throws -> (Data, Int) {
         let options = PHImageRequestOptions()
         options.version = .current
         options.deliveryMode = .highQualityFormat
-        options.isNetworkAccessAllowed = true
-        return try await withCheckedThrowingContinuation { continuation in
-            // Data requests call their handler exactly once.
-            PHImageManager.default().requestImageDataAndOrientation(for: asset, options: options) { data, _, orientation, info in
-                if let data {
-                    continuation.resume(returning: (data, Int(orientation.rawValue)))
-                } else if let error = info?[PHImageErrorKey] as? Error {
-                    continuation.resume(throwing: error)
-                } else {
-                    let cancelled = (info?[PHImageCancelledKey] as? Bool) == true
-                    continuation.resume(throwing: PhotoLoadError.noData(cancelled ? "cancelled" : "unknown reason"))
-                }
+        options.isNetworkAccessAllowed = false
+        options.isSynchronous = true
+        var result: Result<(Data, Int), PhotoFailure> = .failure(.unavailable("PhotoKit returned nothing"))
+        PHImageManager.default().requestImageDataAndOrientation(for: asset, options: options) { data, _, orientation, info in
+            if let data {
+                result = .success((data, Int(orientation.rawValue)))
+            } else if (info?[PHImageResultIsInCloudKey] as? Bool) == true {
+                result = .failure(.unavailable("only in iCloud"))
+            } else if let error = info?[PHImageErrorKey] as? Error {
+                result = .failure(.unavailable("PhotoKit: \(error.localizedDescription)"))
+            } else {
+                let cancelled = (info?[PHImageCancelledKey] as? Bool) == true
+                result = .failure(.unavailable(cancelled ? "the request was cancelled" : "PhotoKit returned no data"))
             }
         }
+        return try result.get()
     }
 
     /// A square-ish thumbnail of at least `side` points' worth of pixels.

@@ -28,6 +28,32 @@ public enum ImageDecoding {
         return try decode(source, name: "photo", maxPixelSize: maxPixelSize)
     }
 
+    /// A photo's bytes decoded within the reference's bounds (runtime/indexing/decode.py), read from the header
+    /// before any pixel is made: over 200 Mpx is refused; a JPEG decodes at the reduced size that keeps its shorter
+    /// side >= 2 x the model input (Pillow's draft); any other format at full size, up to Pillow's 89.5 Mpx, so its
+    /// pixels are the reference's. Returns the decoded picture and the photo's own width and height.
+    public static func bounded(data: Data, size: Int) throws -> (decoded: Decoded, width: Int, height: Int) {
+        guard let source = CGImageSourceCreateWithData(data as CFData, nil), let type = CGImageSourceGetType(source),
+              let properties = CGImageSourceCopyPropertiesAtIndex(source, 0, nil) as? [CFString: Any] else {
+            throw PhotoFailure.content("not an image ImageIO can read")
+        }
+        guard let width = (properties[kCGImagePropertyPixelWidth] as? NSNumber)?.intValue,
+              let height = (properties[kCGImagePropertyPixelHeight] as? NSNumber)?.intValue, width > 0, height > 0 else {
+            throw PhotoFailure.content("cannot decode: the header has no size")
+        }
+        let pixels = Int64(width) * Int64(height)
+        let jpeg = (type as String) == "public.jpeg"
+        if pixels > 200_000_000 || (!jpeg && pixels > 89_478_485) {
+            throw PhotoFailure.content("decompression bomb refused (\(width)x\(height) pixels)")
+        }
+        do {
+            let limit = jpeg ? draftLimit(width: width, height: height, size: size) : nil
+            return (try decode(source, name: "photo", maxPixelSize: limit), width, height)
+        } catch {
+            throw PhotoFailure.content("cannot decode: \(error)")
+        }
+    }
+
     /// The longer-side limit that keeps the shorter side >= 2 x `size` (nil: decode at full size).
     public static func draftLimit(width: Int, height: Int, size: Int) -> Int? {
         let shorter = min(width, height), longer = max(width, height)

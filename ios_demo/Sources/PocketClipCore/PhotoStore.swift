@@ -5,16 +5,15 @@ import Foundation
 
 public enum StoreError: Error, CustomStringConvertible {
     case tooNew(Int)
-    case modelMismatch(stored: String, bundle: String)
+    case modelMismatch(String)
     case other(String)
 
     public var description: String {
         switch self {
         case .tooNew(let version):
             return "the store has schema version \(version); this app reads up to \(StoreSchema.version)"
-        case .modelMismatch(let stored, let bundle):
-            return "the store holds vectors of model \(stored.prefix(12)), the bundle is model \(bundle.prefix(12)); "
-                + "re-index to re-embed every photo"
+        case .modelMismatch(let what):
+            return "the store holds vectors of another \(what); re-index to re-embed every photo"
         case .other(let why):
             return why
         }
@@ -49,7 +48,7 @@ public struct PhotoRecord: Equatable {
     }
 }
 
-/// One photo of a batch: its row, and its vector unless it failed to decode.
+/// One photo of a batch: its row (`record.id`: the row it replaces, if any), and its vector unless it failed.
 public struct IndexedPhoto {
     public var record: PhotoRecord
     public var vector: [Float]?
@@ -108,68 +107,84 @@ public final class PhotoStore {
     public func setMeta(_ values: [(String, String)]) throws {
         try driver.transaction {
             for (key, value) in values {
+                guard StoreSchema.MetaKey.all.contains(key) else { throw StoreError.other("not a meta key: \(key)") }
                 try driver.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [.text(key), .text(value)])
             }
         }
     }
 
-    /// Meta `generation` + 1, inside the transaction of a write to photos or embeddings (runtime/store/store.py):
-    /// the copies a desktop keeps beside a store name the generation they mirror.
+    private func deleteMeta(_ key: String) throws {
+        try driver.execute("DELETE FROM meta WHERE key = ?", [.text(key)])
+    }
+
+    /// Meta `generation` + 1, inside the transaction of a write to photos or embeddings (R18).
     private func bumpGeneration() throws {
         let key = SQLValue.text(StoreSchema.MetaKey.generation)
         try driver.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [key])
         try driver.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", [key])
     }
 
-    /// Records the store's model, or refuses a different one (with `reindex`, drops the old vectors),
-    /// as runtime/library.py bind_bundle.
-    public func bind(_ manifest: Manifest, reindex: Bool = false) throws {
-        let fingerprint = manifest.model.fingerprint
-        if let old = try meta()[StoreSchema.MetaKey.modelFingerprint], old != fingerprint {
-            guard reindex else { throw StoreError.modelMismatch(stored: old, bundle: fingerprint) }
+    public func generation() throws -> Int64 { Int64(try meta()[StoreSchema.MetaKey.generation] ?? "0") ?? 0 }
+
+    // MARK: binding
+
+    /// Records the store's model, preprocessing, dim and precision, or refuses different ones (R15): vectors of two
+    /// never mix. With `reindex` every vector is dropped and every photo embedded again.
+    public func bindModel(fingerprint: String, dim: Int, preprocessSha256: String, precision: String,
+                          reindex: Bool = false) throws {
+        let meta = try meta()
+        let wanted = [(StoreSchema.MetaKey.modelFingerprint, fingerprint),
+                      (StoreSchema.MetaKey.preprocessSha256, preprocessSha256),
+                      (StoreSchema.MetaKey.dim, String(dim)), (StoreSchema.MetaKey.precision, precision)]
+        let differs = wanted.filter { key, value in meta[key] != nil && meta[key] != value }
+        let hasVectors = !(try driver.query("SELECT 1 FROM embeddings LIMIT 1", [])).isEmpty
+        if !differs.isEmpty && hasVectors {
+            guard reindex else {
+                throw StoreError.modelMismatch(differs.map { key, value in
+                    "\(key) \(meta[key]!.prefix(12)) (the bundle: \(value.prefix(12)))" }.joined(separator: ", "))
+            }
             try driver.transaction {
-                try driver.execute("DELETE FROM embeddings WHERE model != ?", [.text(fingerprint)])
+                try driver.execute("DELETE FROM embeddings", [])
                 try bumpGeneration()
             }
         }
-        try setMeta([(StoreSchema.MetaKey.modelFingerprint, fingerprint),
-                     (StoreSchema.MetaKey.dim, String(manifest.model.embedDim)),
-                     (StoreSchema.MetaKey.preprocessSha256, manifest.preprocessSha256)])
+        try setMeta(wanted)
     }
 
-    /// Makes every stored code of `model` belong to these codebooks (runtime/store/store.py Store.bind_codebooks):
-    /// codes of other codebooks are re-made from the stored float16 vectors (nothing is re-embedded);
-    /// no codebooks clears them. Returns how many vectors were encoded.
+    /// Makes every stored code of `model` one of these codebooks (R17), in one transaction: new codebooks re-encode
+    /// every stored float16 vector (nothing is re-embedded), none clears every code. Returns how many were encoded.
     @discardableResult
     public func bindCodebooks(_ books: Codebooks?, sha256: String?, model: String) throws -> Int {
         let key = StoreSchema.MetaKey.pqCodebooksSha256
-        if let sha256, try meta()[key] == sha256 { return 0 }
+        let bound = try meta()[key]
+        if bound == sha256, sha256 != nil || (try driver.query("SELECT 1 FROM embeddings WHERE pq_code IS NOT NULL LIMIT 1",
+                                                                [])).isEmpty {
+            return 0
+        }
         return try driver.transaction { () throws -> Int in
             try bumpGeneration()
             guard let books, let sha256 else {
                 try driver.execute("UPDATE embeddings SET pq_code = NULL", [])
-                try driver.execute("DELETE FROM meta WHERE key = ?", [.text(key)])
+                try deleteMeta(key)
                 return 0
             }
-            let rows = try driver.query("SELECT photo_id, vector FROM embeddings WHERE model = ?", [.text(model)])
-            for row in rows {
-                guard let id = row[0].int, let blob = row[1].data, blob.count == books.dim * 2 else { continue }
-                let code = books.encode(Float16Codec.decode(blob))
-                try driver.execute("UPDATE embeddings SET pq_code = ? WHERE photo_id = ? AND model = ?",
-                                   [.blob(Data(code)), .integer(id), .text(model)])
+            var done = 0
+            var last: Int64 = -1
+            while true {  // in chunks of photo ids, so a large library is never all in memory twice
+                let rows = try driver.query("SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id > ? "
+                                            + "ORDER BY photo_id LIMIT 4096", [.text(model), .integer(last)])
+                guard let tail = rows.last?[0].int else { break }
+                for row in rows {
+                    guard let id = row[0].int, let blob = row[1].data else { continue }
+                    try driver.execute("UPDATE embeddings SET pq_code = ? WHERE photo_id = ? AND model = ?",
+                                       [.blob(Data(books.encode(Float16Codec.decode(blob)))), .integer(id), .text(model)])
+                }
+                done += rows.count
+                last = tail
             }
             try driver.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [.text(key), .text(sha256)])
-            return rows.count
+            return done
         }
-    }
-
-    /// What the vectors were made from (runtime/library.py Library.create); refuses a second root.
-    public func rememberSource(root: String, bundle: String, backend: String, precision: String) throws {
-        if let known = try meta()[StoreSchema.MetaKey.root], known != root {
-            throw StoreError.other("this store indexes \(known); use another store for \(root)")
-        }
-        try setMeta([(StoreSchema.MetaKey.root, root), (StoreSchema.MetaKey.bundle, bundle),
-                     (StoreSchema.MetaKey.backend, backend), (StoreSchema.MetaKey.precision, precision)])
     }
 
     // MARK: photos
@@ -188,23 +203,54 @@ public final class PhotoStore {
         Set(try driver.query("SELECT photo_id FROM embeddings WHERE model = ?", [.text(model)]).compactMap { $0[0].int })
     }
 
-    /// One batch in one transaction: each photo upserted by path, its vector (or, if it failed, none) replaced.
-    public func write(_ batch: [IndexedPhoto], model: String) throws {
+    /// Ids of photos whose vector has a PQ code.
+    public func codedIDs() throws -> Set<Int64> {
+        Set(try driver.query("SELECT photo_id FROM embeddings WHERE pq_code IS NOT NULL", []).compactMap { $0[0].int })
+    }
+
+    /// Same content at a new stat, a move, or a restore (R4, R5, R7): the row keeps its vector.
+    public func updatePhoto(id: Int64, path: String, size: Int64, mtimeNs: Int64, indexedAt: String?) throws {
+        try driver.transaction {
+            if let indexedAt {
+                try driver.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL, "
+                                   + "indexed_at = ? WHERE id = ?",
+                                   [.text(path), .integer(size), .integer(mtimeNs), .text(indexedAt), .integer(id)])
+            } else {
+                try driver.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL "
+                                   + "WHERE id = ?", [.text(path), .integer(size), .integer(mtimeNs), .integer(id)])
+            }
+            try bumpGeneration()
+        }
+    }
+
+    /// One batch in one transaction (R9): each photo's row (its `record.id` replaced, else inserted), its vector (or,
+    /// if it failed, none) and meta `decoding` (R20; nil: removed) together.
+    public func write(_ batch: [IndexedPhoto], model: String, decoding: String? = nil) throws {
         let stamp = Self.now()
         try driver.transaction {
             for item in batch {
                 let r = item.record
-                try driver.execute("""
-                    INSERT INTO photos (path, size, mtime_ns, content_hash, width, height, status, error, indexed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-                        content_hash = excluded.content_hash, width = excluded.width, height = excluded.height,
-                        status = excluded.status, error = excluded.error, indexed_at = excluded.indexed_at
-                    """, [.text(r.path), Self.value(r.size), Self.value(r.mtimeNs), Self.value(r.contentHash),
-                          Self.value(r.width.map { Int64($0) }), Self.value(r.height.map { Int64($0) }),
-                          .text(r.status), Self.value(r.error), .text(r.indexedAt ?? stamp)])
-                guard let id = try driver.query("SELECT id FROM photos WHERE path = ?", [.text(r.path)]).first?[0].int else {
-                    throw StoreError.other("photo \(r.path) vanished inside its own transaction")
+                let values: [SQLValue] = [.text(r.path), Self.value(r.size), Self.value(r.mtimeNs), Self.value(r.contentHash),
+                                          Self.value(r.width.map { Int64($0) }), Self.value(r.height.map { Int64($0) }),
+                                          .text(r.status), Self.value(r.error), .text(r.indexedAt ?? stamp)]
+                let existing: Int64?
+                if let id = r.id {
+                    existing = id
+                } else {
+                    existing = try driver.query("SELECT id FROM photos WHERE path = ?", [.text(r.path)]).first?[0].int
+                }
+                let id: Int64
+                if let existing {
+                    try driver.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, content_hash = ?, width = ?, "
+                                       + "height = ?, status = ?, error = ?, indexed_at = ? WHERE id = ?",
+                                       values + [.integer(existing)])
+                    id = existing
+                } else {
+                    try driver.execute("INSERT INTO photos (path, size, mtime_ns, content_hash, width, height, status, "
+                                       + "error, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                    guard let inserted = try driver.query("SELECT id FROM photos WHERE path = ?", [.text(r.path)]).first?[0].int
+                    else { throw StoreError.other("photo \(r.path) vanished inside its own transaction") }
+                    id = inserted
                 }
                 if let vector = item.vector, r.status == StoreSchema.Status.ok {
                     try driver.execute("INSERT OR REPLACE INTO embeddings (photo_id, model, vector, pq_code) VALUES (?, ?, ?, ?)",
@@ -214,23 +260,56 @@ public final class PhotoStore {
                     try driver.execute("DELETE FROM embeddings WHERE photo_id = ?", [.integer(id)])
                 }
             }
+            if let decoding {
+                try driver.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                   [.text(StoreSchema.MetaKey.decoding), .text(decoding)])
+            } else {
+                try deleteMeta(StoreSchema.MetaKey.decoding)
+            }
             try bumpGeneration()
         }
     }
 
-    /// Photos gone from the library: status 'deleted', vectors dropped (runtime/indexing/indexer.py _mark_deleted).
-    public func markDeleted(paths: [String]) throws {
-        let stamp = Self.now()
+    /// Meta `decoding` (R20) on its own, before a batch is decoded.
+    public func recordDecoding(_ decoding: String?) throws {
         try driver.transaction {
-            for path in paths {
-                try driver.execute("UPDATE photos SET status = ?, indexed_at = ? WHERE path = ?",
-                                   [.text(StoreSchema.Status.deleted), .text(stamp), .text(path)])
-                try driver.execute("DELETE FROM embeddings WHERE photo_id IN (SELECT id FROM photos WHERE path = ?)",
-                                   [.text(path)])
+            if let decoding {
+                try driver.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                   [.text(StoreSchema.MetaKey.decoding), .text(decoding)])
+            } else {
+                try deleteMeta(StoreSchema.MetaKey.decoding)
             }
-            if !paths.isEmpty { try bumpGeneration() }
         }
     }
+
+    /// Photos gone from the library: status 'deleted' as of `stamp`; their vectors stay, as tombstones (R6).
+    public func markDeleted(ids: [Int64], stamp: String) throws {
+        guard !ids.isEmpty else { return }
+        try driver.transaction {
+            for id in ids {
+                try driver.execute("UPDATE photos SET status = ?, indexed_at = ? WHERE id = ?",
+                                   [.text(StoreSchema.Status.deleted), .text(stamp), .integer(id)])
+            }
+            try bumpGeneration()
+        }
+    }
+
+    /// Tombstones marked before `before` (ISO 8601 UTC), rows and vectors, removed (R19); how many.
+    @discardableResult
+    public func purgeTombstones(before: String) throws -> Int {
+        try driver.transaction { () throws -> Int in
+            let ids = try driver.query("SELECT id FROM photos WHERE status = 'deleted' AND indexed_at < ?",
+                                       [.text(before)]).compactMap { $0[0].int }
+            for id in ids {
+                try driver.execute("DELETE FROM embeddings WHERE photo_id = ?", [.integer(id)])
+                try driver.execute("DELETE FROM photos WHERE id = ?", [.integer(id)])
+            }
+            if !ids.isEmpty { try bumpGeneration() }
+            return ids.count
+        }
+    }
+
+    // MARK: what searches read
 
     /// Every 'ok' photo's vector of `model`, in id order, decoded from float16 once.
     public func vectors(model: String) throws -> StoredVectors {
@@ -258,17 +337,64 @@ public final class PhotoStore {
         return out
     }
 
+    /// Ids and PQ codes of the searchable photos, in id order, without their vectors (CodeIndex's load).
+    public func codes(model: String, codeBytes: Int, _ each: (Int64, [UInt8]) throws -> Void) throws {
+        var last: Int64 = -1
+        while true {
+            let rows = try driver.query("SELECT p.id, e.pq_code FROM embeddings e JOIN photos p ON p.id = e.photo_id "
+                                        + "WHERE e.model = ? AND p.status = 'ok' AND p.id > ? ORDER BY p.id LIMIT 8192",
+                                        [.text(model), .integer(last)])
+            guard let tail = rows.last?[0].int else { return }
+            for row in rows {
+                guard let id = row[0].int, let code = row[1].data, code.count == codeBytes else {
+                    throw StoreError.other("photo \(row[0].int ?? -1) has no PQ code of \(codeBytes) bytes: index again")
+                }
+                try each(id, [UInt8](code))
+            }
+            last = tail
+        }
+    }
+
+    /// The float16 vectors of a few photos (the candidates a search re-ranks), by id.
+    public func vectors(model: String, ids: [Int64]) throws -> [Int64: [Float]] {
+        var out: [Int64: [Float]] = [:]
+        var start = 0
+        while start < ids.count {
+            let part = Array(ids[start ..< min(start + 500, ids.count)])
+            start += part.count
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            for row in try driver.query("SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN (\(marks))",
+                                        [.text(model)] + part.map { .integer($0) }) {
+                if let id = row[0].int, let blob = row[1].data { out[id] = Float16Codec.decode(blob) }
+            }
+        }
+        return out
+    }
+
+    public func path(of id: Int64) throws -> String? {
+        try driver.query("SELECT path FROM photos WHERE id = ?", [.integer(id)]).first?[0].string
+    }
+
     // MARK: helpers
 
     static func value(_ v: Int64?) -> SQLValue { v.map { SQLValue.integer($0) } ?? SQLValue.null }
     static func value(_ v: String?) -> SQLValue { v.map { SQLValue.text($0) } ?? SQLValue.null }
 
     /// ISO 8601 UTC to the second, as runtime/store/blobs.py now().
-    public static func now() -> String {
+    public static func now() -> String { format(Date()) }
+
+    public static func format(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date()).replacingOccurrences(of: "Z", with: "+00:00")
+        return formatter.string(from: date).replacingOccurrences(of: "Z", with: "+00:00")
+    }
+
+    /// A date in the store's format (the inverse of `format`).
+    public static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
     }
 
     /// sqlite-utils' applied_at format: "2026-01-02 03:04:05.678901+00:00".

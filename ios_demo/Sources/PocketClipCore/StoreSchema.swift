@@ -87,6 +87,11 @@ public enum StoreSchema {
         public static let precision = "precision"
         /// Raised by every write to photos or embeddings: derived copies of the store name the one they mirror.
         public static let generation = "generation"
+        /// The photos of batches being decoded, JSON {path: strikes} (docs/conformance.md, R20).
+        public static let decoding = "decoding"
+
+        public static let all: Set<String> = [schemaVersion, modelFingerprint, dim, preprocessSha256, pqCodebooksSha256,
+                                              root, bundle, backend, precision, generation, decoding]
     }
 
     /// Values of photos.status.

@@ -2,29 +2,6 @@ import Foundation
 import XCTest
 @testable import PocketClipCore
 
-/// Fails the n-th write of a vector, as if the app were killed in the middle of a batch.
-private final class KilledAt: SQLDriver {
-    let inner: SQLDriver
-    var vectorsLeft: Int
-
-    init(_ inner: SQLDriver, vectorsLeft: Int) {
-        self.inner = inner
-        self.vectorsLeft = vectorsLeft
-    }
-
-    func execute(_ sql: String, _ arguments: [SQLValue]) throws {
-        if sql.hasPrefix("INSERT OR REPLACE INTO embeddings") {
-            if vectorsLeft == 0 { throw SQLError("killed") }
-            vectorsLeft -= 1
-        }
-        try inner.execute(sql, arguments)
-    }
-
-    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [[SQLValue]] {
-        try inner.query(sql, arguments)
-    }
-}
-
 final class StoreTest: XCTestCase {
     private let stableMeta = [StoreSchema.MetaKey.schemaVersion, StoreSchema.MetaKey.modelFingerprint,
                               StoreSchema.MetaKey.dim, StoreSchema.MetaKey.preprocessSha256]
@@ -62,7 +39,8 @@ final class StoreTest: XCTestCase {
         let path = folder.appendingPathComponent("swift.db").path
         do {
             let store = try PhotoStore(path: path)
-            try store.bind(manifest)
+            try bindStore(store, try Binding.of(manifest, root: "gallery", bundle: manifest.root.path, backend: "onnx",
+                                                precision: "fp32"))
             let python = try SQLiteDriver(path: try TestInputs.pythonStore().path)
             let ours = try describe(store.driver), theirs = try describe(python)
             for key in Set(ours.keys).union(theirs.keys).sorted() {
@@ -109,15 +87,16 @@ final class StoreTest: XCTestCase {
         let manifest = try TestInputs.manifest()
         let gallery = try gallery(manifest)
         let store = try PhotoStore(path: freshPath(try TestInputs.outStore()))
-        try store.bind(manifest)
-        let books: Codebooks? = try manifest.pq.map { _ in try Codebooks(manifest: manifest) }
-        try store.bindCodebooks(books, sha256: manifest.pq?.sha256, model: manifest.model.fingerprint)
+        var binding = try Binding.of(manifest, root: "gallery", bundle: manifest.root.path, backend: "onnx", precision: "fp32")
+        let books = binding.books
+        binding.books = nil
+        binding.booksSha256 = nil
+        try bindStore(store, binding)  // codes come after the rows, as in Python
         var photos = gallery.enumerated().map { i, vector -> IndexedPhoto in
-            let stored = Float16Codec.decode(Float16Codec.encode(vector))  // codes are made from the stored vector
-            return IndexedPhoto(record: PhotoRecord(path: String(format: "gallery/%03ld.png", i), size: 1000 + Int64(i),
-                                                    mtimeNs: 1_700_000_000_000_000_000 + Int64(i),
-                                                    contentHash: String(format: "%032lx", i), width: 64, height: 64),
-                                vector: vector, pqCode: books?.encode(stored))
+            IndexedPhoto(record: PhotoRecord(path: String(format: "gallery/%03ld.png", i), size: 1000 + Int64(i),
+                                             mtimeNs: 1_700_000_000_000_000_000 + Int64(i),
+                                             contentHash: String(format: "%032lx", i), width: 64, height: 64),
+                         vector: vector)
         }
         photos.append(IndexedPhoto(record: PhotoRecord(path: "gallery/broken.png", size: 10, mtimeNs: 1,
                                                        contentHash: String(repeating: "f", count: 32),
@@ -128,63 +107,12 @@ final class StoreTest: XCTestCase {
             try store.write(Array(photos[start ..< min(start + 8, photos.count)]), model: manifest.model.fingerprint)
             start += 8
         }
+        binding.books = books
+        binding.booksSha256 = manifest.pq?.sha256
+        try bindStore(store, binding)  // codebooks arriving: every stored vector encoded in one transaction (R17)
+        if books != nil { XCTAssertEqual(try store.codedIDs().count, gallery.count) }
         XCTAssertEqual(try store.vectors(model: manifest.model.fingerprint).ids.count, gallery.count)
         XCTAssertEqual(try store.photos().first { $0.path == "gallery/broken.png" }?.status, "error")
         _ = try store.driver.query("PRAGMA wal_checkpoint(TRUNCATE)", [])  // everything in the main file for Python
-    }
-
-    func testResumeDoesNotDuplicate() async throws {
-        let manifest = try TestInputs.manifest()
-        let gallery = try gallery(manifest)
-        let model = manifest.model.fingerprint
-        let folder = try TestInputs.scratch("resume")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let path = folder.appendingPathComponent("resume.db").path
-        var photos = (0 ..< 10).map { PhotoStat(path: "DCIM/photo_\($0).jpg", size: 100 + Int64($0), mtimeNs: 5_000 + Int64($0)) }
-        var embedCalls = 0
-        let embed: ([PhotoStat]) async throws -> [IndexedPhoto] = { batch in
-            embedCalls += batch.count
-            return batch.map { stat in
-                let i = Int(stat.path.filter(\.isNumber)) ?? 0
-                return IndexedPhoto(record: PhotoRecord(path: stat.path, size: stat.size, mtimeNs: stat.mtimeNs, width: 64, height: 48),
-                                    vector: gallery[i % gallery.count])
-            }
-        }
-        do {  // killed while writing the second batch of 4: that batch leaves nothing behind
-            let raw = try SQLiteDriver(path: path)
-            let store = try PhotoStore(driver: KilledAt(raw, vectorsLeft: 6))
-            try store.bind(manifest)
-            do {
-                _ = try await LibrarySync(store: store, model: model).run(photos, batchSize: 4, embed: embed)
-                XCTFail("the run was meant to be killed")
-            } catch let error as SQLError {
-                XCTAssertEqual(error.message, "killed")
-            }
-            XCTAssertEqual(try raw.query("SELECT count(*), count(DISTINCT path) FROM photos", []), [[.integer(4), .integer(4)]])
-            XCTAssertEqual(try raw.query("SELECT count(*) FROM embeddings", []), [[.integer(4)]])
-        }
-        let raw = try SQLiteDriver(path: path)
-        let store = try PhotoStore(driver: raw)
-        let sync = LibrarySync(store: store, model: model)
-        embedCalls = 0
-        let resumed = try await sync.run(photos, batchSize: 4, embed: embed)
-        XCTAssertEqual(resumed.unchanged, 4)
-        XCTAssertEqual(resumed.embedded, 6)
-        XCTAssertEqual(embedCalls, 6)
-        XCTAssertEqual(try raw.query("SELECT count(*), count(DISTINCT path) FROM photos", []), [[.integer(10), .integer(10)]])
-        XCTAssertEqual(try raw.query("SELECT count(*) FROM embeddings", []), [[.integer(10)]])
-        let again = try await sync.run(photos, batchSize: 4, embed: embed)
-        XCTAssertEqual(again.unchanged, 10)
-
-        photos.removeFirst()  // deleted
-        photos[0].mtimeNs = 9_999  // edited
-        let changed = try await sync.run(photos, batchSize: 4, embed: embed)
-        XCTAssertEqual(changed.embedded, 1)
-        XCTAssertEqual(changed.unchanged, 8)
-        XCTAssertEqual(changed.deleted, 1)
-        XCTAssertEqual(try raw.query("SELECT count(*), count(DISTINCT path) FROM photos", []), [[.integer(10), .integer(10)]])
-        XCTAssertEqual(try raw.query("SELECT count(*) FROM embeddings", []), [[.integer(9)]])
-        XCTAssertEqual(try store.photos().first { $0.path == "DCIM/photo_0.jpg" }?.status, StoreSchema.Status.deleted)
-        XCTAssertEqual(try store.vectors(model: model).ids.count, 9)
     }
 }

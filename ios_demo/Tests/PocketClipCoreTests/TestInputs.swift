@@ -51,6 +51,9 @@ enum TestInputs {
 
     static func manifest() throws -> Manifest { try Manifest.load(bundle: try bundle()) }
 
+    /// The indexing scenarios (runtime/indexing/scenarios), run by ConformanceTest.
+    static func scenarios() throws -> URL { try required("POCKETCLIP_SCENARIOS", "the conformance scenario folder") }
+
     /// golden/NAME, checked against the manifest's sha256 first.
     static func golden(_ name: String, _ manifest: Manifest) throws -> NpyArray {
         try NpyArray.read(try manifest.verify("golden/\(name)"))

@@ -17,67 +17,52 @@ import androidx.work.workDataOf
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.withContext
-import org.pocketclip.core.Float16
-import org.pocketclip.core.IndexSync
-import org.pocketclip.core.PhotoRecord
-import org.pocketclip.core.ProductQuantizer
-import org.pocketclip.core.StoreSchema
+import org.pocketclip.core.Binding
+import org.pocketclip.core.IndexOptions
+import org.pocketclip.core.LibraryIndexer
+import org.pocketclip.core.ModelMismatch
+import org.pocketclip.core.PhotoEmbedder
+import org.pocketclip.core.RootUnavailable
+import org.pocketclip.core.bindStore
 import java.util.concurrent.TimeUnit
 
 class IndexWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
 
     override suspend fun doWork(): Result = withContext(Dispatchers.Default) {
         val context = applicationContext
-        // Without photo access MediaStore lists nothing, and syncing that would mark every indexed photo deleted.
+        // Without photo access MediaStore lists nothing; the core's guards (R12-R14) keep a partial or empty
+        // listing from marking photos deleted, so the app only has to say which access it has.
         if (!PhotoLibrary.hasAccess(context)) return@withContext Result.failure()
         val manifest = BundleFiles.load(context)
         val store = StoreFiles.open(context)
-        val model = manifest.fingerprint
-        store.bindBundle(manifest, reindex = true) // a new model re-embeds every photo, never mixes two models
-        val pq = ProductQuantizer.fromBundle(manifest)
-        if (pq != null) store.bindCodebooks(manifest.pq!!.sha256)
-        val library = PhotoLibrary(context)
-        val photos = library.list()
-        val byPath = photos.associateBy { it.stat.path }
-        var done = 0
+        val library = PhotoLibrary(context, manifest.preprocess)
         Towers.open(manifest, "image").use { tower ->
-            store.db.transaction {
-                store.putMeta(StoreSchema.Meta.ROOT, "MediaStore:${MediaStore.VOLUME_EXTERNAL}")
-                store.putMeta(StoreSchema.Meta.BUNDLE, manifest.root.path)
-                store.putMeta(StoreSchema.Meta.BACKEND, tower.artifact.format)
-                store.putMeta(StoreSchema.Meta.PRECISION, tower.artifact.precision)
+            // Everything that ties the store to this bundle is the core's (binding, meta, codes, error retries).
+            val binding = Binding.of(manifest, library.root, manifest.root.path, tower.artifact.format,
+                tower.artifact.precision)
+            val retry = try {
+                bindStore(store, binding)
+            } catch (e: ModelMismatch) { // the app was updated with another model: re-index, never mix two models
+                Log.i(TAG, "re-indexing: ${e.message}")
+                bindStore(store, binding, reindex = true)
             }
-            val report = IndexSync(store, model).run(photos.map { it.stat }, { library.contentHash(byPath.getValue(it.path).uri) },
-                BATCH) { batch ->
+            val embedder = PhotoEmbedder { _, decoded ->
                 if (isStopped) throw CancellationException("indexing stopped") // the batch in hand is not written
-                val decoded = batch.map { (stat, digest) ->
-                    val photo = byPath.getValue(stat.path)
-                    try {
-                        Triple(stat, digest, PhotoDecoder.load(context.contentResolver, photo.uri, manifest.preprocess, photo.mimeType))
-                    } catch (e: Exception) {
-                        Log.i(TAG, "skipping ${stat.path}: ${e.message}")
-                        Triple(stat, digest, e.message ?: e.javaClass.simpleName)
-                    }
-                }
-                val ok = decoded.filter { it.third is DecodedPhoto }
-                val vectors = tower.embedPixels(ok.map { (it.third as DecodedPhoto).pixels })
-                val byOk = ok.map { it.first.path }.zip(vectors).toMap()
-                done += batch.size
-                setProgressAsync(workDataOf(PROGRESS_DONE to done, PROGRESS_TOTAL to photos.size))
-                decoded.map { (stat, digest, result) ->
-                    val vector = byOk[stat.path]
-                    if (result is DecodedPhoto && vector != null) {
-                        PhotoRecord(stat.path, stat.size, stat.mtimeNs, digest, result.width, result.height, vector = vector,
-                            pqCode = pq?.encode(Float16.decode(Float16.encode(vector)))) // codes of the stored float16 vector
-                    } else {
-                        PhotoRecord(stat.path, stat.size, stat.mtimeNs, digest, null, null, error = "cannot decode: $result")
-                    }
-                }
+                tower.embedPixels(decoded.map { it.pixels })
             }
-            if (pq != null) store.fillMissingCodes(model, pq) // vectors kept from before new codebooks
+            val report = try {
+                LibraryIndexer(store, manifest.fingerprint, binding.pq).run(library, embedder,
+                    IndexOptions(batchSize = BATCH, retryErrors = retry),
+                    progress = { done, total -> setProgressAsync(workDataOf(PROGRESS_DONE to done, PROGRESS_TOTAL to total)) },
+                    log = { Log.i(TAG, it) })
+            } catch (e: RootUnavailable) { // MediaStore listed nothing while the store holds photos: changed nothing
+                Log.w(TAG, e.message ?: "the photo library is unavailable")
+                return@use Result.retry()
+            }
             Log.i(TAG, "indexed: $report")
             Result.success(workDataOf("embedded" to report.embedded, "unchanged" to report.unchanged,
-                "moved" to report.moved, "deleted" to report.deleted, "errors" to report.errors))
+                "moved" to report.moved, "deleted" to report.deleted, "errors" to report.errors,
+                "withheld" to report.withheld))
         }.also { scheduleOnChange(context, rearmAfterItself = ON_CHANGE in tags) }
     }
 

@@ -8,12 +8,25 @@ import android.content.pm.PackageManager
 import android.net.Uri
 import android.os.Build
 import android.provider.MediaStore
+import org.pocketclip.core.Blake2b
+import org.pocketclip.core.DecodedPhoto
+import org.pocketclip.core.PhotoFailure
+import org.pocketclip.core.PhotoSource
 import org.pocketclip.core.PhotoStat
-import java.security.MessageDigest
+import org.pocketclip.core.PhotoUnavailable
+import org.pocketclip.core.PreprocessSpec
+import java.io.FileNotFoundException
+import java.io.IOException
 
 data class LibraryPhoto(val stat: PhotoStat, val uri: Uri, val mimeType: String?)
 
-class PhotoLibrary(private val context: Context) {
+/**
+ * The phone's photo library as the core's PhotoSource: MediaStore lists the photos, the content hash is the
+ * core's BLAKE2b of the bytes (the same function of the same bytes as on desktop and iOS), decoding is
+ * PhotoDecoder's, bounded before any pixel. Partial access ("selected photos") is reported to the core, which
+ * then marks nothing deleted (docs/conformance.md, R14).
+ */
+class PhotoLibrary(private val context: Context, private val spec: PreprocessSpec) : PhotoSource {
     companion object {
         /**
          * What to ask for: READ_MEDIA_IMAGES from Android 13, plus READ_MEDIA_VISUAL_USER_SELECTED from 14 (the
@@ -26,47 +39,72 @@ class PhotoLibrary(private val context: Context) {
             else -> arrayOf(permission.READ_EXTERNAL_STORAGE)
         }
 
+        private fun granted(context: Context, name: String) =
+            context.checkSelfPermission(name) == PackageManager.PERMISSION_GRANTED
+
         /** Full or partial (user-selected) access: without either, MediaStore lists no photos at all. */
-        fun hasAccess(context: Context): Boolean =
-            PERMISSIONS.any { context.checkSelfPermission(it) == PackageManager.PERMISSION_GRANTED }
+        fun hasAccess(context: Context): Boolean = PERMISSIONS.any { granted(context, it) }
+
+        /** "Selected photos" only: Android 14's READ_MEDIA_VISUAL_USER_SELECTED without READ_MEDIA_IMAGES. */
+        fun partialAccess(context: Context): Boolean = Build.VERSION.SDK_INT >= Build.VERSION_CODES.UPSIDE_DOWN_CAKE &&
+            !granted(context, permission.READ_MEDIA_IMAGES) && granted(context, permission.READ_MEDIA_VISUAL_USER_SELECTED)
     }
 
     private val collection: Uri = MediaStore.Images.Media.getContentUri(MediaStore.VOLUME_EXTERNAL)
+    private val byPath = HashMap<String, LibraryPhoto>()
+
+    override val root: String = "MediaStore:${MediaStore.VOLUME_EXTERNAL}"
+    override val partial: Boolean get() = partialAccess(context)
 
     /** Every image, sorted by path; the store's `path` is RELATIVE_PATH + DISPLAY_NAME ('/'-separated). */
-    fun list(): List<LibraryPhoto> {
+    override fun list(): List<PhotoStat> {
         val projection = arrayOf(MediaStore.Images.Media._ID, MediaStore.Images.Media.RELATIVE_PATH,
             MediaStore.Images.Media.DISPLAY_NAME, MediaStore.Images.Media.SIZE, MediaStore.Images.Media.DATE_MODIFIED,
-            MediaStore.Images.Media.MIME_TYPE)
-        val photos = ArrayList<LibraryPhoto>()
+            MediaStore.Images.Media.MIME_TYPE, MediaStore.MediaColumns.IS_PENDING)
+        byPath.clear()
         context.contentResolver.query(collection, projection, null, null, null)?.use { c ->
             while (c.moveToNext()) {
+                if (c.getInt(6) != 0) continue // still being written by its app: listed once it is complete
                 val id = c.getLong(0)
                 val path = (c.getString(1) ?: "") + (c.getString(2) ?: "$id")
                 // DATE_MODIFIED is in seconds; the store keeps nanoseconds like os.stat's st_mtime_ns.
-                photos.add(LibraryPhoto(PhotoStat(path, c.getLong(3), c.getLong(4) * 1_000_000_000L),
-                    ContentUris.withAppendedId(collection, id), c.getString(5)))
+                byPath[path] = LibraryPhoto(PhotoStat(path, c.getLong(3), c.getLong(4) * 1_000_000_000L),
+                    ContentUris.withAppendedId(collection, id), c.getString(5))
             }
         }
-        return photos.sortedBy { it.stat.path }
+        return byPath.values.map { it.stat }.sortedBy { it.path }
     }
 
-    /**
-     * Content identity that tells a move from a new photo. The Python indexer uses blake2b-128; here
-     * sha256 cut to the same 32 hex digits (the JDK has no blake2b): hashes only ever meet hashes of the same store.
-     */
-    fun contentHash(uri: Uri): String? = try {
-        val digest = MessageDigest.getInstance("SHA-256")
-        context.contentResolver.openInputStream(uri)?.use { input ->
-            val block = ByteArray(1 shl 16)
-            while (true) {
-                val n = input.read(block)
-                if (n < 0) break
-                digest.update(block, 0, n)
-            }
-        } ?: return null
-        digest.digest().joinToString("") { "%02x".format(it) }.take(32)
-    } catch (e: Exception) {
-        null // unreadable: decoding records the reason
+    fun uri(path: String): Uri? = byPath[path]?.uri
+
+    override fun contentHash(photo: PhotoStat): String {
+        val uri = byPath[photo.path]?.uri ?: throw PhotoUnavailable("the photo vanished")
+        return try {
+            context.contentResolver.openInputStream(uri)?.use { Blake2b.contentHash(it) }
+                ?: throw PhotoUnavailable("cannot be opened")
+        } catch (e: SecurityException) {
+            throw PhotoUnavailable("permission denied")
+        } catch (e: FileNotFoundException) {
+            throw PhotoUnavailable("the photo vanished")
+        } catch (e: IOException) {
+            throw PhotoUnavailable("I/O error: ${e.message}")
+        }
+    }
+
+    override fun decode(photo: PhotoStat): DecodedPhoto {
+        val found = byPath[photo.path] ?: throw PhotoUnavailable("the photo vanished")
+        return try {
+            PhotoDecoder.load(context.contentResolver, found.uri, spec, found.mimeType)
+        } catch (e: SecurityException) {
+            throw PhotoUnavailable("permission denied")
+        } catch (e: FileNotFoundException) {
+            throw PhotoUnavailable("the photo vanished")
+        } catch (e: IOException) {
+            throw PhotoUnavailable("I/O error: ${e.message}")
+        } catch (e: PhotoFailure) {
+            throw e
+        } catch (e: RuntimeException) { // a decoder's own failure on this content
+            throw PhotoFailure("cannot decode: ${e.message ?: e.javaClass.simpleName}")
+        }
     }
 }
