@@ -27,6 +27,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from benchmarks import cold_start
+from benchmarks.synthetic import synthetic
 from benchmarks.pq_desktop import candidate_sweep, measure_desktop, stored_rows, switch_point
 from benchmarks.pq_engines import faiss_side_by_side, percentiles, recall, sqlite_vec_exact, timed, usearch_hnsw
 from pocketclip.models.data.demo_data import load_split
@@ -38,23 +39,6 @@ from pocketclip.runtime.bundle.codebooks import Codebooks, load_codebooks
 from pocketclip.runtime.search.hits import top
 from pocketclip.runtime.search.pq import PQScanner, rerank
 from pocketclip.runtime.store import as_stored
-
-
-def synthetic(base: np.ndarray, n: int, noise: float, seed: int = 0, chunk: int = 100_000) -> tuple[np.ndarray, float]:
-    """n unit vectors, random base rows plus noise ~ N(0, noise^2 * cov(base)), as float16; and their
-    mean cosine to the base row they came from (how far the noise moves them)."""
-    rng = np.random.default_rng(seed)
-    root = np.linalg.cholesky(np.cov(base, rowvar=False) + 1e-6 * np.eye(base.shape[1])).astype(np.float32)
-    out = np.empty((n, base.shape[1]), dtype=np.float16)
-    cosines = []
-    for start in range(0, n, chunk):
-        m = min(chunk, n - start)
-        rows = base[rng.integers(0, len(base), m)]
-        x = rows + noise * rng.standard_normal((m, base.shape[1]), dtype=np.float32) @ root.T
-        x /= np.linalg.norm(x, axis=1, keepdims=True)
-        out[start:start + m] = x
-        cosines.append(np.mean(np.sum(x * rows, axis=1)))
-    return out, float(np.mean(cosines))
 
 
 def measure_codebooks(books: Codebooks, vectors16: np.ndarray, queries: np.ndarray, truth: list, candidates: int,

@@ -3,6 +3,7 @@
 #   core/jvm-test.sh --install   install kotlinc (npm) and the JUnit / sqlite-jdbc / Gson jars (apt) if missing
 #   core/jvm-test.sh             compile main + test sources once (cached by a hash of the sources), run the tests
 #   core/jvm-test.sh --scenarios DIR [--json]   run the conformance scenarios of DIR on the core (one line each)
+#   core/jvm-test.sh --bench-search ARGS...     the phone's search from codes on a store (benchmarks/phone_search.py)
 # Inputs come from the environment: POCKETCLIP_BUNDLE, POCKETCLIP_PY_STORE, POCKETCLIP_OUT_STORE,
 # POCKETCLIP_OUT_REPORT (tests/apps/test_android_core.py sets them). Exit code: the tests' result.
 set -euo pipefail
@@ -42,11 +43,15 @@ if [ "${1:-}" = "--install" ]; then
     exit 0
 fi
 SCENARIOS=()
+BENCH=()
 if [ "${1:-}" = "--scenarios" ]; then
     [ -n "${2:-}" ] || { echo "usage: $0 --scenarios DIR [--json]" >&2; exit 2; }
     SCENARIOS=("$@")
+elif [ "${1:-}" = "--bench-search" ]; then
+    [ $# -eq 7 ] || { echo "usage: $0 --bench-search STORE CODEBOOKS MODEL QUERIES TRUTH CANDIDATES" >&2; exit 2; }
+    BENCH=("${@:2}")
 elif [ $# -ne 0 ]; then
-    echo "usage: $0 [--install | --scenarios DIR [--json]]" >&2; exit 2
+    echo "usage: $0 [--install | --scenarios DIR [--json] | --bench-search ...]" >&2; exit 2
 fi
 for tool in "$KOTLINC" "${JARS[@]}"; do
     [ -e "$tool" ] || { echo "jvm-test.sh: $tool is missing; run $0 --install" >&2; exit 2; }
@@ -78,6 +83,9 @@ fi
 CLASSPATH="$BUILD/classes:$RESOURCES:$STDLIB:$JAVA_LIBS/gson.jar:$JAVA_LIBS/sqlite-jdbc.jar"
 if [ ${#SCENARIOS[@]} -gt 0 ]; then
     exec java -cp "$CLASSPATH" org.pocketclip.core.ConformanceMain "${SCENARIOS[@]}"
+fi
+if [ ${#BENCH[@]} -gt 0 ]; then
+    exec java -cp "$CLASSPATH" org.pocketclip.core.CodeIndexBench "${BENCH[@]}"
 fi
 exec java -jar "${JARS[0]}" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
     --class-path "$BUILD/classes:$RESOURCES:$STDLIB:$JAVA_LIBS/gson.jar:$JAVA_LIBS/sqlite-jdbc.jar" \

@@ -21,7 +21,13 @@ actor PhotoEngine {
     private let textTower: CoreMLTower
     private let codebooks: Codebooks?
     private let precision: String
-    private var index: StoredVectors?
+    /// What searches run on: every vector for a small library, ids and codes alone (CodeIndex) for a large one.
+    private enum SearchIndex {
+        case exact(StoredVectors)
+        case codes(CodeIndex)
+    }
+
+    private var index: SearchIndex?
 
     /// Opens the bundle (every file it uses checked against its sha256) and the store bound to its model.
     init(bundle: URL, storeURL: URL) async throws {
@@ -75,33 +81,40 @@ actor PhotoEngine {
 
     /// Photos like a photo already in the index: its stored vector is the query.
     func searchSimilar(to path: String, k: Int? = nil) throws -> [Hit] {
-        let index = try loadedIndex()
-        guard let row = index.paths.firstIndex(of: path) else { return [] }
-        return try search(Array(index.matrix.row(row)), k: k ?? manifest.search.defaultK)
+        let model = manifest.model.fingerprint
+        guard let id = try store.photos().first(where: { $0.path == path && $0.status == StoreSchema.Status.ok })?.id,
+              let vector = try store.vectors(model: model, ids: [id])[id] else { return [] }
+        return try search(vector, k: k ?? manifest.search.defaultK)
     }
 
     var photoCount: Int {
-        get throws { try loadedIndex().ids.count }
+        get throws { try store.searchableCount(model: manifest.model.fingerprint) }
     }
 
     private func search(_ query: [Float], k: Int) throws -> [Hit] {
-        let index = try loadedIndex()
-        let settings = manifest.search
-        let found: [(index: Int, score: Float)]
-        // Exact below search.exact_below_photos; from there on PQ candidates + exact re-rank, when there are codes.
-        if let codebooks, let codes = index.codes,
-           settings.usesPQ(photos: index.ids.count, hasCodes: codes.codeBytes == codebooks.codeBytes) {
-            found = ProductQuantization.search(codebooks, codes: codes, query: query, k: k, vectors: index.matrix,
-                                               candidates: settings.rerankCandidates)
-        } else {
-            found = Search.exact(index.matrix, query: query, k: k)
+        switch try loadedIndex() {
+        case .exact(let vectors):
+            return Search.exact(vectors.matrix, query: query, k: k).map { Hit(path: vectors.paths[$0.index], score: $0.score) }
+        case .codes(let codes):
+            return try codes.search(query, k: k, candidates: manifest.search.rerankCandidates).map { hit in
+                Hit(path: try store.path(of: hit.id) ?? "", score: hit.score)
+            }
         }
-        return found.map { Hit(path: index.paths[$0.index], score: $0.score) }
     }
 
-    private func loadedIndex() throws -> StoredVectors {
+    /// Exact below search.exact_below_photos; from there on the codes, when every photo has one of these codebooks.
+    private func loadedIndex() throws -> SearchIndex {
         if let index { return index }
-        let loaded = try store.vectors(model: manifest.model.fingerprint)
+        let model = manifest.model.fingerprint
+        let photos = try store.searchableCount(model: model)
+        let hasCodes = try store.meta()[StoreSchema.MetaKey.pqCodebooksSha256] == manifest.pq?.sha256
+            && store.codedIDs().count >= photos
+        let loaded: SearchIndex
+        if let codebooks, manifest.search.usesPQ(photos: photos, hasCodes: hasCodes) {
+            loaded = .codes(try CodeIndex(store: store, model: model, codebooks: codebooks))
+        } else {
+            loaded = .exact(try store.vectors(model: model))
+        }
         index = loaded
         return loaded
     }

@@ -337,12 +337,19 @@ public final class PhotoStore {
         return out
     }
 
+    /// How many photos of `model` a search sees ('ok', with a vector).
+    public func searchableCount(model: String) throws -> Int {
+        Int(try driver.query("SELECT count(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model = ? "
+                             + "AND p.status = 'ok' AND e.vector IS NOT NULL", [.text(model)]).first?[0].int ?? 0)
+    }
+
     /// Ids and PQ codes of the searchable photos, in id order, without their vectors (CodeIndex's load).
     public func codes(model: String, codeBytes: Int, _ each: (Int64, [UInt8]) throws -> Void) throws {
         var last: Int64 = -1
         while true {
             let rows = try driver.query("SELECT p.id, e.pq_code FROM embeddings e JOIN photos p ON p.id = e.photo_id "
-                                        + "WHERE e.model = ? AND p.status = 'ok' AND p.id > ? ORDER BY p.id LIMIT 8192",
+                                        + "WHERE e.model = ? AND p.status = 'ok' AND e.vector IS NOT NULL AND p.id > ? "
+                                        + "ORDER BY p.id LIMIT 8192",
                                         [.text(model), .integer(last)])
             guard let tail = rows.last?[0].int else { return }
             for row in rows {

@@ -1,11 +1,13 @@
-// Text-to-image and image-to-image search over the store: exact float32 dot products for a phone-sized
-// library, PQ codes then an exact re-rank when it is large (as runtime/search/pq_index.py chooses). The switch point,
-// the number of candidates re-ranked and the default k are the bundle's (manifest.json "search").
+// Text-to-image and image-to-image search over the store: exact float32 dot products for a small library, and
+// from the codes when it is large (the core's CodeIndex: ids and PQ codes in memory, only the candidates' vectors
+// read from SQLite; as runtime/search/pq_index.py chooses). The switch point, the number of candidates re-ranked
+// and the default k are the bundle's (manifest.json "search").
 package org.pocketclip.app
 
 import android.content.Context
 import android.net.Uri
 import org.pocketclip.core.ClipTokenizer
+import org.pocketclip.core.CodeIndex
 import org.pocketclip.core.EmbeddingStore
 import org.pocketclip.core.Manifest
 import org.pocketclip.core.ProductQuantizer
@@ -26,23 +28,26 @@ class SearchEngine(private val context: Context) : AutoCloseable {
     private val imageTower by imageTowerLoad
     private val pq: ProductQuantizer? by lazy { ProductQuantizer.fromBundle(manifest) }
     private var vectors: StoredVectors? = null
-    private var codes: ByteArray? = null
+    private var codeIndex: CodeIndex? = null
     private var uris: Map<String, Uri> = emptyMap()
     private val settings get() = manifest.search
 
-    /** Reload the vectors (after indexing); cheap enough for a phone library, once per search session. */
+    /** Reload the index (after indexing): the codes alone when the library is large, else its vectors. */
     @Synchronized
     fun reload() {
-        val loaded = store.vectors(manifest.fingerprint)
-        vectors = loaded
         val books = pq
+        val photos = store.searchableCount(manifest.fingerprint)
         // Codes count only when every photo has one, made with this bundle's codebooks.
-        val hasCodes = books != null && loaded.pqCodes.all { it?.size == books.codeBytes } &&
-            store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] == manifest.pq?.sha256
-        codes = if (books != null && settings.usesPq(loaded.size, hasCodes)) {
-            ProductQuantizer.columnMajor(loaded.pqCodes.map { it!! }, books.codeBytes)
-        } else null
-        uris = PhotoLibrary(context).list().associate { it.stat.path to it.uri }
+        val hasCodes = books != null && store.meta()[StoreSchema.Meta.PQ_CODEBOOKS_SHA256] == manifest.pq?.sha256 &&
+            store.idsWithCode().size >= photos
+        if (books != null && settings.usesPq(photos, hasCodes)) {
+            codeIndex = CodeIndex.load(store, manifest.fingerprint, books)
+            vectors = null
+        } else {
+            vectors = store.vectors(manifest.fingerprint)
+            codeIndex = null
+        }
+        uris = PhotoLibrary(context, manifest.preprocess).let { library -> library.list().associate { it.path to library.uri(it.path)!! } }
     }
 
     @Synchronized
@@ -54,11 +59,16 @@ class SearchEngine(private val context: Context) : AutoCloseable {
         rank(imageTower.embedPixels(listOf(PhotoDecoder.load(context.contentResolver, uri, manifest.preprocess).pixels))[0], k)
 
     private fun rank(query: FloatArray, k: Int): List<Hit> {
-        if (vectors == null) reload()
-        val v = vectors!!
+        if (vectors == null && codeIndex == null) reload()
         val q = Search.normalised(query)
-        val hits: List<Scored> = codes?.let { pq!!.search(it, v.size, q, k, v.matrix, settings.rerankCandidates) }
-            ?: Search.cosineTopK(v.matrix, v.dim, q, k)
+        codeIndex?.let { index ->
+            return index.search(q, k, settings.rerankCandidates).map { hit ->
+                val path = store.pathOf(hit.id) ?: ""
+                Hit(path, hit.score, uris[path])
+            }
+        }
+        val v = vectors!!
+        val hits: List<Scored> = Search.cosineTopK(v.matrix, v.dim, q, k)
         return hits.map { Hit(v.paths[it.index], it.score, uris[v.paths[it.index]]) }
     }
 

@@ -255,13 +255,18 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
             dim, matrix, rows.map { it[3] as ByteArray? })
     }
 
+    /** How many photos of `model` a search sees ('ok', with a vector). */
+    fun searchableCount(model: String): Int = (db.query("SELECT count(*) FROM embeddings e JOIN photos p ON p.id = " +
+        "e.photo_id WHERE e.model = ? AND p.status = 'ok' AND e.vector IS NOT NULL", listOf(model)).single()[0] as Number).toInt()
+
     /** Ids and PQ codes of the searchable photos, in id order, streamed without their vectors. */
     fun codes(model: String, codeBytes: Int, each: (Long, ByteArray) -> Unit): Int {
         var last = -1L
         var count = 0
         while (true) {
             val rows = db.query("SELECT p.id, e.pq_code FROM embeddings e JOIN photos p ON p.id = e.photo_id " +
-                "WHERE e.model = ? AND p.status = 'ok' AND p.id > ? ORDER BY p.id LIMIT 8192", listOf(model, last))
+                "WHERE e.model = ? AND p.status = 'ok' AND e.vector IS NOT NULL AND p.id > ? ORDER BY p.id LIMIT 8192",
+                listOf(model, last))
             if (rows.isEmpty()) return count
             for (r in rows) {
                 val code = r[1] as ByteArray? ?: throw StoreError("photo ${r[0]} has no PQ code: index again")
