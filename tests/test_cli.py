@@ -131,3 +131,28 @@ def test_a_store_keeps_its_root_and_refuses_an_empty_search(tmp_path, photo_fold
 def test_counts_out_of_range_are_usage_errors(args):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "Invalid value" in result.output and result.exception.__class__ is SystemExit
+
+
+def test_index_withholds_a_mass_deletion_until_asked(tmp_path, photo_folder, fp32_bundle):
+    """Most of a folder vanishing at once (a half-synced cloud folder, a wrong mount) deletes nothing until
+    --allow-empty: the store keeps every photo, stderr says why, the exit is 0."""
+    db = tmp_path / "index.db"
+    args = ["index", str(photo_folder), "--bundle", str(fp32_bundle.root), "--db", str(db), "--silent"]
+    runner = CliRunner()
+    assert runner.invoke(cli, args).exit_code == 0
+    gone = sorted(photo_folder.glob("*.jpg"))[:13]
+    for path in gone:
+        path.rename(tmp_path / path.name)
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0 and "deleted 0," in result.stdout
+    assert result.stderr.strip() == (f"13 photos are gone from {photo_folder}, more than half of the library: none "
+                                     "was marked deleted (a disk not mounted?); run again with --allow-empty if they "
+                                     "were deleted")
+    status = json.loads(runner.invoke(cli, ["status", "--db", str(db), "--json"]).stdout)
+    assert (status["ok"], status["deleted"]) == (24, 0)
+    result = runner.invoke(cli, [*args, "--allow-empty"])
+    assert result.exit_code == 0 and "deleted 13," in result.stdout and not result.stderr
+    status = json.loads(runner.invoke(cli, ["status", "--db", str(db), "--json"]).stdout)
+    assert (status["ok"], status["deleted"]) == (11, 13)
+    for path in gone:
+        (tmp_path / path.name).rename(path)

@@ -23,7 +23,7 @@ from pocketclip.runtime.search.pq_index import MODES
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--no-draft", is_flag=True, help="decode JPEGs at full size (slower, for comparison)")
 @click.option("--allow-empty", is_flag=True,
-              help="index a folder that is empty or has lost all its photos (they are marked deleted)")
+              help="index a folder that is empty or has lost all or most of its photos (they are marked deleted)")
 @click.option("--retry-errors", is_flag=True, help="try the photos that failed before again")
 @click.option("--silent", is_flag=True, help="no progress bar")
 def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, precision: str, reindex: bool,
@@ -46,7 +46,11 @@ def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, p
     click.echo(f"embedded {report.embedded}, unchanged {report.unchanged}, moved {report.moved}, "
                f"touched {report.touched}, restored {report.restored}, errors {report.errors}, "
                f"deleted {report.deleted}, failed before {report.skipped_errors}, not photos {report.skipped_files}"
-               + (f", folders not listed {len(report.unlisted_folders)}" if report.unlisted_folders else ""))
+               + (f", folders not listed {len(report.unlisted_folders)}" if report.unlisted_folders else "")
+               + (f", tombstones purged {report.purged}" if report.purged else ""))
+    if report.withheld:
+        click.echo(f"{report.withheld} photos are gone from {folder}, more than half of the library: none was marked "
+                   "deleted (a disk not mounted?); run again with --allow-empty if they were deleted", err=True)
 
 
 def _finite(value: float | None) -> float | None:
