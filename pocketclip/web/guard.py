@@ -129,7 +129,7 @@ class Guard:
         if linked and hmac.compare_digest(linked.encode(), self.token.encode()):
             rest = urlencode([(key, value) for key, value in query if key != "token"])
             path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
-            location = "/" + path.lstrip("/") + (f"?{rest}" if rest else "")  # never `//host`: no open redirect
+            location = same_site(path) + (f"?{rest}" if rest else "")
             cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
             await _refuse(send, 303, "token accepted", [(b"location", location.encode()),
                                                         (b"set-cookie", cookie.encode())])
@@ -137,6 +137,19 @@ class Guard:
         await _refuse(send, 401, "this server needs its access token: open the link `pocketclip serve` printed, "
                                  "or send the X-Pocketclip-Token header")
         return False
+
+
+def same_site(path: str) -> str:
+    """A redirect target that stays on this site: one leading `/`, no leading `\\`, `%5C` or `%2F` after it
+    (browsers read `/\\host` and `//host` as another host), a `\\` anywhere escaped, no control characters."""
+    cleaned = "".join("%5C" if c == "\\" else c for c in path if c.isprintable())
+    while True:
+        stripped = cleaned.lstrip("/")
+        if stripped[:3].upper() in ("%5C", "%2F"):
+            stripped = stripped[3:]
+        if stripped == cleaned:
+            return "/" + cleaned
+        cleaned = stripped
 
 
 def _cookie(header: str, name: str) -> str | None:

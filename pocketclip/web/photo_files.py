@@ -69,7 +69,8 @@ def jpeg_bytes(file: Path, max_side: int | None = None) -> bytes:
 
 class ThumbnailCache:
     """JPEG thumbnails in a folder, one file per (photo, its size, mtime and content): a changed photo gets a
-    new key, so a stale thumbnail is never served (old ones are simply no longer asked for)."""
+    new key, so a stale thumbnail is never served. Files are named `ID-KEY.jpg`, so `prune` removes those of
+    photos that are no longer in the library (deleted, purged, failed) and the superseded ones."""
 
     def __init__(self, folder: Path, max_side: int = THUMB_PX):
         self.folder, self.max_side = Path(folder), max_side
@@ -84,7 +85,7 @@ class ThumbnailCache:
     def thumbnail(self, row: PhotoRow, file: Path) -> tuple[Path, str, bool]:
         """(cached JPEG, its key, whether it was already cached); DecodeError if the photo cannot be read."""
         key = self.key(row, file)
-        cached = self.folder / key[:2] / f"{key}.jpg"
+        cached = self.folder / f"{row.id % 256:02x}" / f"{row.id}-{key}.jpg"
         if cached.is_file():
             return cached, key, True
         data = jpeg_bytes(file, self.max_side)
@@ -94,3 +95,15 @@ class ThumbnailCache:
             part.write(data)
         os.replace(part.name, cached)
         return cached, key, False
+
+    def prune(self, live: dict[int, str]) -> int:
+        """Remove every thumbnail but the current one of each indexed photo (`live`: id -> its current key, or ''
+        when unknown: then any of its thumbnails is kept). Returns how many files were removed."""
+        removed = 0
+        for cached in self.folder.glob("*/*.jpg") if self.folder.is_dir() else ():
+            photo_id, _, key = cached.stem.partition("-")
+            wanted = live.get(int(photo_id)) if photo_id.isdigit() else None
+            if wanted is None or (wanted and key != wanted):
+                cached.unlink(missing_ok=True)
+                removed += 1
+        return removed

@@ -6,6 +6,8 @@ a time (a local page has one user, and searches take milliseconds).
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -25,9 +27,12 @@ class ServedLibrary:
     def __init__(self, library: Library, reference: ReferenceFactory | None = None, cache_folder: Path | None = None):
         self.library, self.reference = library, reference
         self.lock = threading.Lock()
-        self.thumbs = ThumbnailCache(cache_folder or default_cache_folder())
+        # One cache folder per store, so pruning one library's thumbnails never touches another's.
+        store_id = hashlib.sha256(os.fsencode(os.path.realpath(library.db_path))).hexdigest()[:16]
+        self.thumbs = ThumbnailCache((cache_folder or default_cache_folder()) / store_id)
         self.job = IndexJob()
         with self.lock:
+            self.prune_thumbnails()
             library.search_index()  # the vectors in memory now, not on the first query
             library.encoder.encode_texts(["warm up"])  # the runtime's first call allocates; pay it here
 
@@ -61,6 +66,10 @@ class ServedLibrary:
         file = file_inside(self.library.root, row.path)
         return None if file is None else (row, file)
 
+    def prune_thumbnails(self) -> int:
+        """Thumbnails of photos no longer in the library (deleted, purged, failed) removed; the caller holds the lock."""
+        return self.thumbs.prune({photo_id: "" for photo_id in self.library.db.ok_ids()})
+
     def status(self) -> dict:
         """`pocketclip status --json`'s report, with the model's name, the search mode and the index job."""
         with self.lock:
@@ -80,12 +89,14 @@ class ServedLibrary:
             try:
                 report = writer.index(progress=progress, log=log)
             finally:
-                writer.close()
+                with self.lock:  # closing the writer's lock descriptor must not race a search's read transaction
+                    writer.close()
             # A new Library on the same connection and encoder: only its search index is loaded again.
             fresh = Library(served.db, served.db_path, served.root, served.encoder, served.mode, served.candidates)
             with self.lock:
                 fresh.search_index()
                 self.library = fresh
+                self.prune_thumbnails()
             return report
 
         return self.job.start(run)

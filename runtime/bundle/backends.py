@@ -27,7 +27,8 @@ INPUT_KIND = {"image": (np.float32,), "text": (np.int64, np.int32)}
 
 
 class OnnxTower:
-    def __init__(self, path: Path, input_name: str, threads: int = 0, tower: str | None = None):
+    def __init__(self, path: Path, input_name: str, threads: int = 0, tower: str | None = None,
+                 shape: list | None = None):
         ort = onnxruntime_offline()
         options = ort.SessionOptions()
         if threads:
@@ -41,6 +42,10 @@ class OnnxTower:
                             "tensor(float)": np.float32}.get(inputs[0].type)
         if tower and self.input_dtype not in INPUT_KIND[tower]:
             raise ValueError(f"it takes {inputs[0].type}, which is not what a {tower} tower takes")
+        graph = list(inputs[0].shape)
+        if shape is not None and (len(graph) != len(shape) or any(
+                isinstance(g, int) and isinstance(m, int) and g != m for g, m in zip(graph, shape))):
+            raise ValueError(f"its input is {graph}, the manifest says {shape}")
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch.astype(self.input_dtype, copy=False)})[0]
@@ -80,9 +85,11 @@ def run_batched(tower: TowerBackend, batch: np.ndarray, step: int | None, dim: i
     return np.concatenate([tower(part) for part in batched(batch, step)])
 
 
-def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0, tower: str | None = None) -> TowerBackend:
+def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0, tower: str | None = None,
+               shape: list | None = None) -> TowerBackend:
+    """An artifact's runtime; `shape`, the manifest's input shape, is checked against the graph's own."""
     if fmt == "onnx":
-        return OnnxTower(path, input_name, threads, tower)
+        return OnnxTower(path, input_name, threads, tower, shape)
     if fmt == "pte":
         return ExecuTorchTower(path)
     raise ValueError(f"cannot run {fmt!r} artifacts on this machine; runnable formats: {', '.join(RUNNABLE_FORMATS)}")

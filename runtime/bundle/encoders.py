@@ -32,7 +32,8 @@ def _open(bundle: Bundle, entry: dict, threads: int) -> TowerBackend:
     """An artifact's tower after its sha256 check; a file its runtime cannot load is a BundleError."""
     path = bundle.verified(entry["file"])
     try:
-        return open_tower(path, entry["format"], entry["inputs"][0]["name"], threads, entry["tower"])
+        return open_tower(path, entry["format"], entry["inputs"][0]["name"], threads, entry["tower"],
+                          entry["inputs"][0].get("shape"))
     except Exception as exc:  # onnxruntime and ExecuTorch raise their own types for a bad file
         reason = one_line(exc)
         raise BundleError(f"{path}: the {entry['format']} runtime cannot load this {entry['tower']} tower ({reason})"

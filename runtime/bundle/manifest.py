@@ -132,4 +132,23 @@ def load_bundle(root: str | Path) -> Bundle:
         ([manifest["pq"]["file"]] if "pq" in manifest else [])
     if missing := sorted(set(used) - listed):
         raise BundleError(f"{manifest_path}: {', '.join(missing)} not listed under `files` (no sha256 to check)")
+    check_shapes(manifest_path, manifest)
     return Bundle(root, manifest)
+
+
+def check_shapes(manifest_path: Path, manifest: dict) -> None:
+    """Refuse a manifest whose values do not fit its artifacts' inputs and outputs (a context length, an input
+    size or a dim the graphs were not exported for): every search with it would fail inside the runtime."""
+    size, context = manifest["preprocess"]["size"], manifest["text"]["context_length"]
+    dim = manifest["model"]["embed_dim"]
+    for entry in manifest["artifacts"]:
+        shape = entry["inputs"][0]["shape"]
+        wanted = [3, size, size] if entry["tower"] == "image" else [context]
+        fixed = shape[1:]
+        if len(fixed) != len(wanted) or any(isinstance(d, int) and d != w for d, w in zip(fixed, wanted)):
+            what = f"preprocess.size {size}" if entry["tower"] == "image" else f"text.context_length {context}"
+            raise BundleError(f"{manifest_path}: {what} does not fit {entry['file']}, whose input is {shape}")
+        out = entry["outputs"][0].get("shape")
+        if out and isinstance(out[-1], int) and out[-1] != dim:
+            raise BundleError(f"{manifest_path}: model.embed_dim {dim} does not fit {entry['file']}, whose output "
+                              f"is {out}")

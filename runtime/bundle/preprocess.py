@@ -27,13 +27,24 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255
     return image.convert("RGB")
 
 
+MAX_RESIZED_PIXELS = 16_000_000  # the scaled picture is made whole only below this (48 MB as RGB)
+
+
 def resize_and_crop(image: Image.Image, size: int, resample: str = "bicubic") -> Image.Image:
-    """Scale the shorter side to `size` (aspect kept), then take the centred size x size square."""
+    """Scale the shorter side to `size` (aspect kept), then take the centred size x size square.
+
+    A picture of extreme shape (a 1,000,000 x 1 strip scales to 64,000,000 x 64) is never scaled whole: past
+    MAX_RESIZED_PIXELS only the square that survives the crop is computed, from the same source region
+    (Pillow's `box`), so memory stays bounded by the model input whatever the photo's shape."""
     w, h = image.size
     scale = size / min(w, h)
     new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    image = image.resize((new_w, new_h), RESAMPLE[resample])
     left, top = int(round((new_w - size) / 2.0)), int(round((new_h - size) / 2.0))
+    if new_w * new_h > MAX_RESIZED_PIXELS:
+        sx, sy = w / new_w, h / new_h
+        return image.resize((size, size), RESAMPLE[resample],
+                            box=(left * sx, top * sy, (left + size) * sx, (top + size) * sy))
+    image = image.resize((new_w, new_h), RESAMPLE[resample])
     return image.crop((left, top, left + size, top + size))
 
 

@@ -1,7 +1,8 @@
 """Reading photos: the content hash of a file, and the one guarded way a picture is opened and decoded.
 
-Every exception a decoder raises (OSError, EOFError, RuntimeError, struct.error, ...) becomes
-DecodeError with a one-line reason; MemoryError, KeyboardInterrupt and SystemExit pass. Pillow's
+Every exception a decoder raises (OSError, EOFError, RuntimeError, struct.error, MemoryError, ...)
+becomes DecodeError with a one-line reason (one photo's failure, never the run's); KeyboardInterrupt and
+SystemExit pass. Pillow's
 decompression-bomb limit (Image.MAX_IMAGE_PIXELS, ~89 Mpx) bounds the pixels we decode; a JPEG in
 draft mode decodes at a reduced scale, so JPEGs up to MAX_PHOTO_PIXELS (panoramas, 200 Mpx sensors)
 are read, as long as the reduced decode is within Pillow's limit. The indexer, the web page's
@@ -121,8 +122,10 @@ def _open_bounded(source: Path | bytes, shorter_side: int | None) -> tuple[Image
         except BaseException:
             image.close()
             raise
-    except (DecodeError, MemoryError):
+    except DecodeError:
         raise
+    except MemoryError:  # one photo's failure, never the run's: its row records it
+        raise DecodeError("out of memory decoding this photo") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecodeError(f"decompression bomb refused ({one_line(exc, 200)})") from exc
     except NotRegularFile as exc:
@@ -150,6 +153,6 @@ def load_photo(source: Path | bytes, spec: Mapping, draft: bool = True,
         with image:
             return (finish(image) if finish else preprocess_image(image, spec)), width, height
     except MemoryError:
-        raise
+        raise DecodeError("out of memory preprocessing this photo") from None
     except Exception as exc:  # preprocessing a decoded picture can still fail (a mode Pillow cannot convert)
         raise DecodeError(f"cannot decode: {type(exc).__name__}: {one_line(exc, 200)}") from exc

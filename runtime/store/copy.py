@@ -14,6 +14,7 @@ read from SQLite into memory, never written: a read-only store on read-only medi
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -24,10 +25,10 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from pocketclip.runtime.store import meta_keys as K
+from pocketclip.runtime.store.schema import SEARCHABLE
 
 STAMP = "copy.json"
-ROWS = ("FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model = ? AND p.status = 'ok' "
-        "AND e.vector IS NOT NULL")
+ROWS = SEARCHABLE
 
 
 @dataclass
@@ -82,6 +83,8 @@ def write_copy(db, model: str, chunk: int = 65536) -> Path:
     Older generations are removed (a reader that mapped one keeps its open files)."""
     root, gen, meta = copy_folder(db.path), db.generation(), db.meta()
     final = root / f"g{gen}"
+    for leftover in root.glob(".partial-*") if root.is_dir() else ():  # a killed writer's (this one holds the lock)
+        shutil.rmtree(leftover, ignore_errors=True)
     if open_copy(db, model) is None:
         count = db.execute(f"SELECT count(*) {ROWS}", [model]).fetchone()[0]
         dim = int(meta.get(K.DIM, 0))
@@ -93,6 +96,10 @@ def write_copy(db, model: str, chunk: int = 65536) -> Path:
         shutil.rmtree(temp, ignore_errors=True)
         temp.mkdir(parents=True)
         try:
+            needed = count * (8 + 2 * dim + code_bytes) + 3 * 4096
+            free = shutil.disk_usage(temp).free
+            if free < needed:
+                raise OSError(errno.ENOSPC, f"the disk has {free:,} bytes free, the search copy needs {needed:,}")
             _fill(db, temp, model, count, dim, code_bytes, chunk)
             (temp / STAMP).write_text(json.dumps({
                 "generation": gen, "model": model, "pq_codebooks_sha256": meta.get(K.PQ_CODEBOOKS_SHA256),
@@ -108,11 +115,23 @@ def write_copy(db, model: str, chunk: int = 65536) -> Path:
     return final
 
 
+def _reserved(path: Path, dtype, shape: tuple[int, ...]) -> np.memmap:
+    """A .npy file mapped for writing, its blocks allocated first: a disk that fills later is an OSError here,
+    never a SIGBUS when a page of the mapping is written."""
+    array = open_memmap(path, "w+", dtype, shape)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+    return array
+
+
 def _fill(db, folder: Path, model: str, count: int, dim: int, code_bytes: int, chunk: int) -> None:
     """Stream the rows into the .npy files, a chunk at a time (a 1M-photo store is never in memory)."""
-    ids = open_memmap(folder / "ids.npy", "w+", np.int64, (count,))
-    vectors = open_memmap(folder / "vectors.npy", "w+", np.float16, (count, dim))
-    codes = open_memmap(folder / "codes.npy", "w+", np.uint8, (count, code_bytes)) if code_bytes else None
+    ids = _reserved(folder / "ids.npy", np.int64, (count,))
+    vectors = _reserved(folder / "vectors.npy", np.float16, (count, dim))
+    codes = _reserved(folder / "codes.npy", np.uint8, (count, code_bytes)) if code_bytes else None
     cursor = db.execute(f"SELECT p.id, e.vector, e.pq_code {ROWS} ORDER BY p.id", [model])
     done = 0
     while rows := cursor.fetchmany(chunk):

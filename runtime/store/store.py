@@ -20,12 +20,7 @@ from pocketclip.runtime.store import copy
 from pocketclip.runtime.store import meta_keys as K
 from pocketclip.runtime.store.blobs import from_blobs
 from pocketclip.runtime.store.errors import ModelMismatch, NotAStore, StoreError, StoreTooNew
-from pocketclip.runtime.store.schema import SCHEMA_VERSION, connect, is_store, make_writable
-
-# Every 'ok' photo with a vector of one model: the rows a search reads (tombstones are not searched).
-SEARCHABLE = ("FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.model = ? AND p.status = 'ok' "
-              "AND e.vector IS NOT NULL")
-
+from pocketclip.runtime.store.schema import SCHEMA_VERSION, SEARCHABLE, VALID, connect, is_store, make_writable
 
 class Encodes(Protocol):
     """Codebooks as the store uses them (runtime/bundle/codebooks.py): vectors in, one pq_code blob each out."""
@@ -127,8 +122,8 @@ class Store(Database):
                 return 0
             last = -1
             while True:  # in chunks of photo ids, so a 1M-photo store is never all in memory twice
-                rows = self.execute("SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id > ? "
-                                    "ORDER BY photo_id LIMIT ?", [model, last, chunk]).fetchall()
+                rows = self.execute(f"SELECT e.photo_id, e.vector FROM embeddings e WHERE e.model = ? AND e.photo_id > ? "
+                                    f"AND {VALID} ORDER BY e.photo_id LIMIT ?", [model, last, chunk]).fetchall()
                 if not rows:
                     break
                 blobs = books.code_blobs(from_blobs([r[1] for r in rows], books.dim))
@@ -149,12 +144,17 @@ class Store(Database):
         rows = list(self["photos"].rows_where("id = ? AND status = 'ok'", [photo_id]))
         return rows[0] if rows else None
 
+    def ok_ids(self) -> set[int]:
+        """The ids of the indexed ('ok') photos."""
+        return {r[0] for r in self.execute("SELECT id FROM photos WHERE status = 'ok'")}
+
     def path_of(self, photo_id: int) -> str | None:
         found = self.execute("SELECT path FROM photos WHERE id = ?", [photo_id]).fetchone()
         return None if found is None else found[0]
 
     def ids_with_vector(self, model: str) -> set[int]:
-        return {r[0] for r in self.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
+        """The photos with a usable vector of `model` (the others are embedded again)."""
+        return {r[0] for r in self.execute(f"SELECT e.photo_id FROM embeddings e WHERE e.model = ? AND {VALID}", [model])}
 
     def ids_with_code(self) -> set[int]:
         return {r[0] for r in self.execute("SELECT photo_id FROM embeddings WHERE pq_code IS NOT NULL")}
@@ -244,11 +244,14 @@ class Store(Database):
             if has_photos else {}
         codes = self.execute("SELECT count(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id "
                              "WHERE e.pq_code IS NOT NULL AND p.status = 'ok'").fetchone()[0] if has_vectors else 0
+        unusable = self.execute("SELECT count(*) FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE "
+                                f"p.status = 'ok' AND NOT ({VALID})").fetchone()[0] if has_vectors else 0
         files = [self.path, Path(f"{self.path}-wal")]
         return {"ok": counts.get("ok", 0), "error": counts.get("error", 0), "deleted": counts.get("deleted", 0),
                 "fingerprint": meta.get(K.MODEL_FINGERPRINT),
                 "bytes": sum(f.stat().st_size for f in files if f.exists()),
                 "root": meta.get(K.ROOT), "pq_codes": codes, "pq_codebooks_sha256": meta.get(K.PQ_CODEBOOKS_SHA256),
+                "unusable_vectors": unusable,
                 "last_indexed": self.execute("SELECT max(indexed_at) FROM photos").fetchone()[0]
                 if has_photos else None}
 

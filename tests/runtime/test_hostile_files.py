@@ -6,6 +6,8 @@ import signal
 import socket
 import stat
 import struct
+import subprocess
+import sys
 import threading
 import zlib
 
@@ -186,14 +188,33 @@ def test_any_decoder_exception_becomes_a_one_line_decode_error(tmp_path, photo_f
     assert "\n" not in str(caught.value) and type(exc).__name__ in str(caught.value)
 
 
-@pytest.mark.parametrize("exc", [MemoryError, KeyboardInterrupt, SystemExit])
-def test_memory_errors_and_interrupts_are_not_swallowed(photo_folder, encoder, monkeypatch, exc):
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_interrupts_are_not_swallowed(photo_folder, encoder, monkeypatch, exc):
     def explode(*args, **kwargs):
         raise exc()
 
     monkeypatch.setattr(Image, "open", explode)
     with pytest.raises(exc):
         load_photo(photo_folder / "photo_001.jpg", encoder.bundle.preprocess)
+
+
+def test_a_memory_error_is_the_photos_error_not_the_runs(tmp_path, photo_folder, encoder, monkeypatch):
+    """A decoder that runs out of memory on one photo: that photo's row records it, the run goes on."""
+    real_open = Image.open
+    victim = sorted(photo_folder.glob("*.jpg"))[3]
+
+    def exhaust(path, *args, **kwargs):
+        if str(path) == str(victim):
+            raise MemoryError()
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", exhaust)
+    with pytest.raises(DecodeError, match="out of memory"):
+        load_photo(victim, encoder.bundle.preprocess)
+    db = bound_store(tmp_path, encoder)
+    report, log = run(photo_folder, db, encoder)
+    assert (report.embedded, report.errors) == (23, 1) and f"{victim.name}: out of memory" in log
+    assert statuses(db)[victim.name] == "error"
 
 
 # 5. big photos decode, absurd ones do not --------------------------------------------------------
@@ -336,3 +357,37 @@ def test_control_characters_in_names_are_indexed(tmp_path, photo_folder, encoder
 
 
 # Fuzz: mutated photos of every format -------------------------------------------------------------
+
+
+# 10. pictures of extreme shape are bounded before any pixel is made ------------------------------
+
+@pytest.mark.parametrize("width, height", [(1_000_000, 1), (1, 100_000), (200_000, 3)])
+def test_a_thin_picture_is_decoded_within_a_bounded_memory(tmp_path, encoder, width, height):
+    """A 1,000,000 x 1 PNG (3 KB) used to be scaled whole to the model's height (2.1 GB); only the square the
+    crop keeps is computed now. Peak memory of a process that decodes it, against one that decodes nothing."""
+    path = tmp_path / f"thin_{width}x{height}.png"
+    Image.new("RGB", (width, height), (200, 30, 30)).save(path)
+    assert path.stat().st_size < 400_000
+    probe = ("import json, resource, sys\n"
+             "from pocketclip.runtime.bundle.manifest import load_bundle\n"
+             "from pocketclip.runtime.indexing.decode import load_photo\n"
+             "spec = load_bundle(sys.argv[1]).preprocess\n"
+             "if sys.argv[2] != '-':\n"
+             "    pixels, w, h = load_photo(sys.argv[2], spec)\n"
+             "    assert pixels.shape == (3, spec['size'], spec['size']) and (w, h) == (int(sys.argv[3]), int(sys.argv[4]))\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    peak = {}
+    for name, target in (("idle", "-"), ("thin", str(path))):
+        done = subprocess.run([sys.executable, "-c", probe, str(encoder.bundle.root), target, str(width), str(height)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        peak[name] = int(done.stdout.strip()) / 1024  # MiB
+    assert peak["thin"] - peak["idle"] < 200, peak
+
+
+def test_a_thin_picture_is_indexed_like_any_other(tmp_path, photo_folder, encoder):
+    Image.new("RGB", (1_000_000, 1), (10, 200, 10)).save(photo_folder / "strip.png")
+    db = bound_store(tmp_path, encoder)
+    report, log = run(photo_folder, db, encoder)
+    assert (report.embedded, report.errors) == (25, 0), log
+    assert statuses(db)["strip.png"] == "ok"

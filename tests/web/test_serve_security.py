@@ -65,6 +65,10 @@ def test_a_token_is_asked_of_every_request_and_a_link_sets_the_cookie(web_librar
         assert "HttpOnly" in link.headers["set-cookie"] and "SameSite=Strict" in link.headers["set-cookie"]
         assert server.get("/?q=red", {"Cookie": cookie}).status == 200
         assert server.request("POST", "/api/index", b"", {"Cookie": "pocketclip_token=nope"}).status == 401
+        # A token link never redirects off the site, however its path is spelled.
+        for path in ("/\\evil.com", "//evil.com", "/%5Cevil.com", "/%2F%2Fevil.com", "/\\/\\evil.com"):
+            moved = server.get(f"{path}?token={token}")
+            assert moved.status == 303 and moved.headers["location"] == "/evil.com", (path, moved.headers)
 
 
 def test_another_address_than_localhost_gets_a_generated_token(web_library, monkeypatch):

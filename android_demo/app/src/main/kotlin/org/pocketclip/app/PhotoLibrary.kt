@@ -77,24 +77,21 @@ class PhotoLibrary(private val context: Context, private val spec: PreprocessSpe
 
     fun uri(path: String): Uri? = byPath[path]?.uri
 
-    override fun contentHash(photo: PhotoStat): String {
-        val uri = byPath[photo.path]?.uri ?: throw PhotoUnavailable("the photo vanished")
-        return try {
-            context.contentResolver.openInputStream(uri)?.use { Blake2b.contentHash(it) }
-                ?: throw PhotoUnavailable("cannot be opened")
-        } catch (e: SecurityException) {
-            throw PhotoUnavailable("permission denied")
-        } catch (e: FileNotFoundException) {
-            throw PhotoUnavailable("the photo vanished")
-        } catch (e: IOException) {
-            throw PhotoUnavailable("I/O error: ${e.message}")
-        }
+    override fun contentHash(photo: PhotoStat): String = reading(photo) { found ->
+        context.contentResolver.openInputStream(found.uri)?.use { Blake2b.contentHash(it) }
+            ?: throw PhotoUnavailable("cannot be opened")
     }
 
-    override fun decode(photo: PhotoStat): DecodedPhoto {
+    override fun decode(photo: PhotoStat): DecodedPhoto = reading(photo) { found ->
+        PhotoDecoder.load(context.contentResolver, found.uri, spec, found.mimeType)
+    }
+
+    /** `read` on the listed photo, its failures named by kind: what the environment refused is PhotoUnavailable
+     *  (tried again next run), what the decoder refused is the content's (R10, R11). */
+    private fun <T> reading(photo: PhotoStat, read: (LibraryPhoto) -> T): T {
         val found = byPath[photo.path] ?: throw PhotoUnavailable("the photo vanished")
         return try {
-            PhotoDecoder.load(context.contentResolver, found.uri, spec, found.mimeType)
+            read(found)
         } catch (e: SecurityException) {
             throw PhotoUnavailable("permission denied")
         } catch (e: FileNotFoundException) {
