@@ -119,3 +119,16 @@ def test_the_page_shows_a_bad_request_inline(server):
 def test_the_server_runs_on_the_runtime_alone_without_torch(server):
     maps = open(f"/proc/{server.process.pid}/maps").read()
     assert server.get("/api/status").status == 200 and "libtorch" not in maps and "/torch/" not in maps
+
+
+def test_a_thin_or_gigapixel_upload_is_never_a_server_error(server):
+    """A 1,000,000 x 1 PNG is 3 KB: it is searched by (its memory bounded like any photo's); a header that
+    claims 10 gigapixels is refused from the header."""
+    from pocketclip.runtime.indexing.scenario_writer import bomb_png
+
+    thin = io.BytesIO()
+    Image.new("RGB", (1_000_000, 1), (220, 30, 30)).save(thin, "PNG")
+    reply = server.request("POST", "/api/search-image?k=3", thin.getvalue(), {"Content-Type": "image/png"})
+    assert reply.status == 200 and len(reply.json()["hits"]) == 3
+    bomb = server.request("POST", "/api/search-image", bomb_png(), {"Content-Type": "image/png"})
+    assert bomb.status == 400 and "decompression bomb" in bomb.json()["error"]

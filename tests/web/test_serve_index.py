@@ -57,3 +57,36 @@ def test_index_now_runs_in_the_background_and_the_new_photos_are_searched(photo_
         assert (status["ok"], status["deleted"]) == (24, 1) and status["index_job"]["state"] == "done"
         found = server.request("POST", "/api/search-image?k=1", new_photo.read_bytes()).json()["hits"]
         assert found[0]["path"] == new_photo.relative_to(photo_folder).as_posix() and found[0]["score"] > 0.999
+
+
+def test_thumbnails_of_photos_gone_from_the_library_are_removed(photo_folder, fp32_bundle, tmp_path):
+    """A deleted (or purged, or failed) photo's thumbnail does not stay in the cache for good: the served
+    library prunes its cache folder when it starts and after each index run; another store's is untouched."""
+    import time
+
+    from pocketclip.runtime.library import Library
+    from pocketclip.web.served_library import ServedLibrary
+
+    db = tmp_path / "library.db"
+    index(photo_folder, fp32_bundle.root, db)
+    cache = tmp_path / "thumbs"
+    served = ServedLibrary(Library.open(db), cache_folder=cache)
+    victim = sorted(photo_folder.glob("*.jpg"))[0]
+    rows = {}
+    for path in (victim, sorted(photo_folder.glob("*.jpg"))[1]):
+        hit = next(h for h in served.library.search_image(path, k=3) if h.path == path.name)
+        rows[path.name], file = served.photo(hit.id)
+        served.thumbs.thumbnail(rows[path.name], file)
+    neighbour = cache / "another-store"
+    neighbour.mkdir()
+    (neighbour / "1-abc.jpg").write_bytes(b"x")
+    assert len(list(served.thumbs.folder.glob("*/*.jpg"))) == 2
+    victim.unlink()
+    assert served.start_index()
+    deadline = time.time() + 120
+    while served.job.snapshot()["state"] == "running" and time.time() < deadline:
+        time.sleep(0.2)
+    assert served.job.snapshot()["state"] == "done", served.job.snapshot()
+    left = [p.name for p in served.thumbs.folder.glob("*/*.jpg")]
+    assert left and all(name.startswith(f"{rows[sorted(photo_folder.glob('*.jpg'))[0].name].id}-") for name in left)
+    assert (neighbour / "1-abc.jpg").exists()
