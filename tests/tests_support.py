@@ -1,6 +1,9 @@
 """Helpers the tests import by name (conftest.py itself cannot be imported)."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 
 def tiny(name: str = "tiny", layers: int = 2, width: int = 32, token_dim: int | None = 8) -> dict:
     """A model config small enough to train for a few steps inside a unit test."""
@@ -78,3 +81,20 @@ def demo_jpeg(index: int, split: str = "train", size: int = 48) -> tuple[bytes, 
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90)
     return out.getvalue(), caption
+
+
+# The peak RSS of a command is taken by a small launcher that forks it: a child of the (large) pytest process
+# would report the parent's RSS as its own peak (Linux keeps the high-water mark across fork and exec).
+def run_measured(args: list[str], timeout: int = 600) -> tuple[subprocess.CompletedProcess, float]:
+    """(the finished command, its peak RSS in MiB), measured from a launcher process of its own."""
+    launcher = ("import os, subprocess, sys\n"
+                "pid = os.fork()\n"
+                "if pid == 0:\n"
+                "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                "_, status, usage = os.wait4(pid, 0)\n"
+                "sys.stderr.write(f'\\npeak_rss_kib={usage.ru_maxrss} exit={os.waitstatus_to_exitcode(status)}\\n')\n"
+                "sys.exit(os.waitstatus_to_exitcode(status))\n")
+    done = subprocess.run([sys.executable, "-c", launcher, *args], capture_output=True, text=True, timeout=timeout)
+    marker = done.stderr.rsplit("peak_rss_kib=", 1)
+    peak = int(marker[1].split()[0]) / 1024 if len(marker) == 2 else float("nan")
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout, marker[0].rstrip("\n")), peak

@@ -12,7 +12,7 @@ from pocketclip.runtime.bundle.backends import run_batched
 from pocketclip.runtime.parity.golden import Golden
 from pocketclip.runtime.search.hits import mean_overlap
 
-# The design's quality bars (shared/DESIGN.md, "Quality bars").
+# The design's quality bars (docs/architecture.md; recorded in each artifact's manifest entry).
 BARS = {
     "fp32": {"cosine_min": 0.99999, "max_abs": 1e-4},
     "fp16": {"cosine_min": 0.999},
