@@ -1,6 +1,7 @@
 """The phones' search from codes at library size: the Kotlin core's CodeIndex against the reference.
 
-    python -m benchmarks.phone_search --bundle BUNDLE --photos 100000 --json [--out benchmarks/results/phone_search.json]
+    python -m benchmarks.phone_search --bundle BUNDLE --photos 100000 --json \\
+        [--out benchmarks/results/phone_search.json]
 
 A store of `photos` synthetic vectors (the bundle's golden gallery embeddings as the base, noise along their
 covariance: benchmarks/synthetic.py) with codes of the bundle's codebooks is written through the runtime
@@ -61,9 +62,10 @@ def run(bundle_path: str, photos: int, queries: int, seed: int = 0) -> dict:
         write_store(store, bundle, vectors16)
         np.save(scratch / "queries.npy", asked)
         np.save(scratch / "truth.npy", truth + 1)
-        done = subprocess.run([str(JVM_TEST), "--bench-search", str(store), str(bundle.path(bundle.manifest["pq"]["file"])),
-                               bundle.fingerprint, str(scratch / "queries.npy"), str(scratch / "truth.npy"),
-                               str(candidates)], capture_output=True, text=True, timeout=1800)
+        codebooks = bundle.path(bundle.manifest["pq"]["file"])
+        done = subprocess.run([str(JVM_TEST), "--bench-search", str(store), str(codebooks), bundle.fingerprint,
+                               str(scratch / "queries.npy"), str(scratch / "truth.npy"), str(candidates)],
+                              capture_output=True, text=True, timeout=1800)
         if done.returncode:
             raise SystemExit(f"the Kotlin benchmark failed: {done.stderr[-2000:]}")
         kotlin = json.loads(done.stdout.strip().splitlines()[-1])
@@ -92,8 +94,9 @@ def main() -> None:
     text = json.dumps(result, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
-    print(text if args.json else f"Kotlin index: {result['kotlin_code_index']['index_heap_bytes'] / 2**20:.1f} MiB, "
-          f"recall@10 {result['kotlin_code_index']['recall_at_10']} (reference {result['reference_pq_rerank']['recall_at_10']})")
+    kotlin, reference = result["kotlin_code_index"], result["reference_pq_rerank"]
+    print(text if args.json else f"Kotlin index: {kotlin['index_heap_bytes'] / 2**20:.1f} MiB, recall@10 "
+          f"{kotlin['recall_at_10']} (reference {reference['recall_at_10']})")
 
 
 if __name__ == "__main__":

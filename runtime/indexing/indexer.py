@@ -33,7 +33,8 @@ from pocketclip.runtime.store import meta_keys as K
 
 Progress = Callable[[int, int], None]  # (photos done, photos to embed), after each batch
 Log = Callable[[str], None]  # one line per photo, file or folder that failed: "skipping PATH: reason"
-Embed = Callable[[list[tuple[str, str]], np.ndarray], np.ndarray]  # ((path, hash) each, pixels (B, 3, S, S)) -> (B, dim)
+# ((path, content hash) of each photo, pixels (B, 3, S, S)) -> (B, dim) vectors
+Embed = Callable[[list[tuple[str, str]], np.ndarray], np.ndarray]
 Clock = Callable[[], str]  # the time written into indexed_at (ISO 8601 UTC, seconds)
 
 MAX_DELETED_SHARE = 0.5  # R13: a run marks at most this share of the library deleted ...
@@ -249,7 +250,8 @@ def _write_batch(db: Store, embed: Embed, books: Codebooks | None, batch: list, 
     written = []
     for job, _, width, height, error in batch:
         photo = job.photo
-        record = {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns, "content_hash": job.digest or None,
+        record = {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
+                  "content_hash": job.digest or None,
                   "width": width, "height": height, "status": "error" if error else "ok", "error": error,
                   "indexed_at": stamp}
         written.append((job.row_id, record, None if error else to_blob(next(vectors)), None if error else next(codes)))

@@ -6,7 +6,6 @@ import signal
 import socket
 import stat
 import struct
-import subprocess
 import sys
 import threading
 import zlib
