@@ -48,7 +48,7 @@ public struct Blake2b {
         counted &+= UInt64(filled)
         for i in filled ..< Blake2b.block { buffer[i] = 0 }
         compress(last: true)
-        return (0 ..< digestBytes).map { String(format: "%02x", UInt8(truncatingIfNeeded: h[$0 / 8] >> (8 * UInt64($0 % 8)))) }
+        return (0 ..< digestBytes).map { String(format: "%02x", Int(UInt8(truncatingIfNeeded: h[$0 / 8] >> (8 * UInt64($0 % 8))))) }
             .joined()
     }
 

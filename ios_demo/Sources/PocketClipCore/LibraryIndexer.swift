@@ -167,7 +167,7 @@ public struct LibraryIndexer {
     }
 
     private func encodeDecoding(_ marked: [String: Int]) -> String? {
-        marked.isEmpty ? nil : PythonJSON.dumpsSorted(.object(marked.mapValues { .number(String($0)) }))
+        marked.isEmpty ? nil : PythonJSON.dumpsSorted(.object(marked.mapValues { JSONValue.number(String($0)) }))
     }
 
     private func record(_ batch: [Job], _ suspects: [String: Int]) throws {
@@ -205,8 +205,8 @@ public struct LibraryIndexer {
         let ok = decoded.compactMap { job, result -> (Job, DecodedPhoto)? in
             if case .success(let photo) = result { return (job, photo) } else { return nil }
         }
-        let vectors = ok.isEmpty ? [] : try embedder.embed(ok.map { (path: $0.0.photo.path, hash: $0.0.digest ?? "") },
-                                                           ok.map(\.1))
+        let vectors: [[Float]] = try ok.isEmpty ? [] : embedder.embed(
+            ok.map { (path: $0.0.photo.path, hash: $0.0.digest ?? "") }, ok.map { $0.1 })
         var byPath: [String: [Float]] = [:]
         for ((job, _), vector) in zip(ok, vectors) { byPath[job.photo.path] = vector }
         let stamp = clock()

@@ -157,10 +157,8 @@ public final class PhotoStore {
     public func bindCodebooks(_ books: Codebooks?, sha256: String?, model: String) throws -> Int {
         let key = StoreSchema.MetaKey.pqCodebooksSha256
         let bound = try meta()[key]
-        if bound == sha256, sha256 != nil || (try driver.query("SELECT 1 FROM embeddings WHERE pq_code IS NOT NULL LIMIT 1",
-                                                                [])).isEmpty {
-            return 0
-        }
+        let hasCodes = !(try driver.query("SELECT 1 FROM embeddings WHERE pq_code IS NOT NULL LIMIT 1", [])).isEmpty
+        if bound == sha256, sha256 != nil || !hasCodes { return 0 }
         return try driver.transaction { () throws -> Int in
             try bumpGeneration()
             guard let books, let sha256 else {
@@ -371,7 +369,7 @@ public final class PhotoStore {
             start += part.count
             let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
             for row in try driver.query("SELECT photo_id, vector FROM embeddings WHERE model = ? AND photo_id IN (\(marks))",
-                                        [.text(model)] + part.map { .integer($0) }) {
+                                        [SQLValue.text(model)] + part.map { SQLValue.integer($0) }) {
                 if let id = row[0].int, let blob = row[1].data { out[id] = Float16Codec.decode(blob) }
             }
         }

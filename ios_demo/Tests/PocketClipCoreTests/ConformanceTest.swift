@@ -255,18 +255,19 @@ final class ConformanceRunner {
         if let r = report {
             let values = [r.embedded, r.unchanged, r.moved, r.touched, r.restored, r.errors, r.deleted, r.skippedErrors,
                           r.withheld, r.purged]
-            out["report"] = .object(Dictionary(uniqueKeysWithValues: zip(Self.report, values.map { .number(String($0)) })))
+            out["report"] = .object(Dictionary(uniqueKeysWithValues: zip(Self.report, values.map { JSONValue.number(String($0)) })))
         } else {
             out["report"] = .null
         }
-        out["embedded"] = .array(embedded.sorted().map { .string($0) })
-        out["photos"] = .array(try store.photos().sorted { $0.path < $1.path }.map { row in
-            .object(["path": .string(row.path), "status": .string(row.status),
-                     "hash": row.contentHash.map { .string($0) } ?? .null,
-                     "vector": .bool(withVector.contains(row.id ?? -1)), "code": .bool(coded.contains(row.id ?? -1)),
-                     "error": row.error.map { .string($0.hasPrefix(PhotoFailure.unavailablePrefix) ? "environment" : "content") } ?? .null])
+        out["embedded"] = .array(embedded.sorted().map { JSONValue.string($0) })
+        out["photos"] = .array(try store.photos().sorted { $0.path < $1.path }.map { row -> JSONValue in
+            let kind = row.error.map { $0.hasPrefix(PhotoFailure.unavailablePrefix) ? "environment" : "content" }
+            return .object(["path": .string(row.path), "status": .string(row.status),
+                            "hash": row.contentHash.map { JSONValue.string($0) } ?? .null,
+                            "vector": .bool(withVector.contains(row.id ?? -1)), "code": .bool(coded.contains(row.id ?? -1)),
+                            "error": kind.map { JSONValue.string($0) } ?? .null])
         })
-        out["meta"] = .object(meta.filter { Self.meta.contains($0.key) }.mapValues { .string($0) })
+        out["meta"] = .object(meta.filter { Self.meta.contains($0.key) }.mapValues { JSONValue.string($0) })
         out["generation_changed"] = .bool(try store.generation() != before)
         return out
     }
@@ -294,7 +295,7 @@ final class ConformanceRunner {
             }
             let wanted = byPath(want), had = byPath(have)
             for path in Set(wanted.keys).union(had.keys).sorted() {
-                guard let w = wanted[path] else { return diff("photo \(path)", nil, had[path].map { .object($0) }) }
+                guard let w = wanted[path] else { return diff("photo \(path)", nil, had[path].map { JSONValue.object($0) }) }
                 guard let h = had[path] else { return diff("photo \(path)", .object(w), nil) }
                 for column in ["status", "hash", "vector", "code", "error"] where (w[column] ?? .null) != (h[column] ?? .null) {
                     return diff("photo \(path) \(column)", w[column], h[column])
