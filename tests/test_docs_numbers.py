@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.artifacts import markdown as render_artifacts
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -26,6 +28,15 @@ def quoted() -> list[tuple[str, str]]:
            ("docs/search.md", f"**{kotlin['index_heap_bytes']:,} bytes**"),
            ("docs/search.md", f"recall@10 **{kotlin['recall_at_10']}** against the reference's "
                               f"{phone['reference_pq_rerank']['recall_at_10']}")]
+    artifacts = result("artifacts.json")
+    sizes = {row["file"]: row["bytes"] for row in artifacts["artifacts"]}
+    out += [("docs/export.md", line) for line in render_artifacts(artifacts).splitlines()]
+    out += [("docs/export.md", f"ONNX image {artifacts['onnx_image_int8_speedup']}×, text "
+                               f"{artifacts['onnx_text_int8_speedup']}×; ExecuTorch image "
+                               f"{artifacts['pte_image_int8_speedup']}×, text {artifacts['pte_text_int8_speedup']}×"),
+            ("docs/export.md", f"{sizes['image_xnnpack_fp32.pte'] / sizes['image_xnnpack_int8.pte']:.1f}× smaller "
+                               f"`.pte` and {sizes['image_onnx_fp32.onnx'] / sizes['image_onnx_int8.onnx']:.1f}× "
+                               "smaller ONNX")]
     for row in result("search.json")["exact"]:
         out.append(("docs/search.md", f"| {row['vectors']:,} | {row['matrix_mb']} | {row['load_s']} | "
                                       f"{row['p50_ms']} / {row['p95_ms']} |"))
