@@ -195,3 +195,37 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def markdown(result: dict) -> str:
+    """The engine table docs/search.md quotes, from one run's JSON."""
+    def row(name: str, books: str, r: dict, pq_key: str = "recall10_pq", final_key: str = "recall10_rerank",
+            stage: bool = False) -> str:
+        pq = f"{r[pq_key]}" if pq_key in r else ""
+        stage_ms = f"{r['candidate_p50_ms']}" if stage else ""
+        return f"| {name} | {books} | {pq} | {r[final_key]} | {stage_ms} | {r['p50_ms']} / {r['p95_ms']} |"
+
+    faiss_own = result.get("faiss", {})
+    lines = ["| engine (one core) | codebooks | recall@10 pq | recall@10 final | candidate stage p50 ms | "
+             "p50 / p95 ms |", "|---|---|---:|---:|---:|---:|",
+             row("**faiss fast-scan on the store's codes (desktop, 4-bit)**",
+                 f"distilled {result['fastscan']['codebooks']}", result["fastscan"], stage=True),
+             row("faiss IndexPQ on the store's codes (desktop, 8-bit)",
+                 f"distilled {result['faiss_pq8']['codebooks']}", result["faiss_pq8"], stage=True),
+             row("numpy scan (reference, fallback), 8-bit", "distilled", result),
+             row("numpy scan, 8-bit", "k-means on the stored vectors", result["baseline"])]
+    if faiss_own:
+        lines += [row("faiss IndexPQ, its own training", "faiss k-means, 8-bit", faiss_own["index_pq_8bit"]),
+                  row("faiss fast-scan, its own training", "faiss k-means, 4-bit", faiss_own["pq_fastscan_4bit"])]
+    if "usearch_hnsw" in result:
+        hnsw = result["usearch_hnsw"]
+        lines.append(row(f"usearch HNSW on float16 vectors ({hnsw['bytes_per_photo']} B/photo, {hnsw['build_s']} s "
+                         f"to build on {hnsw['build_threads']} threads)", "", hnsw, pq_key="-", final_key="recall10"))
+        lines.append(row(f"sqlite-vec exact scan (float32, {result['sqlite_vec_exact']['queries']} queries)", "",
+                         result["sqlite_vec_exact"], pq_key="-", final_key="recall10"))
+    lines.append(row("numpy exact (float32 matrix in memory)", "", result["numpy_exact"], pq_key="-",
+                     final_key="recall10"))
+    if faiss_own:
+        lines.append(f"| faiss IndexFlatIP exact | | | 1.0 | | {faiss_own['flat_ip']['p50_ms']} / "
+                     f"{faiss_own['flat_ip']['p95_ms']} |")
+    return "\n".join(lines)
