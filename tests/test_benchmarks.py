@@ -106,12 +106,12 @@ def test_phone_search_benchmark_measures_the_kotlin_code_index(int8_bundle):
     """The Kotlin core's search from codes on a store the runtime wrote: its heap, times and recall beside the
     reference's on the same store (the full 100,000-photo run is benchmarks/results/phone_search.json)."""
     out = subprocess.run([sys.executable, "-m", "benchmarks.phone_search", "--bundle", str(int8_bundle.root),
-                          "--photos", "3000", "--queries", "20", "--json"], capture_output=True, text=True,
+                          "--photos", "1000", "--queries", "10", "--json"], capture_output=True, text=True,
                          timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout)
     kotlin = result["kotlin_code_index"]
-    assert kotlin["photos"] == 3000 and kotlin["code_bytes"] == 16
+    assert kotlin["photos"] == 1000 and kotlin["code_bytes"] == 16
     assert 0 < kotlin["index_heap_bytes"] <= result["heap_goal_bytes"] and result["heap_within_goal"]
     assert 0 < kotlin["p50_ms"] <= kotlin["p95_ms"]
     assert abs(result["recall_kotlin_minus_reference"]) <= 0.05

@@ -360,7 +360,7 @@ def test_control_characters_in_names_are_indexed(tmp_path, photo_folder, encoder
 
 # 10. pictures of extreme shape are bounded before any pixel is made ------------------------------
 
-@pytest.mark.parametrize("width, height", [(1_000_000, 1), (1, 100_000), (200_000, 3)])
+@pytest.mark.parametrize("width, height", [(1_000_000, 1), (3, 200_000)])
 def test_a_thin_picture_is_decoded_within_a_bounded_memory(tmp_path, encoder, width, height):
     """A 1,000,000 x 1 PNG (3 KB) used to be scaled whole to the model's height (2.1 GB); only the square the
     crop keeps is computed now. Peak memory of a process that decodes it, against one that decodes nothing."""
