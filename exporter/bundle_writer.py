@@ -22,19 +22,12 @@ from pocketclip.models.towers.checkpoint import fingerprint
 from pocketclip.models.towers.dual_encoder import DualEncoder
 from pocketclip.runtime.bundle.backends import RUNNABLE_FORMATS, open_tower
 from pocketclip.runtime.bundle.codebooks import Codebooks, save_codebooks
-from pocketclip.runtime.bundle.manifest import SCHEMA_VERSION, sha256_path, size_path
+from pocketclip.runtime.bundle.manifest import DEFAULT_SEARCH, SCHEMA_VERSION, sha256_path, size_path
 from pocketclip.runtime.bundle.tokenizer import DEFAULT_MERGES, load_tokenizer
 from pocketclip.runtime.parity.golden import Golden
 from pocketclip.runtime.parity.quality import bar_for, measure_tower
 
 PRECISIONS = {fmt: target.precisions for fmt, target in TARGETS.items()}
-# The search settings every platform reads from the manifest, re-measured with faiss's scan of the store's
-# codes (`python -m benchmarks.pq --vectors 1000000`, keys `switch` and `candidates_sweep`; README, "Search
-# modes"), one core, 128-d vectors: exact takes 0.16 ms at 20,000 photos (the matrix fits the cache) but
-# 0.98 ms at 50,000, where pq+rerank of 1,000 candidates takes 0.37 ms (4-bit fast-scan) / 0.93 ms (8-bit
-# IndexPQ) and stays faster at every larger size, so PQ pays from 50,000 on. At 1M photos, 1,000 re-ranked
-# candidates give recall@10 0.994 (4-bit) / 0.989 (8-bit); 500 give 0.974 / 0.944, below the 0.95 bar.
-SEARCH = {"exact_below_photos": 50_000, "rerank_candidates": 1000, "default_k": 10}
 
 
 def plan(formats: list[str], precisions: list[str] | None) -> list[tuple[str, str]]:
@@ -81,7 +74,8 @@ def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "model": {"name": model.cfg.name, "fingerprint": fingerprint(model), "embed_dim": model.cfg.image.embed_dim,
-                  "config": model.cfg.to_dict()},
+                  "config": model.cfg.to_dict(), **_provenance(model)},
+        "source": {"kind": "export"},
         "preprocess": {**asdict(model.cfg.preprocess), "decode": "Pillow; EXIF orientation applied first",
                        "resize_passes": "Pillow 13's separable convolution, support scaled by the downscale "
                                         "factor, uint8 rounding between passes; horizontal pass first, except "
@@ -96,20 +90,29 @@ def _manifest(model: DualEncoder, artifacts: list[dict], files: dict) -> dict:
                  "sot_id": tok.sot_id, "eot_id": tok.eot_id, "pad_id": tok.pad_id,
                  "truncation": "start + first 75 BPE ids + end; zero padding to context_length"},
         "golden": {"folder": "golden", "index": "golden/golden.json"},
-        "search": dict(SEARCH),
+        "search": dict(DEFAULT_SEARCH),
         "artifacts": artifacts,
         "files": files,
         "exported_on": {"platform": platform.platform(), "torch": torch.__version__},
     }
 
 
+def _provenance(model: DualEncoder) -> dict:
+    """What the manifest says about the weights: untrained (random), or what they were trained on."""
+    known = {"random_weights": True} if getattr(model, "random_weights", False) else {}
+    if getattr(model, "trained_on", None):
+        known["trained_on"] = model.trained_on
+    return known
+
+
 def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], precisions: list[str] | None = None,
                   gallery: int = 200, captions: int = 50, codebooks: tuple[Codebooks, str] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> dict:
+                  progress: Callable[[int, int], None] | None = None, source: dict | None = None) -> dict:
     """Export, validate and write the bundle; raises (leaving no bundle at `out`) if any artifact drifts.
 
     `codebooks` (codebooks, how they were made) adds the product-quantization codebooks and their golden codes;
-    `progress(done, total)` is called after each artifact.
+    `progress(done, total)` is called after each artifact; `source` (where the weights were pulled from) goes
+    into the manifest.
     """
     pairs = plan(formats, precisions)
     out = Path(out)
@@ -140,6 +143,8 @@ def export_bundle(model: DualEncoder, out: str | Path, formats: list[str], preci
         files = {p.relative_to(staging).as_posix(): {"sha256": sha256_path(p), "bytes": size_path(p)}
                  for p in sorted(staging.rglob("*")) if _is_entry(p, staging)}
         manifest = _manifest(model, artifacts, files)
+        if source is not None:
+            manifest["source"] = source
         if codebooks is not None:
             manifest["pq"] = _pq_entry(*codebooks, files)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

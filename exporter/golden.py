@@ -1,114 +1,38 @@
-"""The golden set every platform checks itself against, and the calibration inputs for int8.
-
-golden/ holds a few photo files (one PNG with transparency, one JPEG with an EXIF rotation, one tall
-textured PNG that Pillow resizes vertically first, so the preprocessing contract is exercised), their exact preprocessed tensors, texts with their token
-ids, and the fp32 PyTorch embeddings of both; plus a gallery of demo pictures and captions on
-which quantized artifacts must keep the top-10 retrieval of the fp32 model.
-"""
+"""The golden set and the int8 calibration inputs of an exported model: hub/golden_set.py's, with the eager
+PyTorch model as the fp32 reference."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from pocketclip.models.data.demo_world import sample
+from pocketclip.hub.golden_set import calibration_set, write_golden_set
 from pocketclip.models.towers.dual_encoder import DualEncoder
 from pocketclip.runtime.bundle.codebooks import Codebooks
-from pocketclip.runtime.bundle.preprocess import normalise, preprocess_image, resize_and_crop
 from pocketclip.runtime.bundle.tokenizer import load_tokenizer
-from pocketclip.runtime.parity.golden import Golden, read_golden
+from pocketclip.runtime.parity.golden import Golden
 from pocketclip.runtime.search.pq import adc_scores
 
-GOLDEN_TEXTS = (
-    "two red circles on the left", "a large yellow star in the middle", "", "A photo of 3 small BLUE squares!",
-    "émoji 🐶 and ünïcode café", "word " * 40,
-)
-RENDER = 256
 
-
-def _golden_photos(folder: Path, count: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        image, _, _ = sample(i, "val", RENDER)
-        if i == 0:  # transparency: the manifest says what it is flattened onto
-            rgba = image.convert("RGBA")
-            alpha = np.full(rgba.size[::-1], 255, dtype=np.uint8)
-            alpha[:, : RENDER // 3] = 0
-            rgba.putalpha(Image.fromarray(alpha))
-            path = folder / f"golden_{i:02d}.png"
-            rgba.save(path)
-        elif i == 1:  # EXIF orientation 6: stored sideways, shown upright
-            exif = Image.Exif()
-            exif[0x0112] = 6
-            path = folder / f"golden_{i:02d}.jpg"
-            image.crop((0, 0, RENDER, RENDER * 3 // 4)).transpose(Image.Transpose.ROTATE_90).save(
-                path, quality=92, exif=exif.tobytes())
-        elif i == count - 1:  # tall and textured: Pillow resizes it vertically first (see the manifest)
-            tall = np.asarray(image.crop((0, 0, RENDER * 5 // 16, RENDER)), dtype=np.int16)
-            noise = np.random.default_rng(i).integers(-24, 25, tall.shape)
-            path = folder / f"golden_{i:02d}.png"
-            Image.fromarray(np.clip(tall + noise, 0, 255).astype(np.uint8)).save(path)
-        else:
-            path = folder / f"golden_{i:02d}.jpg"
-            image.save(path, quality=92)
-        paths.append(path)
-    return paths
+def _torch_embed(encode):
+    def embed(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return encode(torch.from_numpy(batch)).numpy()
+    return embed
 
 
 def write_golden(model: DualEncoder, folder: Path, photos: int = 7, gallery: int = 200,
                  captions: int = 50) -> Golden:
     """Write golden/ and return its inputs; embeddings come from the fp32 eager model."""
-    spec = asdict(model.cfg.preprocess)
-    tokenizer = load_tokenizer()
-    paths = _golden_photos(folder / "images", photos)
-    pixels = []
-    for path in paths:
-        with Image.open(path) as photo:
-            pixels.append(preprocess_image(photo, spec))
-    pixels = np.stack(pixels)
-    ids = tokenizer(list(GOLDEN_TEXTS))
-    squares = np.stack([np.asarray(resize_and_crop(sample(i, "test", RENDER)[0], spec["size"], spec["resample"]))
-                        for i in range(gallery)])
-    gallery_pixels = np.stack([normalise(s, spec["mean"], spec["std"]) for s in squares])
-    gallery_texts = [sample(i, "test", 8)[1] for i in range(captions)]
-    gallery_ids = tokenizer(gallery_texts)
-    with torch.no_grad():
-        embed = {
-            "image_embeddings": model.encode_image(torch.from_numpy(pixels)),
-            "text_embeddings": model.encode_text(torch.from_numpy(ids)),
-            "gallery_image_embeddings": model.encode_image(torch.from_numpy(gallery_pixels)),
-            "gallery_text_embeddings": model.encode_text(torch.from_numpy(gallery_ids)),
-        }
-    np.save(folder / "pixels.npy", pixels)
-    np.save(folder / "ids.npy", ids)
-    np.save(folder / "gallery_squares.npy", squares)  # uint8; normalise() gives the exact input
-    np.save(folder / "gallery_ids.npy", gallery_ids)
-    for name, value in embed.items():
-        np.save(folder / f"{name}.npy", value.numpy())
-    (folder / "golden.json").write_text(json.dumps({
-        "images": [p.relative_to(folder).as_posix() for p in paths],
-        "texts": list(GOLDEN_TEXTS),
-        "gallery_texts": gallery_texts,
-        "note": "pixels.npy rows are the images, preprocessed; ids.npy rows are the texts; "
-                "*_embeddings.npy are fp32 PyTorch outputs for those rows",
-    }, indent=2, ensure_ascii=False) + "\n")
-    return read_golden(lambda name: folder / name, spec)
+    return write_golden_set(folder, asdict(model.cfg.preprocess), load_tokenizer(), _torch_embed(model.encode_image),
+                            _torch_embed(model.encode_text), photos, gallery, captions)
 
 
 def calibration_inputs(model: DualEncoder, count: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Representative inputs for int8 calibration: real demo pictures and captions (train split)."""
-    spec = asdict(model.cfg.preprocess)
-    images, texts = [], []
-    for i in range(count):
-        image, text, _ = sample(10_000 + i, "train", RENDER)
-        images.append(preprocess_image(image, spec))
-        texts.append(text)
-    return np.stack(images), load_tokenizer()(texts)
+    return calibration_set(asdict(model.cfg.preprocess), load_tokenizer(), count)
 
 
 def ranked(scores: np.ndarray, k: int = 10) -> np.ndarray:

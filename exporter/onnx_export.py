@@ -1,7 +1,7 @@
 """ONNX: torch.onnx.export (dynamo) with a dynamic batch; int8 through ONNX Runtime's quantizer.
 
-int8 (both towers): static QDQ, per-channel symmetric int8 weights (MatMul, Conv), activations
-calibrated on real demo pictures and captions. The text tower's token table is first rewritten as
+int8 (both towers): static QDQ (hub/onnx_int8.py), per-channel symmetric int8 weights (MatMul, Conv),
+activations calibrated on real demo pictures and captions. The text tower's token table is first rewritten as
 int8 rows with per-row scales (token_table.py, the same numbers as the .pte's), where ONNX Runtime's
 quantizer would give the whole table one scale. Static, not dynamic:
 dynamic quantization derives activation scales from each batch, so a photo's vector would depend
@@ -20,7 +20,7 @@ import torch
 
 from pocketclip.exporter.targets import INPUT, OUTPUT, TARGETS
 from pocketclip.exporter.token_table import quantize_onnx_table
-from pocketclip.runtime.bundle.privacy import onnxruntime_offline
+from pocketclip.hub.onnx_int8 import quantize_static_int8
 
 
 def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: Path) -> Path:
@@ -31,16 +31,6 @@ def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: 
         dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},), verbose=False)
     program.save(str(path))
     return path
-
-
-class _Calibration:
-    """onnxruntime's CalibrationDataReader protocol over a batch of real inputs."""
-
-    def __init__(self, name: str, batch: np.ndarray, chunk: int = 8):
-        self.items = iter([{name: batch[i:i + chunk]} for i in range(0, len(batch), chunk)])
-
-    def get_next(self):
-        return next(self.items, None)
 
 
 def int8_token_table(fp32_path: Path, path: Path) -> dict:
@@ -55,22 +45,14 @@ def int8_token_table(fp32_path: Path, path: Path) -> dict:
 
 def quantize_int8(fp32_path: Path, kind: str, calibration: np.ndarray, path: Path) -> dict:
     """Static QDQ int8 of a saved fp32 model; returns what the manifest adds (the text tower's token table)."""
-    onnxruntime_offline()  # its telemetry off before onnxruntime loads
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_static
-
     info = {}
     with tempfile.TemporaryDirectory() as tmp:
         if kind == "text":
             info["token_table"] = int8_token_table(fp32_path, Path(tmp) / "table.onnx")
             fp32_path = Path(tmp) / "table.onnx"
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         # Gather only for the image tower (its class-token pick); the text tower's table is int8 already.
         ops = ["MatMul", "Gemm", "Conv"] + (["Gather"] if kind == "image" else [])
-        quantize_static(str(prepared), str(path), _Calibration(INPUT[kind], calibration),
-                        quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
-                        activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax,
-                        op_types_to_quantize=ops)
+        quantize_static_int8(fp32_path, INPUT[kind], calibration, path, ops)
     return info
 
 

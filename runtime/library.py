@@ -18,7 +18,8 @@ import numpy as np
 
 from pocketclip.runtime.bundle.codebooks import Codebooks, bundle_codebooks
 from pocketclip.runtime.bundle.encoders import BundleEncoder, ReferenceFactory
-from pocketclip.runtime.bundle.manifest import Bundle, load_bundle
+from pocketclip.runtime.bundle.home import remembered, resolve
+from pocketclip.runtime.bundle.manifest import Bundle, BundleError, load_bundle
 from pocketclip.runtime.indexing.binding import Binding, bind_store
 from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress, index_folder
@@ -37,8 +38,9 @@ class UnknownPhoto(StoreError):
     """No photo with that id is in the library (never indexed, deleted, or failed to decode)."""
 
 
-def _bundle(bundle: str | Path | Bundle) -> Bundle:
-    return bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+def _bundle(bundle: str | Path | Bundle | None) -> Bundle:
+    """A loaded bundle, a folder, an installed model's name, or None: the default model."""
+    return bundle if isinstance(bundle, Bundle) else load_bundle(resolve(bundle))
 
 
 def bundle_binding(bundle: Bundle, root: str | Path, backend: str = "onnx", precision: str = "fp32",
@@ -67,11 +69,14 @@ class Library:
         return self.encoder.bundle
 
     @classmethod
-    def create(cls, db_path: str | Path, root: str | Path, bundle: str | Path | Bundle, backend: str = "onnx",
+    def create(cls, db_path: str | Path, root: str | Path, bundle: str | Path | Bundle | None = None, backend: str = "onnx",
                precision: str = "fp32", reindex: bool = False, reference: ReferenceFactory | None = None
                ) -> Library:
-        """Open or create the store of `root` for indexing, bound to `bundle`'s model, preprocessing and
-        codebooks. A store of another model is refused (ModelMismatch) unless `reindex`."""
+        """Open or create the store of `root` for indexing, bound to `bundle`'s model (None: the default model), preprocessing and
+        codebooks. A store of another model is refused (ModelMismatch) unless `reindex`. Without `bundle`, a store
+        keeps the model it was indexed with; a new one gets the default model."""
+        if bundle is None:
+            bundle = recorded_bundle(db_path)
         encoder = BundleEncoder(_bundle(bundle), backend, precision, reference=reference)
         books = bundle_codebooks(encoder.bundle)  # every file of the bundle is checked before the store is touched
         db_path, root = Path(db_path), Path(root).resolve()
@@ -101,9 +106,9 @@ class Library:
         db = Store.open(db_path, readonly=True)
         meta = db.meta()
         if K.MODEL_FINGERPRINT not in meta or K.BUNDLE not in meta or K.ROOT not in meta:
-            raise NotIndexed(f"{db_path} has no photos indexed yet; run `pocketclip index FOLDER --bundle B`")
+            raise NotIndexed(f"{db_path} has no photos indexed yet; run `pocketclip index FOLDER`")
         try:
-            b = _bundle(bundle if bundle is not None else meta[K.BUNDLE])
+            b = _bundle(bundle if bundle is not None else remembered(meta[K.BUNDLE]))
         except BaseException:
             db.close()
             raise
@@ -183,10 +188,34 @@ class Library:
             self._lock = None
 
 
+def recorded_bundle(db_path: str | Path) -> Path | None:
+    """The bundle the store at `db_path` was indexed with (None: no store, or none recorded yet)."""
+    if not Path(db_path).exists():
+        return None
+    db = Store.open(db_path, readonly=True)
+    try:
+        recorded = db.meta().get(K.BUNDLE)
+    finally:
+        db.close()
+    return remembered(recorded) if recorded else None
+
+
 def library_status(db_path: str | Path) -> dict:
     """Store.status of the store at `db_path`, opened read-only (no bundle needed)."""
     db = Store.open(db_path, readonly=True)
     try:
-        return db.status()
+        report = db.status()
+        recorded = db.meta().get(K.BUNDLE)
     finally:
         db.close()
+    if recorded:  # which model, and whether its results mean anything (read from its manifest; no files checked)
+        try:
+            bundle = load_bundle(remembered(recorded))
+            report.update(model=bundle.name, bundle=str(bundle.root))
+            if bundle.random_weights:
+                report["random_weights"] = True
+            if bundle.trained_on:
+                report["trained_on"] = bundle.trained_on
+        except BundleError as exc:
+            report["bundle"] = f"unavailable: {exc}"
+    return report

@@ -39,7 +39,7 @@ def test_unknown_model_is_a_one_line_error():
 
 
 def test_models_lists_registry_and_committed_weights():
-    result = CliRunner().invoke(cli, ["models"])
+    result = CliRunner().invoke(cli, ["models", "architectures"])
     assert result.exit_code == 0
     assert "clip-vit-b32" in result.output
     assert "demo-student  (trained weights committed)" in result.output

@@ -4,6 +4,7 @@
 #   core/jvm-test.sh             compile main + test sources once (cached by a hash of the sources), run the tests
 #   core/jvm-test.sh --scenarios DIR [--json]   run the conformance scenarios of DIR on the core (one line each)
 #   core/jvm-test.sh --bench-search ARGS...     the phone's search from codes on a store (benchmarks/phone_search.py)
+#   core/jvm-test.sh --check-bundle DIR         load DIR's manifest and tokenizer as the app does; one line
 # Inputs come from the environment: POCKETCLIP_BUNDLE, POCKETCLIP_PY_STORE, POCKETCLIP_OUT_STORE,
 # POCKETCLIP_OUT_REPORT (tests/apps/test_android_core.py sets them). Exit code: the tests' result.
 set -euo pipefail
@@ -44,14 +45,18 @@ if [ "${1:-}" = "--install" ]; then
 fi
 SCENARIOS=()
 BENCH=()
+CHECK=()
 if [ "${1:-}" = "--scenarios" ]; then
     [ -n "${2:-}" ] || { echo "usage: $0 --scenarios DIR [--json]" >&2; exit 2; }
     SCENARIOS=("$@")
 elif [ "${1:-}" = "--bench-search" ]; then
     [ $# -eq 7 ] || { echo "usage: $0 --bench-search STORE CODEBOOKS MODEL QUERIES TRUTH CANDIDATES" >&2; exit 2; }
     BENCH=("${@:2}")
+elif [ "${1:-}" = "--check-bundle" ]; then
+    [ $# -eq 2 ] || { echo "usage: $0 --check-bundle DIR" >&2; exit 2; }
+    CHECK=("$2")
 elif [ $# -ne 0 ]; then
-    echo "usage: $0 [--install | --scenarios DIR [--json] | --bench-search ...]" >&2; exit 2
+    echo "usage: $0 [--install | --scenarios DIR [--json] | --bench-search ... | --check-bundle DIR]" >&2; exit 2
 fi
 for tool in "$KOTLINC" "${JARS[@]}"; do
     [ -e "$tool" ] || { echo "jvm-test.sh: $tool is missing; run $0 --install" >&2; exit 2; }
@@ -86,6 +91,9 @@ if [ ${#SCENARIOS[@]} -gt 0 ]; then
 fi
 if [ ${#BENCH[@]} -gt 0 ]; then
     exec java -cp "$CLASSPATH" org.pocketclip.core.CodeIndexBench "${BENCH[@]}"
+fi
+if [ ${#CHECK[@]} -gt 0 ]; then
+    exec java -cp "$CLASSPATH" org.pocketclip.core.BundleCheck "${CHECK[@]}"
 fi
 exec java -jar "${JARS[0]}" --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests \
     --class-path "$BUILD/classes:$RESOURCES:$STDLIB:$JAVA_LIBS/gson.jar:$JAVA_LIBS/sqlite-jdbc.jar" \

@@ -48,10 +48,26 @@ def load_model(source: str | Path) -> DualEncoder:
         cfg = ModelConfig.from_dict(config["model"])
         model = DualEncoder(cfg)
         load_state(model, load_file(str(folder / "model.safetensors")))
+        model.trained_on = trained_on(config.get("recipe"))
         return model.eval()
     if folder.is_dir() or os.sep in str(source):  # a path, not a registered name
         raise FileNotFoundError(f"{source}: no checkpoint there (a folder with config.json and model.safetensors)")
-    return DualEncoder(get_config(str(source))).eval()
+    model = DualEncoder(get_config(str(source))).eval()
+    model.random_weights = True  # an architecture, not a trained model: the exporter refuses it unless asked
+    return model
+
+
+DEMO_WORLD = "demo-world"  # the drawn shapes of models/data/demo_world.py: all a demo model knows
+
+
+def trained_on(recipe: dict | None) -> str | None:
+    """What a committed model was trained on, from the recipe its config.json records: the demo world
+    unless the recipe names other data (shards:, karpathy:, csv:, jsonl:)."""
+    if not recipe:
+        return None
+    data = recipe.get("data", {})
+    source = data.get("source", "demo") if isinstance(data, dict) else str(data)
+    return DEMO_WORLD if str(source).startswith("demo") else str(source)
 
 
 def fingerprint(model: torch.nn.Module) -> str:

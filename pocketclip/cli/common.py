@@ -3,17 +3,37 @@ the progress bar, and the PyTorch reference for `--backend torch`."""
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 
 import click
 
-# One photo library per user by default, like a phone's gallery; --db picks another.
-DEFAULT_DB = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "pocketclip" / "index.db"
-db_option = click.option("--db", "db_path", type=click.Path(path_type=Path), default=DEFAULT_DB,
-                         show_default=True, help="the SQLite store")
+def default_db() -> Path:
+    """One photo library per user by default, like a phone's gallery (--db picks another), in the data home."""
+    from pocketclip.runtime.bundle.home import data_home
+
+    return data_home() / "index.db"
+
+
+db_option = click.option("--db", "db_path", type=click.Path(path_type=Path), default=default_db,
+                         show_default="$XDG_DATA_HOME/pocketclip/index.db", help="the SQLite store")
 json_option = click.option("--json", "as_json", is_flag=True, help="print JSON")
+REAL_MODEL = "immich-app/ViT-B-32__openai"  # the model the notes suggest: OpenAI's CLIP ViT-B/32 as an ONNX pair
+
+
+def bundle_option(help_text: str):
+    return click.option("--bundle", "bundle", default=None, metavar="NAME|FOLDER", help=help_text)
+
+
+def model_notes(bundle) -> None:
+    """Say once, on stderr, what a user must know about the model that embeds their photos: the demo model only
+    knows the demo world's coloured shapes; a random-weight export's results are noise."""
+    if bundle.random_weights:
+        click.echo(f"warning: {bundle.name} has RANDOM WEIGHTS (exported with --random-weights): its results are "
+                   f"noise", err=True)
+    elif bundle.trained_on == "demo-world":
+        click.echo(f"note: {bundle.name} is the demo model: it knows coloured shapes, not real photos; for your own "
+                   f"photos get a real one: pocketclip models pull {REAL_MODEL}", err=True)
 
 
 def needs_torch(what: str) -> None:

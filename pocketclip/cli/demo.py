@@ -1,4 +1,4 @@
-"""`pocketclip demo`: the three jobs on the embedded demo model and a gallery it draws, offline."""
+"""`pocketclip demo`: index and search a gallery it draws with the demo model that ships with pocketclip, offline."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pocketclip.cli.common import ProgressBar, export_quietly, needs_torch
+from pocketclip.cli.common import REAL_MODEL, ProgressBar, export_quietly, needs_torch
 from pocketclip.cli.export import echo_bundle
 
 # Scenes the default 300-photo demo gallery holds (a different gallery size may lack some).
@@ -23,26 +23,33 @@ EXAMPLE_QUERIES = (
 
 @click.command("demo")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("demo-out"), show_default=True,
-              help="folder for the drawn gallery, the bundle, the store and the contact sheet")
+              help="folder for the drawn gallery, the store and the contact sheet (and an exported bundle)")
 @click.option("--photos", type=click.IntRange(min=1), default=300, show_default=True, help="demo photos to draw")
 @click.option("-k", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="hits per query")
-@click.option("--formats", default="pte,mlpackage,onnx", show_default=True,
-              help="bundle formats to export (onnx is always included: the demo searches with it)")
+@click.option("--formats", default="onnx", show_default=True,
+              help="onnx: the demo bundle that ships with pocketclip; adding pte or mlpackage exports the demo "
+                   "model again with them (needs pocketclip[export])")
 def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
-    """Draw a demo gallery, export the bundled demo model, index the gallery, search it. Offline.
+    """Draw a demo gallery, index it with the demo model, search it. Offline, no torch needed.
 
     Example: pocketclip demo --out /tmp/demo --photos 300
     """
-    needs_torch("the demo's export")
     from pocketclip.cli.contact_sheet import contact_sheet
     from pocketclip.models.data.demo_world import draw_gallery
+    from pocketclip.runtime.bundle.home import DEMO, resolve
+    from pocketclip.runtime.bundle.manifest import load_bundle
     from pocketclip.runtime.bundle.quiet import dependency_output_hidden
     from pocketclip.runtime.library import Library
     from pocketclip.runtime.parity.bundle_parity import check_bundle, parity_table
 
+    wanted = sorted({"onnx", *filter(None, (f.strip() for f in formats.split(",")))})
     draw_gallery(out / "gallery", photos)
-    manifest = _demo_bundle(out / "bundle", sorted({"onnx", *filter(None, formats.split(","))}))
-    library = Library.create(out / "index.db", out / "gallery", out / "bundle", reindex=True)
+    if wanted == ["onnx"]:
+        bundle = load_bundle(resolve(DEMO))
+    else:
+        needs_torch("exporting the demo model to " + ", ".join(f for f in wanted if f != "onnx"))
+        bundle = load_bundle(_export_demo(out / "bundle", wanted))
+    library = Library.create(out / "index.db", out / "gallery", bundle, reindex=True)
     bar = ProgressBar()
     report = library.index(progress=bar.progress, log=bar.log)
     bar.close()
@@ -56,11 +63,13 @@ def demo(out: Path, photos: int, top_k: int, formats: str) -> None:
             click.echo(f"  {h.rank}. {library.file(h)}  {h.score:.3f}")
     library.close()  # the writer lock goes with it
     click.echo(f"\ncontact sheet: {contact_sheet(rows, out / 'hits.png')}")
-    echo_bundle(manifest)
+    echo_bundle(bundle.manifest)
     with dependency_output_hidden():  # ExecuTorch's runtime prints cpuinfo lines from C++ when it loads
-        report = check_bundle(library.bundle)
-    click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(report))
+        parity = check_bundle(bundle)
+    click.echo("\nparity (runtime path vs the fp32 reference):\n" + parity_table(parity))
     click.echo(f"\nbrowse and search the demo gallery in a web page:\n  {_program()} serve --db {out / 'index.db'}")
+    click.echo(f"search your own photos with a real model:\n  {_program()} models pull {REAL_MODEL}\n"
+               f"  {_program()} index ~/Pictures")
 
 
 def _program() -> str:
@@ -71,8 +80,8 @@ def _program() -> str:
     return os.path.relpath(script) if script.exists() else f"{sys.executable} -m pocketclip.cli"
 
 
-def _demo_bundle(folder: Path, formats: list[str]) -> dict:
-    """The demo student's bundle, exported unless an intact one of the same model is already there."""
+def _export_demo(folder: Path, formats: list[str]) -> Path:
+    """The demo student's bundle in `formats`, exported unless an intact one of the same model is already there."""
     from pocketclip.exporter.bundle_writer import export_bundle
     from pocketclip.models.towers.checkpoint import fingerprint, load_model
     from pocketclip.models.train.pq import published_codebooks
@@ -86,7 +95,8 @@ def _demo_bundle(folder: Path, formats: list[str]) -> dict:
         have = {a["format"] for a in bundle.artifacts}
         has_pq = bundle.pq_sha256 is not None or codebooks is None
         if bundle.fingerprint == fingerprint(model) and set(formats) <= have and has_pq:
-            return bundle.manifest
+            return folder
     except BundleError:
         pass
-    return export_quietly(export_bundle, model, folder, formats, codebooks=codebooks)
+    export_quietly(export_bundle, model, folder, formats, codebooks=codebooks)
+    return folder

@@ -19,7 +19,10 @@ from pocketclip.cli.common import export_quietly, needs_torch
               help="product-quantization codebooks: auto (the 8-bit ones trained for these weights, if "
                    "published), pq4 (the published 4-bit ones: 32 x 16, 16 bytes per photo), none, or a "
                    "codebooks .npy (M, K, dim/M) with K = 16 or 256")
-def export_command(model_name: str, out: Path, formats: str, precisions: str | None, gallery: int, pq: str) -> None:
+@click.option("--random-weights", is_flag=True,
+              help="export a registered architecture untrained (for timing and size only: its search is noise)")
+def export_command(model_name: str, out: Path, formats: str, precisions: str | None, gallery: int, pq: str,
+                   random_weights: bool) -> None:
     """Export both towers to phone artifacts, validate each, and write one bundle.
 
     Example: pocketclip export --model demo-student --out /tmp/bundle --formats onnx,pte
@@ -32,6 +35,11 @@ def export_command(model_name: str, out: Path, formats: str, precisions: str | N
 
     try:
         model = load_model(model_name)
+        if getattr(model, "random_weights", False) and not random_weights:
+            raise click.ClickException(
+                f"{model_name} is an architecture without trained weights: its bundle would search at random. "
+                f"Give a trained checkpoint (a folder, or `pocketclip models pull REPO` for a published model), "
+                f"or --random-weights to export it untrained anyway (for timing and size)")
         manifest = export_quietly(export_bundle, model, out, [f.strip() for f in formats.split(",") if f.strip()],
                                  [p.strip() for p in precisions.split(",")] if precisions else None, gallery=gallery,
                                  codebooks=codebooks_option(model, pq))
@@ -42,7 +50,8 @@ def export_command(model_name: str, out: Path, formats: str, precisions: str | N
 
 
 def echo_bundle(manifest: dict) -> None:
-    click.echo(f"\nbundle of {manifest['model']['name']} ({manifest['model']['fingerprint'][:12]})")
+    random = " - RANDOM WEIGHTS, its search results are noise" if manifest["model"].get("random_weights") else ""
+    click.echo(f"\nbundle of {manifest['model']['name']} ({manifest['model']['fingerprint'][:12]}){random}")
     for entry in manifest["artifacts"]:
         measured = entry.get("measured")
         detail = (f"cosine {measured['cosine_min']:.6f}  top-10 {measured['top10_overlap']:.3f}" if measured

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from pocketclip.cli.common import ProgressBar, db_option, json_option, library_errors, one_line, torch_reference
+from pocketclip.cli.common import (ProgressBar, bundle_option, db_option, json_option, library_errors, model_notes,
+                                   one_line, torch_reference)
 from pocketclip.runtime.search.pq_index import MODES
 
 
 @click.command("index")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--bundle", "bundle_path", required=True, type=click.Path(exists=True, file_okay=False),
-              help="bundle folder written by `pocketclip export`")
+@bundle_option("model name or bundle folder (default: the default model, see `pocketclip models list`)")
 @db_option
 @click.option("--backend", type=click.Choice(["onnx", "pte", "torch"]), default="onnx", show_default=True,
               help="torch: the PyTorch reference (needs pocketclip[models])")
@@ -26,16 +26,17 @@ from pocketclip.runtime.search.pq_index import MODES
               help="index a folder that is empty or has lost all or most of its photos (they are marked deleted)")
 @click.option("--retry-errors", is_flag=True, help="try the photos that failed before again")
 @click.option("--silent", is_flag=True, help="no progress bar")
-def index_command(folder: Path, bundle_path: str, db_path: Path, backend: str, precision: str, reindex: bool,
+def index_command(folder: Path, bundle: str | None, db_path: Path, backend: str, precision: str, reindex: bool,
                   batch_size: int, no_draft: bool, allow_empty: bool, retry_errors: bool, silent: bool) -> None:
     """Index a photo folder into the store: new, changed, moved and deleted photos; resumable.
 
-    Example: pocketclip index ~/Pictures --bundle demo-out/bundle
+    Example: pocketclip index ~/Pictures --bundle ViT-B-32__openai
     """
     from pocketclip.runtime.library import Library
 
     with library_errors():
-        library = Library.create(db_path, folder, bundle_path, backend, precision, reindex, torch_reference)
+        library = Library.create(db_path, folder, bundle, backend, precision, reindex, torch_reference)
+        model_notes(library.bundle)
         bar = ProgressBar(silent)
         try:
             report = library.index(batch_size=batch_size, draft=not no_draft, progress=bar.progress, log=bar.log,
@@ -64,8 +65,7 @@ def _finite(value: float | None) -> float | None:
 @click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="search by a photo instead of text")
 @db_option
-@click.option("--bundle", "bundle_path", type=click.Path(exists=True, file_okay=False), default=None,
-              help="the bundle to embed the query with (default: the one the store was indexed with)")
+@bundle_option("model name or bundle folder to embed the query with (default: the store's)")
 @click.option("-k", "top_k", type=click.IntRange(min=1), default=None,
               help="hits to show (default: the bundle's default_k)")
 @click.option("--relative", type=click.FloatRange(0, 1), default=None, callback=lambda ctx, param, value:
@@ -77,7 +77,7 @@ def _finite(value: float | None) -> float | None:
               help="pq+rerank: how many to re-rank (default: the bundle's rerank_candidates)")
 @json_option
 @click.option("--sheet", type=click.Path(path_type=Path), default=None, help="write the hits as a PNG")
-def search_command(query: str | None, image_path: Path | None, db_path: Path, bundle_path: str | None,
+def search_command(query: str | None, image_path: Path | None, db_path: Path, bundle: str | None,
                    top_k: int | None, relative: float | None, mode: str, candidates: int | None, as_json: bool,
                    sheet: Path | None) -> None:
     """Search the store by text or by photo; one hit per line (path, score), best first.
@@ -92,8 +92,9 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
         raise click.BadParameter(f"{sheet} is a folder; give a file name, e.g. {sheet / 'hits.png'}",
                                  param_hint="--sheet")
     with library_errors():
-        library = Library.open(db_path, bundle_path, mode=mode, candidates=candidates,
+        library = Library.open(db_path, bundle, mode=mode, candidates=candidates,
                                reference=torch_reference)
+        model_notes(library.bundle)
         if image_path is not None:
             hits = library.search_image(image_path, top_k, relative)
         else:

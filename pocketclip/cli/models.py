@@ -1,4 +1,4 @@
-"""Model commands (eval, train, models); they need torch, imported when they run."""
+"""Model commands (eval, train); they need torch, imported when they run."""
 from __future__ import annotations
 
 import json
@@ -14,8 +14,8 @@ DATA_HELP = "demo (default), shards:PATTERN, karpathy:FILE (with --images), csv:
 @click.command("eval")
 @click.option("--model", "model_name", help="committed demo model, checkpoint folder, registered config, "
               "or hf:HUB_ID / HF folder")
-@click.option("--bundle", "bundle_path", type=click.Path(exists=True, file_okay=False),
-              help="evaluate a bundle's exported artifacts instead, through the runtime's backends")
+@click.option("--bundle", "bundle_path", metavar="NAME|FOLDER",
+              help="evaluate a model's bundle (its exported artifacts) instead, through the runtime's backends")
 @click.option("--artifact", "artifacts", multiple=True, metavar="FILE",
               help="artifact file in --bundle (repeatable); an unnamed tower runs its fp32 artifact of that format")
 @click.option("--data", "data", default="demo", show_default=True, help=DATA_HELP)
@@ -53,7 +53,9 @@ def eval_command(model_name: str | None, bundle_path: str | None, artifacts: tup
         data = f"demo:{test_size}"
     try:
         if bundle_path:
-            report = evaluate_bundle(bundle_path, list(artifacts), data, images, split, workers)
+            from pocketclip.runtime.bundle.home import resolve
+
+            report = evaluate_bundle(str(resolve(bundle_path)), list(artifacts), data, images, split, workers)
         else:
             model = load_model(model_name)
             if data.startswith("demo:"):
@@ -88,18 +90,3 @@ def train_command(recipe: str, out: Path, publish: bool, device: str, precision:
 
     main([recipe, "--out", str(out), "--device", device, "--precision", precision, "--workers", str(workers)]
          + (["--publish"] if publish else []))
-
-
-@click.command("models")
-def models_command() -> None:
-    """List the registered model configs and the committed trained models.
-
-    Example: pocketclip models
-    """
-    needs_torch("listing models")
-    from pocketclip.models.towers.checkpoint import WEIGHTS_DIR
-    from pocketclip.models.towers.configs import list_models
-
-    trained = sorted(p.name for p in WEIGHTS_DIR.glob("*") if (p / "config.json").exists())
-    for name in list_models():
-        click.echo(f"{name}{'  (trained weights committed)' if name in trained else ''}")

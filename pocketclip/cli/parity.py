@@ -12,7 +12,7 @@ from pocketclip.cli.common import json_option, library_errors
 
 
 @click.command("parity")
-@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(exists=True, file_okay=False))
+@click.argument("bundle_path", metavar="NAME|FOLDER", required=False)
 @click.option("--device-report", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON a phone's test wrote for the golden inputs (runtime/schemas/device-report.schema.json)")
 @click.option("--photos", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -23,21 +23,22 @@ from pocketclip.cli.common import json_option, library_errors
               help="with --photos: a store a phone built of those photos, compared photo by photo")
 @click.option("--bar", type=float, default=0.99, show_default=True, help="with --store: minimum cosine per photo")
 @json_option
-def parity_command(bundle_path: str, device_report: Path | None, photos: Path | None, queries: Path | None,
+def parity_command(bundle_path: str | None, device_report: Path | None, photos: Path | None, queries: Path | None,
                    store: Path | None, bar: float, as_json: bool) -> None:
-    """Check a bundle's artifacts, a phone's output or a phone's store against the golden contract.
+    """Check a model's artifacts (default: the default model's), a phone's output or a phone's store against the golden contract.
 
     Without options: every artifact this machine runs, plus tokenizer and preprocessing, on the
     golden inputs. Exits 1 when any bar is missed, naming the bar and by how much.
 
-    Example: pocketclip parity demo-out/bundle --device-report pixel8.json
+    Example: pocketclip parity demo-student --device-report pixel8.json
     """
+    from pocketclip.runtime.bundle.home import resolve
     from pocketclip.runtime.bundle.manifest import load_bundle
 
     if (queries or store) and not photos:
         raise click.UsageError("--queries and --store go with --photos DIR")
     with library_errors():
-        bundle = load_bundle(bundle_path)
+        bundle = load_bundle(resolve(bundle_path))
         if device_report:
             from pocketclip.runtime.parity.device_report import check_device_file
 

@@ -27,14 +27,17 @@ INPUT_KIND = {"image": (np.float32,), "text": (np.int64, np.int32)}
 
 
 class OnnxTower:
-    def __init__(self, path: Path, input_name: str, threads: int = 0, tower: str | None = None,
+    def __init__(self, path: Path, input_name: str | None, threads: int = 0, tower: str | None = None,
                  shape: list | None = None):
+        """`input_name` None: the graph's one input, whatever its name (a pulled model before its manifest)."""
         ort = onnxruntime_offline()
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         inputs = self.session.get_inputs()
+        if len(inputs) == 1 and input_name is None:
+            input_name = inputs[0].name
         if len(inputs) != 1 or inputs[0].name != input_name:
             raise ValueError(f"it takes inputs {[i.name for i in inputs]}, the manifest says {input_name!r}")
         self.input_name = input_name
@@ -85,11 +88,27 @@ def run_batched(tower: TowerBackend, batch: np.ndarray, step: int | None, dim: i
     return np.concatenate([tower(part) for part in batched(batch, step)])
 
 
-def open_tower(path: Path, fmt: str, input_name: str, threads: int = 0, tower: str | None = None,
-               shape: list | None = None) -> TowerBackend:
-    """An artifact's runtime; `shape`, the manifest's input shape, is checked against the graph's own."""
+class Normalised:
+    """A tower whose graph ends before the L2 normalisation (a pulled model: manifest `l2_normalized: false`),
+    normalised here in float32, as every platform does for such an artifact."""
+
+    def __init__(self, tower: TowerBackend):
+        self.tower = tower
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        out = np.asarray(self.tower(batch), dtype=np.float32)
+        return out / np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), np.float32(1e-12))
+
+
+def open_tower(path: Path, fmt: str, input_name: str | None, threads: int = 0, tower: str | None = None,
+               shape: list | None = None, normalise: bool = False) -> TowerBackend:
+    """An artifact's runtime; `shape`, the manifest's input shape, is checked against the graph's own;
+    `normalise` L2-normalises what a graph without that last step returns."""
     if fmt == "onnx":
-        return OnnxTower(path, input_name, threads, tower, shape)
-    if fmt == "pte":
-        return ExecuTorchTower(path)
-    raise ValueError(f"cannot run {fmt!r} artifacts on this machine; runnable formats: {', '.join(RUNNABLE_FORMATS)}")
+        backend = OnnxTower(path, input_name, threads, tower, shape)
+    elif fmt == "pte":
+        backend = ExecuTorchTower(path)
+    else:
+        raise ValueError(f"cannot run {fmt!r} artifacts on this machine; runnable formats: "
+                         f"{', '.join(RUNNABLE_FORMATS)}")
+    return Normalised(backend) if normalise else backend

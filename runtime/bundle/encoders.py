@@ -11,16 +11,23 @@ import numpy as np
 
 from pocketclip.runtime.bundle.backends import TowerBackend, fixed_batch, open_tower, run_batched
 from pocketclip.runtime.bundle.manifest import Bundle, BundleError
-from pocketclip.runtime.bundle.tokenizer import ClipTokenizer
+from pocketclip.runtime.bundle.tokenizer import ClipTokenizer, HfTokenizer
 from pocketclip.runtime.one_line import one_line
 
 # (manifest, "image" | "text") -> tower: how a caller above the runtime hands in the PyTorch reference.
 ReferenceFactory = Callable[[dict, str], TowerBackend]
 
 
-def bundle_tokenizer(bundle: Bundle) -> ClipTokenizer:
-    """The tokenizer the manifest describes, from its verified merges file."""
+def bundle_tokenizer(bundle: Bundle) -> ClipTokenizer | HfTokenizer:
+    """The tokenizer the manifest names, from its verified file: CLIP's merges (what the phones implement)
+    or a pulled model's Hugging Face tokenizer.json."""
     text = bundle.manifest["text"]
+    if text["tokenizer"] == "hf-tokenizers":
+        path = bundle.verified(text["files"]["tokenizer"])
+        try:
+            return HfTokenizer(path, text["context_length"], text["pad_id"])
+        except Exception as exc:  # tokenizers raises its own Exception subclass for a malformed file
+            raise BundleError(f"{path}: not a usable tokenizer.json ({one_line(exc)})") from None
     path = bundle.verified(text["files"]["merges"])
     try:
         return ClipTokenizer(path, text["context_length"])
@@ -28,12 +35,12 @@ def bundle_tokenizer(bundle: Bundle) -> ClipTokenizer:
         raise BundleError(f"{path}: not a usable CLIP BPE merges file ({exc})") from None
 
 
-def _open(bundle: Bundle, entry: dict, threads: int) -> TowerBackend:
+def open_entry(bundle: Bundle, entry: dict, threads: int = 0) -> TowerBackend:
     """An artifact's tower after its sha256 check; a file its runtime cannot load is a BundleError."""
     path = bundle.verified(entry["file"])
     try:
         return open_tower(path, entry["format"], entry["inputs"][0]["name"], threads, entry["tower"],
-                          entry["inputs"][0].get("shape"))
+                          entry["inputs"][0].get("shape"), normalise=not entry.get("l2_normalized", True))
     except Exception as exc:  # onnxruntime and ExecuTorch raise their own types for a bad file
         reason = one_line(exc)
         raise BundleError(f"{path}: the {entry['format']} runtime cannot load this {entry['tower']} tower ({reason})"
@@ -57,8 +64,8 @@ class BundleEncoder:
             self.image_entry = image_entry = bundle.artifact("image", fmt, precision)
             self.text_entry = text_entry = bundle.artifact("text", fmt, precision)
             self._image_step, self._text_step = fixed_batch(image_entry), fixed_batch(text_entry)
-            self._image = _open(bundle, image_entry, threads)
-            self._text = _open(bundle, text_entry, threads)
+            self._image = open_entry(bundle, image_entry, threads)
+            self._text = open_entry(bundle, text_entry, threads)
         self.tokenizer = bundle_tokenizer(bundle)
 
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
@@ -83,7 +90,7 @@ def artifact_entry(bundle: Bundle, file: str) -> dict:
 
 def artifact_encoder(bundle: Bundle, entry: dict, threads: int = 0) -> Callable[[np.ndarray], np.ndarray]:
     """batch -> (N, D) vectors through one artifact (sha256-checked), at the batch size it was exported for."""
-    tower, step = _open(bundle, entry, threads), fixed_batch(entry)
+    tower, step = open_entry(bundle, entry, threads), fixed_batch(entry)
     if entry["tower"] == "image":
         return lambda batch: run_batched(tower, np.ascontiguousarray(batch, dtype=np.float32), step,
                                          bundle.embed_dim, default_step=len(batch))

@@ -10,6 +10,13 @@ from pocketclip.runtime.bundle.contracts import ContractError, read_contract
 
 # 2: the `search` section (exact/PQ switch point, candidates to re-rank, default k).
 SCHEMA_VERSION = 2
+# The search settings every platform reads from the manifest, re-measured with faiss's scan of the store's
+# codes (`python -m benchmarks.pq --vectors 1000000`, keys `switch` and `candidates_sweep`; README, "Search
+# modes"), one core, 128-d vectors: exact takes 0.16 ms at 20,000 photos (the matrix fits the cache) but
+# 0.98 ms at 50,000, where pq+rerank of 1,000 candidates takes 0.37 ms (4-bit fast-scan) / 0.93 ms (8-bit
+# IndexPQ) and stays faster at every larger size, so PQ pays from 50,000 on. At 1M photos, 1,000 re-ranked
+# candidates give recall@10 0.994 (4-bit) / 0.989 (8-bit); 500 give 0.974 / 0.944, below the 0.95 bar.
+DEFAULT_SEARCH = {"exact_below_photos": 50_000, "rerank_candidates": 1000, "default_k": 10}
 
 
 class BundleError(Exception):
@@ -99,6 +106,20 @@ class Bundle:
         return self.manifest["search"]
 
     @property
+    def name(self) -> str:
+        return self.manifest["model"]["name"]
+
+    @property
+    def random_weights(self) -> bool:
+        """True for an architecture exported untrained (`export --random-weights`): its results are noise."""
+        return bool(self.manifest["model"].get("random_weights", False))
+
+    @property
+    def trained_on(self) -> str | None:
+        """What the model was trained on, where the manifest says (the demo model: the demo world's shapes)."""
+        return self.manifest["model"].get("trained_on")
+
+    @property
     def embed_dim(self) -> int:
         return self.manifest["model"]["embed_dim"]
 
@@ -128,7 +149,7 @@ def load_bundle(root: str | Path) -> Bundle:
     except ContractError as exc:
         raise BundleError(str(exc)) from None
     listed = set(manifest["files"])
-    used = [a["file"] for a in manifest["artifacts"]] + [manifest["text"]["files"]["merges"]] + \
+    used = [a["file"] for a in manifest["artifacts"]] + list(manifest["text"]["files"].values()) + \
         ([manifest["pq"]["file"]] if "pq" in manifest else [])
     if missing := sorted(set(used) - listed):
         raise BundleError(f"{manifest_path}: {', '.join(missing)} not listed under `files` (no sha256 to check)")

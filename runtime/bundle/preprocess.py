@@ -60,5 +60,9 @@ def preprocess_image(image: Image.Image, spec: Mapping) -> np.ndarray:
     if spec.get("exif_transpose", True):
         image = ImageOps.exif_transpose(image)
     rgb = to_rgb(image, tuple(spec.get("background", (255, 255, 255))))
-    square = resize_and_crop(rgb, int(spec["size"]), spec.get("resample", "bicubic"))
+    size, resample = int(spec["size"]), spec.get("resample", "bicubic")
+    if spec.get("resize", "shortest_side") == "squash":  # SigLIP's: the whole picture, aspect not kept, no crop
+        square = rgb.resize((size, size), RESAMPLE[resample])
+    else:
+        square = resize_and_crop(rgb, size, resample)
     return normalise(square, spec["mean"], spec["std"])

@@ -80,6 +80,25 @@ class ClipTokenizer:
         return out
 
 
+class HfTokenizer:
+    """A Hugging Face `tokenizer.json` as a pulled model ships it (CLIP's BPE, SigLIP's SentencePiece, a
+    multilingual XLM-R): the file's own normaliser, pre-tokeniser and special tokens, truncated to the text
+    tower's context (room kept for the special tokens) and padded with the model's pad id."""
+
+    def __init__(self, path: str | Path, context_length: int, pad_id: int):
+        self._tok = Tokenizer.from_file(str(path))
+        self.context_length = context_length
+        self._tok.enable_truncation(max_length=context_length)
+        self._tok.enable_padding(length=context_length, pad_id=pad_id, pad_token=self._tok.id_to_token(pad_id) or "")
+
+    def __call__(self, texts: str | list[str]) -> np.ndarray:
+        """(N, context_length) int64 ids."""
+        if isinstance(texts, str):
+            texts = [texts]
+        return np.array([e.ids for e in self._tok.encode_batch(list(texts))], dtype=np.int64).reshape(
+            len(texts), self.context_length)
+
+
 @lru_cache(maxsize=4)
 def load_tokenizer(merges_path: str | Path = DEFAULT_MERGES, context_length: int = CONTEXT_LENGTH) -> ClipTokenizer:
     return ClipTokenizer(merges_path, context_length)

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from pocketclip.runtime.bundle.backends import RUNNABLE_FORMATS, fixed_batch, open_tower
-from pocketclip.runtime.bundle.encoders import bundle_tokenizer
+from pocketclip.runtime.bundle.backends import RUNNABLE_FORMATS, fixed_batch
+from pocketclip.runtime.bundle.encoders import bundle_tokenizer, open_entry
 from pocketclip.runtime.bundle.manifest import Bundle
 from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.parity.golden import Golden, load_golden
@@ -61,7 +61,7 @@ def check_bundle(bundle: Bundle) -> ParityReport:
         if entry["format"] not in RUNNABLE_FORMATS:
             not_runnable.append(entry["file"])
             continue
-        tower = open_tower(bundle.verified(entry["file"]), entry["format"], entry["inputs"][0]["name"], threads=1)
+        tower = open_entry(bundle, entry, threads=1)
         measured = measure_tower(tower, entry["tower"], golden, fixed_batch(entry), pixels=pixels, ids=ids)
         bar = bar_for(entry["precision"], entry["tower"])
         results.append(ArtifactParity(entry["file"], entry["tower"], entry["precision"], measured, bar,

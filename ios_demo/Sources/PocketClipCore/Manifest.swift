@@ -176,6 +176,8 @@ public struct FileRecord: Decodable {
 public struct Manifest: Decodable {
     /// 2: the `search` section (runtime/bundle/manifest.py SCHEMA_VERSION).
     public static let readableSchemaVersion = 2
+    /// The one tokenizer this core implements (ClipTokenizer); a bundle that needs another is refused at load.
+    public static let tokenizer = "clip-bpe"
 
     public let schemaVersion: Int
     public let model: ModelInfo
@@ -206,7 +208,7 @@ public struct Manifest: Decodable {
     }
 
     /// Reads ROOT/manifest.json; refuses a schema newer than this code, one older than the `search` section,
-    /// and a missing or malformed `search` section.
+    /// a missing or malformed `search` section, and a tokenizer other than `tokenizer`.
     public static func load(bundle root: URL) throws -> Manifest {
         let url = root.appendingPathComponent("manifest.json")
         guard let data = try? Data(contentsOf: url) else {
@@ -231,6 +233,7 @@ public struct Manifest: Decodable {
                 + "export the bundle again with `pocketclip export`")
         }
         let search = try SearchSettings.parse(top["search"], path: url.path)
+        try checkTokenizer(root: root, text: top["text"])
         guard let spec = top["preprocess"] else {
             throw BundleError.malformed("\(url.path) has no 'preprocess' section")
         }
@@ -244,6 +247,22 @@ public struct Manifest: Decodable {
         manifest.preprocessSha256 = BundleHash.sha256(of: Data(PythonJSON.dumpsSorted(spec).utf8))
         manifest.root = root
         return manifest
+    }
+
+    /// Refuses, before its `files` are read, a text section whose tokenizer is not `tokenizer` or is not named.
+    static func checkTokenizer(root: URL, text: JSONValue?) throws {
+        var named: JSONValue?
+        if case .object(let members)? = text { named = members["tokenizer"] }
+        let needs: String
+        if case .string(let name)? = named {
+            if name == tokenizer { return }
+            needs = "needs the \(PythonJSON.quote(name)) tokenizer"
+        } else {
+            let found = named.map { PythonJSON.dumpsSorted($0) } ?? "missing"
+            needs = "names no tokenizer (text.tokenizer is \(found))"
+        }
+        throw BundleError.malformed("bundle \(root.path): \(needs); this app implements \(tokenizer) only "
+            + "(use a bundle exported by pocketclip export)")
     }
 
     public func artifact(tower: String, format: String, precision: String) throws -> Artifact {

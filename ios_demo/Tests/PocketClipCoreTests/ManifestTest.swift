@@ -139,6 +139,56 @@ final class ManifestTest: XCTestCase {
         refused("a schema_version string", ["schema_version"]) { $0["schema_version"] = .string("2") }
     }
 
+    func testRefusesATokenizerItDoesNotImplement() throws {
+        let manifest = try TestInputs.manifest()
+        let data = try Data(contentsOf: manifest.root.appendingPathComponent("manifest.json"))
+        guard case .object(let original) = try PythonJSON.parse(data) else {
+            return XCTFail("manifest.json is not a JSON object")
+        }
+        let copy = try TestInputs.scratch("tokenizer")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        typealias Edit = (inout [String: JSONValue]) -> Void
+        func load(_ edit: Edit) throws -> Manifest {
+            var top = original
+            edit(&top)
+            try Data(PythonJSON.dumpsSorted(.object(top)).utf8).write(to: copy.appendingPathComponent("manifest.json"))
+            return try Manifest.load(bundle: copy)
+        }
+        // A bundle pulled from Hugging Face: tokenizer.json in place of CLIP's merges file, which it does not have.
+        let hub: Edit = { top in
+            guard case .object(var files)? = top["files"], let merges = manifest.text.files["merges"] else { return }
+            top["text"] = .object([
+                "tokenizer": .string("hf-tokenizers"),
+                "files": .object(["tokenizer": .string("tokenizer/tokenizer.json")]),
+                "context_length": .number("64"), "pad_id": .number("1"),
+            ])
+            files[merges] = nil
+            files["tokenizer/tokenizer.json"] = .object(["sha256": .string(String(repeating: "0", count: 64)),
+                                                         "bytes": .number("2")])
+            top["files"] = .object(files)
+        }
+        func setTokenizer(_ value: JSONValue?) -> Edit {
+            return { top in
+                hub(&top)
+                guard case .object(var text)? = top["text"] else { return }
+                text["tokenizer"] = value
+                top["text"] = .object(text)
+            }
+        }
+        func refused(_ needs: String, line: UInt = #line, _ edit: Edit) {
+            XCTAssertThrowsError(try load(edit), needs, line: line) { error in
+                XCTAssertEqual("\(error)", "bundle \(copy.path): \(needs); this app implements clip-bpe only "
+                    + "(use a bundle exported by pocketclip export)", line: line)
+            }
+        }
+        XCTAssertEqual(try load { _ in }.text.tokenizer, Manifest.tokenizer)  // the exported clip-bpe one is accepted
+
+        refused("needs the \"hf-tokenizers\" tokenizer", hub)
+        // An unnamed tokenizer is not taken for clip-bpe: every exported manifest names it.
+        refused("names no tokenizer (text.tokenizer is missing)", setTokenizer(nil))
+        refused("names no tokenizer (text.tokenizer is null)", setTokenizer(.null))
+    }
+
     func testRefusesATamperedArtifact() throws {
         let manifest = try TestInputs.manifest()
         let artifact = try XCTUnwrap(manifest.artifacts.min { $0.bytes < $1.bytes })

@@ -5,6 +5,7 @@ package org.pocketclip.core
 import com.google.gson.JsonElement
 import com.google.gson.JsonObject
 import com.google.gson.JsonParser
+import com.google.gson.JsonPrimitive
 import java.io.File
 
 open class BundleError(message: String) : Exception(message)
@@ -111,6 +112,9 @@ class Manifest(val root: File, private val json: JsonObject) {
         /** 2: the `search` section (runtime/bundle/manifest.py SCHEMA_VERSION). */
         const val SCHEMA_VERSION = 2
 
+        /** The one tokenizer this core implements (ClipTokenizer); a bundle that needs another is refused at load. */
+        const val TOKENIZER = "clip-bpe"
+
         private val INTEGER = Regex("-?[0-9]+")
 
         /** An integer JSON number written as one ("2", not "2.0", "2e0", "\"2\"" or true), as Python's json reads an int. */
@@ -138,7 +142,22 @@ class Manifest(val root: File, private val json: JsonObject) {
             for (key in listOf("model", "preprocess", "text", "artifacts", "files")) {
                 if (!json.has(key)) throw BundleError("$path has no '$key' section")
             }
+            checkTokenizer(root, json.get("text"))
             return Manifest(root, json) // parses and checks the `search` section
+        }
+
+        /** Refuses, before its `files` are read, a text section whose tokenizer is not [TOKENIZER] or is not named. */
+        private fun checkTokenizer(root: File, text: JsonElement) {
+            val named = (text as? JsonObject)?.get("tokenizer")
+            val needs = if (named is JsonPrimitive && named.isString) {
+                if (named.asString == TOKENIZER) return
+                "needs the ${PythonJson.dumpsSorted(named)} tokenizer"
+            } else {
+                val found = named?.let(PythonJson::dumpsSorted) ?: "missing"
+                "names no tokenizer (text.tokenizer is $found)"
+            }
+            throw BundleError("bundle $root: $needs; this app implements $TOKENIZER only " +
+                "(use a bundle exported by pocketclip export)")
         }
 
         private fun parseSearch(path: File, section: JsonElement?): SearchSettings {

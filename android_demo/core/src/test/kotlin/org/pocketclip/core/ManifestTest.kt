@@ -1,6 +1,7 @@
 package org.pocketclip.core
 
 import com.google.gson.GsonBuilder
+import com.google.gson.JsonNull
 import com.google.gson.JsonObject
 import com.google.gson.JsonParser
 import com.google.gson.JsonPrimitive
@@ -110,6 +111,37 @@ class ManifestTest {
         refused("a newer schema", "schema_version", "reads up to 2") { addProperty("schema_version", 3) }
         refused("the schema before the search section", "predates", "'search'") { addProperty("schema_version", 1) }
         refused("a schema_version string", "schema_version") { addProperty("schema_version", "2") }
+    }
+
+    @Test
+    fun refusesATokenizerItDoesNotImplement(@TempDir tmp: File) {
+        fun load(edit: JsonObject.() -> Unit): Manifest {
+            File(tmp, "manifest.json").writeText(rawManifest().apply(edit).toString())
+            return Manifest.load(tmp)
+        }
+        // A bundle pulled from Hugging Face: tokenizer.json in place of CLIP's merges file, which it does not have.
+        val hub: JsonObject.() -> Unit = {
+            val merges = getAsJsonObject("text").getAsJsonObject("files").get("merges").asString
+            add("text", JsonParser.parseString("""{"tokenizer": "hf-tokenizers", "files": {"tokenizer":
+                "tokenizer/tokenizer.json"}, "context_length": 64, "pad_id": 1}"""))
+            getAsJsonObject("files").remove(merges)
+            getAsJsonObject("files").add("tokenizer/tokenizer.json", JsonObject().apply {
+                addProperty("sha256", "0".repeat(64)); addProperty("bytes", 2)
+            })
+        }
+        fun refused(needs: String, edit: JsonObject.() -> Unit) {
+            val error = assertThrows(BundleError::class.java) { load(edit) }
+            assertEquals("bundle $tmp: $needs; this app implements clip-bpe only " +
+                "(use a bundle exported by pocketclip export)", error.message)
+        }
+        assertEquals(Manifest.TOKENIZER, load { }.text.tokenizer) // the exported clip-bpe bundle is accepted
+
+        refused("needs the \"hf-tokenizers\" tokenizer", hub)
+        // An unnamed tokenizer is not taken for clip-bpe: every exported manifest names it.
+        refused("names no tokenizer (text.tokenizer is missing)") { hub(); getAsJsonObject("text").remove("tokenizer") }
+        refused("names no tokenizer (text.tokenizer is null)") {
+            hub(); getAsJsonObject("text").add("tokenizer", JsonNull.INSTANCE)
+        }
     }
 
     @Test
