@@ -7,7 +7,8 @@ downloads with, for the pull tests and the pull benchmark (no network here, and 
     GET  /REPO/resolve/REV/PATH            the bytes; `Range: bytes=N-` answers 206 from byte N (resume)
 
 Faults, for the tests: `cut[path] = n` ends the next response for `path` after n bytes (a dropped connection);
-`flip[path] = True` serves the file with one byte changed while the metadata keeps the true hash. Written by
+`flip[path] = True` serves the file with one byte changed while the metadata keeps the true hash; `rate` makes
+every connection share one link of that many bytes a second (the benchmark's realistic network). Written by
 hand because no maintained package serves the hub protocol locally (the hub itself is a hosted service).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -59,6 +61,18 @@ class Hub:
     cut: dict[str, int] = field(default_factory=dict)
     flip: dict[str, bool] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # (method, path, Range)
+    rate: float | None = None  # bytes/s shared by every connection, as one network link (None: loopback speed)
+    _link_free_at: float = 0.0
+    _link: threading.Lock = field(default_factory=threading.Lock)
+
+    def send_slot(self, n: int) -> None:
+        """Wait until the shared link has carried `n` more bytes at `rate`."""
+        if not self.rate:
+            return
+        with self._link:
+            start = max(time.monotonic(), self._link_free_at)
+            self._link_free_at = start + n / self.rate
+        time.sleep(max(0.0, start + n / self.rate - time.monotonic()))
 
     def add(self, repo_id: str, folder: Path, revisions: tuple[str, ...] = ("main",)) -> Repo:
         """Serve every file under `folder` as repo `repo_id`; its commit id is derived from the contents."""
@@ -188,6 +202,7 @@ def _handler(hub: Hub):
                 for block in iter(lambda: source.read(1 << 20), b""):
                     if hub.flip.get(name) and sent == 0 and start == 0:
                         block = bytes([block[0] ^ 0xFF]) + block[1:]
+                    hub.send_slot(len(block))
                     if limit is not None and sent + len(block) > limit:
                         self.wfile.write(block[: limit - sent])
                         self.wfile.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,31 +91,34 @@ def download(spec: str, cache: Path) -> Pulled:
         siblings = {s.rfilename: s for s in info.siblings or []}
         layout = layout_of(set(siblings))
         wanted = IMMICH if layout == "immich" else TRANSFORMERS
-        folder = Path(hf.snapshot_download(repo, revision=info.sha, cache_dir=cache, allow_patterns=wanted,
-                                           endpoint=endpoint()))
+        names = sorted(n for n in siblings if any(fnmatch.fnmatch(n, p) for p in wanted))
+
+        def fetch(name: str) -> str:  # each file checked as soon as it is in, while the others still download
+            path = hf.hf_hub_download(repo, name, revision=info.sha, cache_dir=cache, endpoint=endpoint())
+            return _checked(Path(path), name, siblings[name])
+
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+            hashes = list(pool.map(fetch, names))
     except PullError:
         raise
     except Exception as exc:  # huggingface_hub's and httpx's errors: each one line, said by _reason
         raise _reason(exc, repo, revision) from None
-    files = {}
-    for name, sibling in siblings.items():
-        if any(fnmatch.fnmatch(name, p) for p in wanted):
-            files[name] = _checked(folder, name, sibling)
-    return Pulled(repo, info.sha, layout, folder, files)
+    folder = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / info.sha
+    return Pulled(repo, info.sha, layout, folder, dict(zip(names, hashes)))
 
 
-def _checked(folder: Path, name: str, sibling) -> str:
+def _checked(path: Path, name: str, sibling) -> str:
     """The sha256 of a downloaded file after checking it against the hub's listing; a file that does not match
     is removed from the cache (its blob too) and the pull fails."""
-    path = folder / name
-    size = path.stat().st_size
-    sha, blob = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % size)
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            sha.update(block)
-            blob.update(block)
     lfs = getattr(sibling, "lfs", None)
-    want = (lfs.sha256, sha.hexdigest()) if lfs is not None else (sibling.blob_id, blob.hexdigest())
+    sha = hashlib.sha256()
+    blob = None if lfs is not None else hashlib.sha1(b"blob %d\0" % path.stat().st_size)  # small files: git's id
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(4 << 20), b""):
+            sha.update(block)
+            if blob is not None:
+                blob.update(block)
+    want = (lfs.sha256, sha.hexdigest()) if blob is None else (sibling.blob_id, blob.hexdigest())
     if want[0] is not None and want[0] != want[1]:
         target = path.resolve()
         path.unlink()

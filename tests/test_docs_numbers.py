@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks.artifacts import markdown as render_artifacts
 from benchmarks.pq import markdown as render_pq
+from benchmarks.pull import markdown as render_pull
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -58,6 +59,7 @@ def quoted() -> list[tuple[str, str]]:
             ("docs/search.md", f"The copy takes {cold['copy_mib']} MiB beside a {cold['store_mib']} MiB store"),
             ("docs/search.md", f"({pq['faiss_pq8']['p50_ms'] / pq['fastscan']['p50_ms']:.1f}x faster"),
             ("docs/search.md", f"faiss IndexPQ ({pq['faiss_pq8']['p50_ms']} ms at 1M)")]
+    out += [("docs/models.md", line) for line in render_pull(result("pull.json")).splitlines() if line]
     for row in result("search.json")["exact"]:
         out.append(("docs/search.md", f"| {row['vectors']:,} | {row['matrix_mb']} | {row['load_s']} | "
                                       f"{row['p50_ms']} / {row['p95_ms']} |"))

@@ -30,7 +30,8 @@ def test_one_call_per_job(library, photo_folder):
     assert same[0].id == first.id and len(same) == 3
     status = library.status()
     assert (status["ok"], status["error"], status["fingerprint"]) == (24, 0, library.bundle.fingerprint)
-    assert library_status(library.db_path) == status
+    assert library_status(library.db_path) == status | {"model": "demo-student", "trained_on": "demo-world",
+                                                        "bundle": str(library.bundle.root)}
 
 
 def test_bad_queries_are_refused(library):
