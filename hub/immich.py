@@ -62,7 +62,9 @@ def preprocess_spec(cfg: dict) -> dict:
     if not (isinstance(mean, list) and isinstance(std, list) and len(mean) == len(std) == 3
             and all(isinstance(v, (int, float)) for v in mean + std) and all(v > 0 for v in std)):
         raise PullError("preprocess_cfg.json: mean and std must be three numbers each (std > 0)")
-    return {"size": int(size), "resize": "shortest_side" if mode == "shortest" else "squash",
+    if not isinstance(size, int) or not 8 <= size <= 2048:
+        raise PullError(f"preprocess_cfg.json: size {size!r} is not a side from 8 to 2048 pixels")
+    return {"size": size, "resize": "shortest_side" if mode == "shortest" else "squash",
             "crop": "center" if mode == "shortest" else "none", "resample": resample,
             "mean": [float(v) for v in mean], "std": [float(v) for v in std], "channel_order": "RGB",
             "layout": "NCHW", "exif_transpose": True, "background": [255, 255, 255],
@@ -127,7 +129,9 @@ def immich_bundle(pulled: Pulled, out: Path, name: str, int8: bool = True, progr
     folder, notes = pulled.folder, []
     config = _json(folder / "config.json")
     spec = preprocess_spec(_json(folder / "visual" / "preprocess_cfg.json"))
-    context = int((config.get("text_cfg") or {}).get("context_length", 77))
+    context = (config.get("text_cfg") or {}).get("context_length", 77)
+    if not isinstance(context, int) or not 3 <= context <= 4096:
+        raise PullError(f"config.json: text_cfg.context_length {context!r} is not a length from 3 to 4096")
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     steps, done = 4 if int8 else 2, 0
@@ -138,8 +142,13 @@ def immich_bundle(pulled: Pulled, out: Path, name: str, int8: bool = True, progr
         tok_file = staging / "textual" / "tokenizer.json"
         if not tok_file.exists():
             raise PullError("the repository has no textual/tokenizer.json")
-        pad_id = _pad_id(folder, tok_file)
-        tokenize = HfTokenizer(tok_file, context, pad_id)
+        try:
+            pad_id = _pad_id(folder, tok_file)
+            tokenize = HfTokenizer(tok_file, context, pad_id)
+        except PullError:
+            raise
+        except Exception as exc:  # the tokenizers library raises a bare Exception for a malformed file
+            raise PullError(f"textual/tokenizer.json: not a usable tokenizer ({str(exc)[:200]})") from None
         fp32 = {kind: f"{TOWERS[kind]}/model.onnx" for kind in TOWERS}
         raw = {kind: _tower(staging / fp32[kind]) for kind in TOWERS}
         normalised = {kind: _is_normalised(raw[kind], kind, spec, tokenize) for kind in TOWERS}

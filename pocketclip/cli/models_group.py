@@ -110,15 +110,20 @@ def pull_command(spec: str, name: str | None, no_int8: bool, formats: str, preci
     Example: pocketclip models pull immich-app/ViT-B-32__openai
     """
     from pocketclip.hub.download import PullError, download
-    from pocketclip.runtime.bundle.home import DEMO, check_name, data_home, default_name, models_home, set_default
+    from pocketclip.runtime.bundle.home import (DEMO, SHIPPED, check_name, data_home, default_name, models_home,
+                                                set_default)
 
     downloads = data_home() / "downloads"
     with library_errors():
+        if name is not None:
+            check_name(name)  # before anything is downloaded
         try:
             pulled = download(spec, downloads)
         except PullError as exc:
             raise click.ClickException(str(exc)) from None
         name = check_name(name or pulled.repo.rsplit("/", 1)[-1])
+        if (SHIPPED / name).exists():
+            raise click.ClickException(f"{name} is the name of a model that ships with pocketclip; give --name")
         out = models_home() / name
         out.parent.mkdir(parents=True, exist_ok=True)
         if pulled.layout == "immich":

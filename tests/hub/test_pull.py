@@ -135,3 +135,28 @@ def test_no_server_wrong_names_and_offline_are_one_line_errors(hub, home):
     offline = _run("models", "pull", "immich-app/Tiny-CLIP", env={"HF_ENDPOINT": url, "HF_HUB_OFFLINE": "1"})
     assert offline.exit_code == 1 and "HF_HUB_OFFLINE is set" in offline.output
     assert not (home / "models").exists() or not any((home / "models").iterdir())
+
+
+def test_hostile_repositories_are_refused_in_one_line_and_leave_nothing(tmp_path, immich_repo, home):
+    import shutil
+
+    from benchmarks.hub_server import Hub, HubServer
+
+    cases = {"textual/tokenizer.json": (b"{not json", "textual/tokenizer.json: not a usable tokenizer"),
+             "visual/preprocess_cfg.json": (b'{"size": 100000, "mean": [0,0,0], "std": [1,1,1]}',
+                                            "size 100000 is not a side"),
+             "visual/model.onnx": (b"\0" * 4096, "visual/model.onnx: onnxruntime cannot load it"),
+             "config.json": (b'{"text_cfg": {"context_length": -1}}', "context_length -1 is not a length")}
+    served = Hub()
+    for i, (rel, (content, _)) in enumerate(cases.items()):
+        repo = shutil.copytree(immich_repo, tmp_path / f"r{i}")
+        (repo / rel).write_bytes(content)
+        served.add(f"bad/r{i}", repo)
+    with HubServer(served) as url:
+        for i, (rel, (_, said)) in enumerate(cases.items()):
+            result = _run("models", "pull", f"bad/r{i}", env={"HF_ENDPOINT": url})
+            assert result.exit_code == 1 and said in result.output, (rel, result.output)
+            assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+        taken = _run("models", "pull", "bad/r0", "--name", "demo-student", env={"HF_ENDPOINT": url})
+        assert taken.exit_code == 1 and "ships with pocketclip" in taken.output
+    assert not (home / "models").exists() or not any((home / "models").iterdir())
