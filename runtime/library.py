@@ -125,8 +125,9 @@ class Library:
                                 reference=reference)
         return cls(db, db_path, Path(meta[K.ROOT]), encoder, mode, candidates)
 
-    def index(self, batch_size: int = 32, workers: int = 2, draft: bool = True, progress: Progress | None = None,
-              log: Log | None = None, allow_empty: bool = False, retry_errors: bool = False) -> IndexReport:
+    def index(self, batch_size: int = 32, workers: int | None = None, draft: bool = True,
+              progress: Progress | None = None, log: Log | None = None, allow_empty: bool = False,
+              retry_errors: bool = False, report: IndexReport | None = None) -> IndexReport:
         """Bring the store up to date with the folder: new, changed, moved and deleted photos. A root that is
         missing or empty while the store holds photos is refused unless `allow_empty`; photos that failed
         before are tried again with `retry_errors`, or when the bundle or backend changed."""
@@ -134,7 +135,7 @@ class Library:
             raise StoreError(f"{self.db_path} was opened to search; open it with Library.create to index")
         report = index_folder(self.root, self.db, self.encoder, self.books, batch_size=batch_size,
                               workers=workers, draft=draft, progress=progress, log=log, allow_empty=allow_empty,
-                              retry_errors=retry_errors or self.retry_errors)
+                              retry_errors=retry_errors or self.retry_errors, report=report)
         self.retry_errors = False
         self._index = None  # the next search sees the new vectors
         try:  # the memory-mappable copy searches start from; without it (read-only folder) they read the store

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 
 def test_towers_benchmark_prints_ratios():
@@ -27,13 +28,20 @@ def test_search_benchmark_prints_latency_per_size():
 
 def test_indexing_benchmark_prints_the_ratios(fp32_bundle):
     out = subprocess.run([sys.executable, "-m", "benchmarks.indexing", "--photos", "40", "--large", "4",
-                          "--bundle", str(fp32_bundle.root), "--json"], capture_output=True, text=True, timeout=600)
+                          "--camera", "4", "--students", "demo", "--rss", "20", "--bundle", str(fp32_bundle.root),
+                          "--json"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    for key in ("photos", "full_s", "noop_s", "noop_ratio", "photos_per_s", "draft_speedup"):
+    for key in ("photos", "full_s", "noop_s", "noop_ratio", "photos_per_s", "draft_speedup", "first_searchable_s"):
         assert key in result
     assert result["embedded"] == 40 and result["noop_unchanged"] == 40
     assert 0 < result["noop_ratio"] < 1
+    assert 1.0 <= result["bytes_read_ratio"] <= 1.1  # each photo read once
+    demo = result["pipeline"]["demo"]
+    for precision in ("fp32", "int8"):
+        row = demo[precision]
+        assert row["limit"] == pytest.approx(1 / (1 / demo["decode_limit_d"] + 1 / row["encode_limit_e"]), rel=0.01)
+    assert result["rss"][0]["photos"] == 20 and result["rss"][0]["peak_rss_mib"] > 0
 
 
 def test_pq_benchmark_prints_the_issue_keys(fp32_bundle):

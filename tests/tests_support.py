@@ -98,3 +98,10 @@ def run_measured(args: list[str], timeout: int = 600) -> tuple[subprocess.Comple
     marker = done.stderr.rsplit("peak_rss_kib=", 1)
     peak = int(marker[1].split()[0]) / 1024 if len(marker) == 2 else float("nan")
     return subprocess.CompletedProcess(done.args, done.returncode, done.stdout, marker[0].rstrip("\n")), peak
+
+
+def opens(source, path) -> bool:
+    """Whether a decoder's `source` (a path, or the bytes the indexer read into a BytesIO) is the file `path`."""
+    if hasattr(source, "getvalue"):
+        return source.getvalue() == path.read_bytes()
+    return str(source) == str(path)

@@ -81,9 +81,11 @@ class ProgressBar:
     """Progress as a tqdm bar (rate and ETA) on stderr, only when it is a terminal; `skipping` lines
     go above the bar, each on its own line, so `grep '^skipping'` finds them all."""
 
-    def __init__(self, silent: bool = False, desc: str = "indexing", unit: str = "photo", file=None):
+    def __init__(self, silent: bool = False, desc: str = "indexing", unit: str = "photo", file=None, report=None):
+        """`report`: an indexing run's live IndexReport, whose bytes_read the bar shows as MB/s."""
         from tqdm import tqdm
 
+        self.report = report
         self.file = file or sys.stderr
         self.enabled = not silent and self.file.isatty()
         self.bar = tqdm(total=0, desc=desc, unit=unit, file=self.file, disable=not self.enabled)
@@ -91,6 +93,9 @@ class ProgressBar:
     def progress(self, done: int, total: int) -> None:
         self.bar.total = total
         self.bar.n = done
+        if self.report is not None and self.enabled:  # the pipeline's read rate beside its photo rate
+            elapsed = self.bar.format_dict["elapsed"] or 1e-9
+            self.bar.set_postfix_str(f"{self.report.bytes_read / elapsed / 1e6:.1f} MB/s read", refresh=False)
         self.bar.refresh()
 
     def log(self, line: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -26,32 +28,44 @@ from pocketclip.runtime.search.pq_index import MODES
               help="index a folder that is empty or has lost all or most of its photos (they are marked deleted)")
 @click.option("--retry-errors", is_flag=True, help="try the photos that failed before again")
 @click.option("--silent", is_flag=True, help="no progress bar")
+@json_option
 def index_command(folder: Path, bundle: str | None, db_path: Path, backend: str, precision: str, reindex: bool,
-                  batch_size: int, no_draft: bool, allow_empty: bool, retry_errors: bool, silent: bool) -> None:
+                  batch_size: int, no_draft: bool, allow_empty: bool, retry_errors: bool, silent: bool,
+                  as_json: bool) -> None:
     """Index a photo folder into the store: new, changed, moved and deleted photos; resumable.
 
     Example: pocketclip index ~/Pictures --bundle ViT-B-32__openai
     """
+    from pocketclip.runtime.indexing.indexer import IndexReport
     from pocketclip.runtime.library import Library
 
     with library_errors():
         library = Library.create(db_path, folder, bundle, backend, precision, reindex, torch_reference)
         model_notes(library.bundle)
-        bar = ProgressBar(silent)
+        live = IndexReport()
+        bar = ProgressBar(silent, report=live)
+        start = time.perf_counter()
         try:
             report = library.index(batch_size=batch_size, draft=not no_draft, progress=bar.progress, log=bar.log,
-                                   allow_empty=allow_empty, retry_errors=retry_errors)
+                                   allow_empty=allow_empty, retry_errors=retry_errors, report=live)
         finally:
             bar.close()
             library.close()
+    if as_json:
+        click.echo(json.dumps(asdict(report) | {"seconds": round(time.perf_counter() - start, 3)}, indent=2))
+    else:
+        _echo_summary(report)
+    if report.withheld:
+        click.echo(f"{report.withheld} photos are gone from {folder}, more than half of the library: none was marked "
+                   "deleted (a disk not mounted?); run again with --allow-empty if they were deleted", err=True)
+
+
+def _echo_summary(report) -> None:
     click.echo(f"embedded {report.embedded}, unchanged {report.unchanged}, moved {report.moved}, "
                f"touched {report.touched}, restored {report.restored}, errors {report.errors}, "
                f"deleted {report.deleted}, failed before {report.skipped_errors}, not photos {report.skipped_files}"
                + (f", folders not listed {len(report.unlisted_folders)}" if report.unlisted_folders else "")
                + (f", tombstones purged {report.purged}" if report.purged else ""))
-    if report.withheld:
-        click.echo(f"{report.withheld} photos are gone from {folder}, more than half of the library: none was marked "
-                   "deleted (a disk not mounted?); run again with --allow-empty if they were deleted", err=True)
 
 
 def _finite(value: float | None) -> float | None:

@@ -19,9 +19,9 @@ import numpy as np
 
 from pocketclip.runtime.bundle.codebooks import Codebooks, load_codebooks
 from pocketclip.runtime.indexing.binding import Binding, bind_store
-from pocketclip.runtime.indexing.decode import UNAVAILABLE, PhotoUnavailable, load_photo
+from pocketclip.runtime.indexing.decode import UNAVAILABLE, DecodeError, PhotoUnavailable, load_photo
 from pocketclip.runtime.indexing.indexer import RootUnavailable, index_library
-from pocketclip.runtime.indexing.source import hash_bytes
+from pocketclip.runtime.indexing.source import Loaded, decode_if, hash_bytes
 from pocketclip.runtime.indexing.walk import PhotoFile, Skipped
 from pocketclip.runtime.store import ModelMismatch, Store
 from pocketclip.runtime.store import meta_keys as K
@@ -103,6 +103,13 @@ class Gallery:
         if found.content in self.crash:
             raise Killed(f"decoding {photo.path} killed the process")
         return load_photo(found.data, spec, draft)
+
+    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted) -> Loaded:
+        try:
+            found = self._read(photo)
+        except DecodeError as exc:
+            return Loaded(None, error=str(exc))
+        return decode_if(hash_bytes(found.data), wanted, lambda: self.decode(photo, spec, draft), len(found.data))
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from pocketclip.runtime.bundle.preprocess import preprocess_image
+from pocketclip.runtime.indexing.raw import RawError, is_raw, open_raw
 from pocketclip.runtime.indexing.walk import NotRegularFile, check_regular
 from pocketclip.runtime.one_line import one_line
 
@@ -49,6 +50,16 @@ def unavailable(exc: OSError) -> PhotoUnavailable:
     reason = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
               errno.ENOENT: "the file vanished"}.get(exc.errno, exc.strerror or "I/O error")
     return PhotoUnavailable(UNAVAILABLE + reason)
+
+
+def read_file(path: Path) -> bytes:
+    """A photo file's bytes, read once, with the checks content_hash makes (a regular file, before and after
+    it is opened); OSError as the read raised it."""
+    check_regular(os.stat(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        check_regular(os.fstat(fd))
+        return f.read()
 
 
 def content_hash(path: Path) -> str:
@@ -95,29 +106,44 @@ def open_photo(source: Path | bytes, shorter_side: int | None = None) -> Image.I
     return _open_bounded(source, shorter_side)[0]
 
 
-def _open_bounded(source: Path | bytes, shorter_side: int | None) -> tuple[Image.Image, int, int]:
-    """open_photo, with the photo's own width and height (before any reduced-scale decode)."""
+def _open_bounded(source: Path | bytes, shorter_side: int | None, name: str | None = None
+                  ) -> tuple[Image.Image, int, int]:
+    """open_photo, with the photo's own width and height (before any reduced-scale decode). `name`: the file
+    name of `source`'s bytes, which tells a camera RAW (by its suffix) from what Pillow reads."""
     _register_heif()
+    flip = None
     try:
-        if isinstance(source, bytes):
+        if is_raw(name or (str(source) if isinstance(source, Path) else "")):
+            if not isinstance(source, bytes):
+                check_regular(os.stat(source))
+                source = source.read_bytes()
+            image, width, height, flip = open_raw(source, shorter_side, MAX_PHOTO_PIXELS)
+            limit = Image.MAX_IMAGE_PIXELS
+        elif isinstance(source, bytes):
             image, limit = _open_unlimited(io.BytesIO(source))
+            width, height = image.size
         else:
             check_regular(os.stat(source))
             image, limit = _open_unlimited(source)
-        try:
             width, height = image.size
+        try:
             if width * height > MAX_PHOTO_PIXELS:
                 raise DecodeError(f"decompression bomb refused ({width}x{height} pixels, over the "
                                   f"{MAX_PHOTO_PIXELS // 1_000_000} Mpx limit)")
             if shorter_side and image.format == "JPEG":
-                scale = min(width, height) / shorter_side
+                w, h = image.size  # a RAW's preview may be smaller than the RAW
+                scale = min(w, h) / shorter_side
                 if scale >= 2:
-                    image.draft("RGB", (int(width / scale) + 1, int(height / scale) + 1))
+                    image.draft("RGB", (int(w / scale) + 1, int(h / scale) + 1))
             decoded = image.size[0] * image.size[1]
             if limit is not None and decoded > limit:
                 raise DecodeError(f"decompression bomb refused ({width}x{height} pixels decode to {decoded}, "
                                   f"over Pillow's limit of {limit})")
             image.load()
+            if flip is not None:
+                upright = image.transpose(flip)
+                image.close()
+                image = upright
             return image, width, height
         except BaseException:
             image.close()
@@ -128,7 +154,7 @@ def _open_bounded(source: Path | bytes, shorter_side: int | None) -> tuple[Image
         raise DecodeError("out of memory decoding this photo") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecodeError(f"decompression bomb refused ({one_line(exc, 200)})") from exc
-    except NotRegularFile as exc:
+    except (NotRegularFile, RawError) as exc:
         raise DecodeError(str(exc)) from None
     except UnidentifiedImageError:
         raise DecodeError("not an image Pillow can read") from None
@@ -143,12 +169,14 @@ def _open_bounded(source: Path | bytes, shorter_side: int | None) -> tuple[Image
 
 
 def load_photo(source: Path | bytes, spec: Mapping, draft: bool = True,
-               finish: Callable[[Image.Image], np.ndarray] | None = None) -> tuple[np.ndarray, int, int]:
+               finish: Callable[[Image.Image], np.ndarray] | None = None, name: str | None = None
+               ) -> tuple[np.ndarray, int, int]:
     """(preprocessed pixels, width, height) of a photo file or its encoded bytes (an upload, a tar member
     of a training shard), or DecodeError with the reason. `finish` replaces preprocess_image on the
     decoded picture (training's random crops). `draft`: JPEGs decode at the smallest DCT scale that keeps
-    the shorter side >= DRAFT_FACTOR x the model input, so resizing still averages."""
-    image, width, height = _open_bounded(source, DRAFT_FACTOR * int(spec["size"]) if draft else None)
+    the shorter side >= DRAFT_FACTOR x the model input, so resizing still averages. `name`: the file name of
+    `source`'s bytes (a RAW is known by its suffix)."""
+    image, width, height = _open_bounded(source, DRAFT_FACTOR * int(spec["size"]) if draft else None, name)
     try:
         with image:
             return (finish(image) if finish else preprocess_image(image, spec)), width, height

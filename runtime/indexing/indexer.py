@@ -2,8 +2,10 @@
 
 rclip's sync, made resumable: unchanged photos (same size and mtime) are not read (R2); a photo whose
 content hash is its row's keeps its vector (R4); a new path whose hash matches a vanished photo or a
-tombstone takes its row and vector (R5, R7); the rest is decoded by a thread pool ahead of the encoder
-and written one batch per transaction (R9); photos no longer listed are marked 'deleted' and keep their
+tombstone takes its row and vector (R5, R7); the rest is embedded and written one batch per transaction
+(R9). Each photo that is not unchanged is read once, by a pool of workers ahead of the encoder: its bytes are
+hashed and, unless the hash says it keeps a stored vector, decoded from the same bytes, so a first index
+reads the library once and its first batches are searchable while the rest is read; photos no longer listed are marked 'deleted' and keep their
 vectors (R6), unless that would be most of the library or access is partial (R13, R14). Old tombstones
 are purged (R19). A photo that killed the process twice is quarantined (R20).
 
@@ -12,6 +14,8 @@ The same rules run in the Kotlin and Swift cores; the scenario files under scena
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,8 +29,8 @@ import numpy as np
 from pocketclip.runtime.batches import batched
 from pocketclip.runtime.bundle.codebooks import Codebooks
 from pocketclip.runtime.bundle.encoders import BundleEncoder
-from pocketclip.runtime.indexing.decode import UNAVAILABLE, DecodeError
-from pocketclip.runtime.indexing.source import FolderSource, PhotoSource
+from pocketclip.runtime.indexing.decode import UNAVAILABLE
+from pocketclip.runtime.indexing.source import FolderSource, Loaded, PhotoSource, decode_if
 from pocketclip.runtime.indexing.walk import PhotoFile, Skipped, path_from_store
 from pocketclip.runtime.store import Store, StoreError, now, to_blob
 from pocketclip.runtime.store import meta_keys as K
@@ -62,38 +66,46 @@ class IndexReport:
     purged: int = 0  # tombstones older than TOMBSTONE_DAYS, removed (R19)
     skipped_files: int = 0  # FIFOs, sockets, devices, links that dangle or loop: never opened
     unlisted_folders: list[str] = field(default_factory=list)  # their photos were left as they were
+    bytes_read: int = 0  # photo bytes read (each photo read once: hashed and decoded from the same bytes)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (read_and_decode: summed
+    # over the workers; encode; write)
 
 
 @dataclass
 class _Job:
     photo: PhotoFile
-    digest: str
-    row_id: int | None
-    error: str | None = None  # decided before decoding: unreadable, or quarantined
+    row: dict | None  # its row in the store, by path
+    keeps: Callable[[str], bool]  # whether a read content hash keeps a stored vector (then no decode)
+    quarantined: bool  # R20: it killed the decoder twice; recorded as an error, never decoded
 
 
 def index_folder(root: str | Path, db: Store, encoder: BundleEncoder, books: Codebooks | None = None,
-                 batch_size: int = 32, workers: int = 2, draft: bool = True, progress: Progress | None = None,
-                 log: Log | None = None, allow_empty: bool = False, retry_errors: bool = False) -> IndexReport:
+                 batch_size: int = 32, workers: int | None = None, draft: bool = True,
+                 progress: Progress | None = None, log: Log | None = None, allow_empty: bool = False,
+                 retry_errors: bool = False, report: IndexReport | None = None) -> IndexReport:
     """index_library on a folder of files, embedded by the bundle's encoder (the desktop's indexing)."""
     return index_library(db, FolderSource(root), encoder.bundle.fingerprint, encoder.bundle.preprocess,
                          lambda photos, pixels: encoder.encode_pixels(pixels), books, batch_size=batch_size,
                          workers=workers, draft=draft, progress=progress, log=log, allow_empty=allow_empty,
-                         retry_errors=retry_errors)
+                         retry_errors=retry_errors, report=report)
 
 
 def index_library(db: Store, source: PhotoSource, model: str, spec: Mapping, embed: Embed,
-                  books: Codebooks | None = None, batch_size: int = 32, workers: int = 2, draft: bool = True,
-                  progress: Progress | None = None, log: Log | None = None, allow_empty: bool = False,
-                  retry_errors: bool = False, clock: Clock = now, prefetch: int = 2) -> IndexReport:
+                  books: Codebooks | None = None, batch_size: int = 32, workers: int | None = None,
+                  draft: bool = True, progress: Progress | None = None, log: Log | None = None,
+                  allow_empty: bool = False, retry_errors: bool = False, clock: Clock = now, prefetch: int = 2,
+                  report: IndexReport | None = None) -> IndexReport:
     """Bring a store already bound to `model` (binding.py does that) up to date with the source; new
     vectors get codes of `books`. Returns what changed. RootUnavailable (nothing changed) for a library
     that is gone or empty while the store holds photos, unless `allow_empty`; `retry_errors` decodes again
     the photos that failed before, changed or not. `prefetch`: batches decoded ahead of the encoder (the
-    conformance scenarios run with 1: one batch in hand, as the phone cores)."""
+    conformance scenarios run with 1: one batch in hand, as the phone cores). `workers`: reading and decoding
+    threads (default: one per core). `report`: filled as the run goes (a progress bar reads bytes_read from it).
+    """
+    workers = workers or os.cpu_count() or 1
     if batch_size < 1 or workers < 1 or prefetch < 1:
         raise ValueError(f"batch size and workers must be at least 1, not {batch_size} and {workers}")
-    report, log = IndexReport(), log or (lambda line: None)
+    report, log = report or IndexReport(), log or (lambda line: None)
     skipped: list[Skipped] = []
     files = source.list(skipped)
     rows = db.photo_rows()
@@ -108,8 +120,8 @@ def index_library(db: Store, source: PhotoSource, model: str, spec: Mapping, emb
     vanished = [row for path, row in rows.items() if path not in present and not _under(path, hidden)]
     reusable = _reusable(vanished, with_vector)
     suspects = _decoding(db)
-    todo: list[_Job] = []
-    reused_ids: set[int] = set()
+    reusable_hashes = frozenset(reusable)
+    to_read: list[_Job] = []
     for photo in files:
         row = rows.get(photo.path)
         same_stat = row is not None and (row["size"], row["mtime_ns"]) == (photo.size, photo.mtime_ns)
@@ -120,48 +132,25 @@ def index_library(db: Store, source: PhotoSource, model: str, spec: Mapping, emb
         if same_stat and row["status"] == "ok" and row["id"] in with_vector:
             report.unchanged += 1
             continue
-        try:
-            digest = source.content_hash(photo)
-        except DecodeError as exc:  # unreadable now (R11) or not a file: recorded, never decoded
-            if row is not None and row["status"] == "ok" and row["id"] in with_vector:
-                report.errors += 1  # R11: an indexed photo keeps its row and vector while it cannot be read
-                log(f"skipping {photo.path}: {exc}")
-                continue
-            todo.append(_Job(photo, "", None if row is None else row["id"], str(exc)))
-            continue
-        if row is not None and row["content_hash"] == digest and row["id"] in with_vector:
-            back = row["status"] == "deleted"
-            db.update_photo(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns, "status": "ok", "error": None,
-                                        **({"indexed_at": clock()} if back else {})})
-            report.restored += back
-            report.touched += not back
-        elif row is None and digest in reusable:
-            found = reusable.pop(digest)
-            reused_ids.add(found["id"])
-            back = found["status"] == "deleted"
-            db.update_photo(found["id"], {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
-                                          "status": "ok", **({"indexed_at": clock()} if back else {})})
-            report.restored += back
-            report.moved += not back
-        else:
-            strikes = suspects.get(photo.path, 0)
-            todo.append(_Job(photo, digest, None if row is None else row["id"],
-                             CRASHED if strikes >= QUARANTINE_STRIKES else None))
-    # R20: photos recorded before (their batch never written) are decoded first, one at a time.
-    alone = [job for job in todo if job.error is None and job.photo.path in suspects]
-    rest = [job for job in todo if not (job.error is None and job.photo.path in suspects)]
-    done, total = 0, len(todo)
+        quarantined = suspects.get(photo.path, 0) >= QUARANTINE_STRIKES
+        to_read.append(_Job(photo, row, _keeps(row, with_vector, reusable_hashes), quarantined))
+    # R20: photos recorded before (their batch never written) are read first, one at a time.
+    alone = [job for job in to_read if not job.quarantined and job.photo.path in suspects]
+    rest = [job for job in to_read if job.quarantined or job.photo.path not in suspects]
+    run = _Run(db, source, spec, draft, embed, books, model, report, log, clock, with_vector, reusable)
+    done, total = 0, len(to_read)
     if progress:
         progress(done, total)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for batch in chain(_prefetched(db, pool, source, alone, spec, draft, 1, suspects, ahead=1),
-                           _prefetched(db, pool, source, rest, spec, draft, batch_size, suspects, prefetch)):
-            _write_batch(db, embed, books, batch, model, report, log, clock)
-            done += len(batch)
+        for chunk in chain(_read_ahead(db, pool, run, alone, 1, suspects, ahead=1),
+                           _read_ahead(db, pool, run, rest, batch_size, suspects, prefetch)):
+            run.settle(chunk)
+            done += len(chunk)
             if progress:
                 progress(done, total)
+    report.timings = {stage: round(seconds, 3) for stage, seconds in run.timings.items()}
     db.clear_meta(K.DECODING)  # every batch was written: nothing is being decoded
-    gone = [row for row in vanished if row["status"] != "deleted" and row["id"] not in reused_ids]
+    gone = [row for row in vanished if row["status"] != "deleted" and row["id"] not in run.reused_ids]
     _mark_deleted(db, gone, rows, source.partial, allow_empty, report, clock)
     report.purged = db.purge_tombstones(_days_before(clock(), TOMBSTONE_DAYS))
     return report
@@ -204,26 +193,30 @@ def _check_root(source: PhotoSource, files: list[PhotoFile], skipped: list[Skipp
     raise RootUnavailable(f"{source.root} {problem}")
 
 
-def _decode(source: PhotoSource, job: _Job, spec: Mapping, draft: bool):
-    if job.error is not None:
-        return job, None, None, None, job.error
-    try:
-        pixels, width, height = source.decode(job.photo, spec, draft)
-        return job, pixels, width, height, None
-    except DecodeError as exc:
-        return job, None, None, None, str(exc)
+def _keeps(row: dict | None, with_vector: set[int], reusable: frozenset[str]) -> Callable[[str], bool]:
+    """Whether a photo read with this content hash keeps a vector already stored (its own row's, R4, or a
+    vanished row's it takes over, R5/R7): then its pixels are not decoded."""
+    own = row["content_hash"] if row is not None and row["id"] in with_vector else None
+    return lambda digest: digest == own or (row is None and digest in reusable)
 
 
-def _prefetched(db: Store, pool: ThreadPoolExecutor, source: PhotoSource, todo: list[_Job], spec: Mapping,
-                draft: bool, batch_size: int, suspects: dict[str, int], ahead: int = 2) -> Iterator[list]:
-    """Decoded batches in order, with at most `ahead` batches decoding while one is encoded. Each batch's
-    photos are recorded in meta `decoding` before any of them is decoded (R20)."""
+def _load(source: PhotoSource, job: _Job, spec: Mapping, draft: bool) -> tuple[_Job, Loaded, float]:
+    """One photo read, hashed and (unless it keeps a stored vector or is quarantined) decoded, in a worker."""
+    start = time.perf_counter()
+    loaded = source.load(job.photo, spec, draft, lambda digest: not job.quarantined and not job.keeps(digest))
+    return job, loaded, time.perf_counter() - start
+
+
+def _read_ahead(db: Store, pool: ThreadPoolExecutor, run: _Run, todo: list[_Job], batch_size: int,
+                suspects: dict[str, int], ahead: int = 2) -> Iterator[list[tuple[_Job, Loaded, float]]]:
+    """Read and decoded batches in order, with at most `ahead` batches in the workers while one is encoded.
+    Each batch's photos are recorded in meta `decoding` before any of them is read (R20)."""
     chunks = batched(iter(todo), batch_size)
     pending: deque[list[Future]] = deque()
     while True:
         while len(pending) < ahead and (chunk := next(chunks, None)):
             _record_decoding(db, chunk, suspects)
-            pending.append([pool.submit(_decode, source, job, spec, draft) for job in chunk])
+            pending.append([pool.submit(_load, run.source, job, run.spec, run.draft) for job in chunk])
         if not pending:
             return
         yield [future.result() for future in pending.popleft()]
@@ -232,36 +225,112 @@ def _prefetched(db: Store, pool: ThreadPoolExecutor, source: PhotoSource, todo: 
 def _record_decoding(db: Store, chunk: list[_Job], suspects: dict[str, int]) -> None:
     marked = _decoding(db)
     for job in chunk:
-        if job.error is None:
+        if not job.quarantined:
             marked[job.photo.path] = suspects.get(job.photo.path, 0) + 1
     if marked:
         with db.atomic():
             db.set_meta({K.DECODING: json.dumps(marked, sort_keys=True)})
 
 
-def _write_batch(db: Store, embed: Embed, books: Codebooks | None, batch: list, model: str, report: IndexReport,
-                 log: Log, clock: Clock) -> None:
-    ok = [item for item in batch if item[4] is None]
-    pixels = np.stack([item[1] for item in ok]) if ok else None
-    vectors = embed([(item[0].photo.path, item[0].digest) for item in ok], pixels) if ok else []
-    codes = iter(books.code_blobs(vectors) if books is not None and ok else [None] * len(ok))
-    vectors = iter(vectors)
-    stamp = clock()
-    written = []
-    for job, _, width, height, error in batch:
-        photo = job.photo
-        record = {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
-                  "content_hash": job.digest or None,
-                  "width": width, "height": height, "status": "error" if error else "ok", "error": error,
-                  "indexed_at": stamp}
-        written.append((job.row_id, record, None if error else to_blob(next(vectors)), None if error else next(codes)))
-        if error:
-            report.errors += 1
-            log(f"skipping {photo.path}: {error}")
-        else:
-            report.embedded += 1
-    left = {path: strikes for path, strikes in _decoding(db).items() if path not in {j.photo.path for j, *_ in batch}}
-    db.write_batch(model, written, {K.DECODING: json.dumps(left, sort_keys=True) if left else None})
+@dataclass
+class _Run:
+    """One indexing run's state for settling read batches in listing order: what each photo turned out to be
+    (unchanged content, a move, a restore, or pixels to embed), written batch by batch."""
+    db: Store
+    source: PhotoSource
+    spec: Mapping
+    draft: bool
+    embed: Embed
+    books: Codebooks | None
+    model: str
+    report: IndexReport
+    log: Log
+    clock: Clock
+    with_vector: set[int]
+    reusable: dict[str, dict]
+    reused_ids: set[int] = field(default_factory=set)
+    timings: dict[str, float] = field(default_factory=lambda: {"read_and_decode": 0.0, "encode": 0.0, "write": 0.0})
+
+    def settle(self, chunk: list[tuple[_Job, Loaded, float]]) -> None:
+        batch = []
+        for job, loaded, seconds in chunk:
+            self.timings["read_and_decode"] += seconds
+            self.report.bytes_read += loaded.bytes_read
+            item = self._decide(job, loaded)
+            if item is not None:
+                batch.append(item)
+        self._write(batch, [job.photo.path for job, *_ in chunk])
+
+    def _decide(self, job: _Job, loaded: Loaded) -> tuple | None:
+        """What one read photo is (R4, R5, R7, R11): None when its row was updated in place, else the item
+        (job, digest, pixels, width, height, error) its batch writes."""
+        row, photo, report = job.row, job.photo, self.report
+        if loaded.digest is None:  # the read failed: unreadable now (R11) or not a file
+            if row is not None and row["status"] == "ok" and row["id"] in self.with_vector:
+                report.errors += 1  # R11: an indexed photo keeps its row and vector while it cannot be read
+                self.log(f"skipping {photo.path}: {loaded.error}")
+                return None
+            return job, "", None, None, None, loaded.error
+        digest = loaded.digest
+        if row is not None and row["content_hash"] == digest and row["id"] in self.with_vector:
+            back = row["status"] == "deleted"
+            self.db.update_photo(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns, "status": "ok",
+                                             "error": None, **({"indexed_at": self.clock()} if back else {})})
+            report.restored += back
+            report.touched += not back
+            return None
+        if row is None and digest in self.reusable:
+            found = self.reusable.pop(digest)
+            self.reused_ids.add(found["id"])
+            back = found["status"] == "deleted"
+            self.db.update_photo(found["id"], {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
+                                               "status": "ok", **({"indexed_at": self.clock()} if back else {})})
+            report.restored += back
+            report.moved += not back
+            return None
+        if job.quarantined:
+            return job, digest, None, None, None, CRASHED
+        if loaded.pixels is None and loaded.error is None:
+            # Not decoded: its hash was a vanished row's that an earlier copy of the same bytes took (R7). The
+            # one case of a second read.
+            loaded = decode_if(digest, lambda _: True, lambda: self.source.decode(photo, self.spec, self.draft), 0)
+        return job, digest, loaded.pixels, loaded.width, loaded.height, loaded.error
+
+    def _write(self, batch: list[tuple], paths: list[str]) -> None:
+        ok = [item for item in batch if item[5] is None]
+        start = time.perf_counter()
+        vectors = self.embed([(item[0].photo.path, item[1]) for item in ok],
+                             np.stack([item[2] for item in ok])) if ok else []
+        codes = iter(self.books.code_blobs(vectors) if self.books is not None and ok else [None] * len(ok))
+        self.timings["encode"] += time.perf_counter() - start
+        start = time.perf_counter()
+        vectors = iter(vectors)
+        stamp = self.clock()
+        written = []
+        for job, digest, _, width, height, error in batch:
+            photo = job.photo
+            record = {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
+                      "content_hash": digest or None, "width": width, "height": height,
+                      "status": "error" if error else "ok", "error": error, "indexed_at": stamp}
+            written.append((None if job.row is None else job.row["id"], record,
+                            None if error else to_blob(next(vectors)), None if error else next(codes)))
+            if error:
+                self.report.errors += 1
+                self.log(f"skipping {photo.path}: {error}")
+            else:
+                self.report.embedded += 1
+        settled = set(paths)
+        left = {path: strikes for path, strikes in _decoding(self.db).items() if path not in settled}
+        meta = {K.DECODING: json.dumps(left, sort_keys=True) if left else None}
+        if written:
+            self.db.write_batch(self.model, written, meta)
+        else:  # nothing to write (every photo kept its vector or stayed unreadable): the store did not change
+            with self.db.atomic():
+                if left:
+                    self.db.set_meta(meta)
+                else:
+                    self.db.delete_meta(K.DECODING)
+        self.timings["write"] += time.perf_counter() - start
 
 
 def _mark_deleted(db: Store, gone: list[dict], rows: dict, partial: bool, allow_empty: bool, report: IndexReport,

@@ -11,7 +11,8 @@ that vanished while read, a photo only in the cloud: tried again on every run).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -22,9 +23,25 @@ from pocketclip.runtime.indexing.decode import (
     DecodeError,
     content_hash,
     load_photo,
+    read_file,
     unavailable,
 )
 from pocketclip.runtime.indexing.walk import PhotoFile, Skipped, walk_photos
+
+
+# Above this size a file is hashed as a stream and decoded from disk (two reads) rather than held in memory.
+MAX_READ_BYTES = 256 << 20
+
+
+@dataclass
+class Loaded:
+    """One read of a photo: its content hash (None if the read failed), and when asked for, its pixels."""
+    digest: str | None
+    pixels: np.ndarray | None = None
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None  # the read's or the decode's reason
+    bytes_read: int = 0
 
 
 def hash_bytes(data: bytes) -> str:
@@ -49,6 +66,9 @@ class PhotoSource(Protocol):
 
     def decode(self, photo: PhotoFile, spec: Mapping, draft: bool) -> tuple[np.ndarray, int, int]:
         """(pixels, width, height); DecodeError for the content, PhotoUnavailable for the environment."""
+
+    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted: Callable[[str], bool]) -> Loaded:
+        """One read: the photo's content hash, and its pixels decoded from the same bytes when `wanted(hash)`."""
 
 
 class FolderSource:
@@ -89,3 +109,30 @@ class FolderSource:
 
     def decode(self, photo: PhotoFile, spec: Mapping, draft: bool) -> tuple[np.ndarray, int, int]:
         return load_photo(photo.absolute, spec, draft)
+
+    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted: Callable[[str], bool]) -> Loaded:
+        """The bytes are read once and both hashed and decoded (a file over MAX_READ_BYTES: hashed as a stream,
+        decoded from disk, so memory stays bounded)."""
+        if photo.size > MAX_READ_BYTES:
+            try:
+                digest = self.content_hash(photo)
+            except DecodeError as exc:
+                return Loaded(None, error=str(exc))
+            return decode_if(digest, wanted, lambda: self.decode(photo, spec, draft), photo.size * 2)
+        try:
+            data = read_file(photo.absolute)
+        except OSError as exc:
+            return Loaded(None, error=str(unavailable(exc) if exc.errno in ENVIRONMENT_ERRNOS else DecodeError(exc)))
+        return decode_if(hash_bytes(data), wanted, lambda: load_photo(data, spec, draft, name=photo.path), len(data))
+
+
+def decode_if(digest: str, wanted: Callable[[str], bool], decode: Callable[[], tuple[np.ndarray, int, int]],
+              bytes_read: int) -> Loaded:
+    """A read photo's Loaded: decoded by `decode` only when `wanted(digest)`."""
+    if not wanted(digest):
+        return Loaded(digest, bytes_read=bytes_read)
+    try:
+        pixels, width, height = decode()
+    except DecodeError as exc:
+        return Loaded(digest, error=str(exc), bytes_read=bytes_read)
+    return Loaded(digest, pixels, width, height, bytes_read=bytes_read)

@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pocketclip.runtime.indexing.raw import RAW_SUFFIXES
 from pocketclip.runtime.one_line import one_line
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif",
+                  *RAW_SUFFIXES}
 # Folders that OSes, NAS boxes and photo tools fill with thumbnails and metadata, not photos.
 SKIP_DIRS = {"@eaDir", ".thumbnails", "__MACOSX", ".AppleDouble", ".Trashes", ".Spotlight-V100", ".fseventsd",
              "$RECYCLE.BIN", "System Volume Information", "lost+found"}
@@ -108,24 +110,27 @@ def walk_photos(root: str | Path, skipped: list[Skipped] | None = None) -> Itera
             folder = "."
         skipped.append(Skipped(path_to_store("" if folder == "." else folder), exc.strerror or one_line(exc, 200), True))
 
+    # String paths and os calls, not pathlib, per file: a no-change re-index is mostly this walk.
     for dirpath, dirnames, filenames in os.walk(root, onerror=unlisted, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS)
+        folder = os.path.relpath(dirpath, root)
+        prefix = "" if folder == "." else folder.replace(os.sep, "/") + "/"
         for name in sorted(filenames):
-            if name.startswith(".") or name in SKIP_FILES or Path(name).suffix.lower() not in PHOTO_SUFFIXES:
+            if name.startswith(".") or name in SKIP_FILES or os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES:
                 continue
-            path = Path(dirpath) / name
-            relative = path_to_store(path.relative_to(root).as_posix())
+            full = os.path.join(dirpath, name)
+            relative = path_to_store(prefix + name)
             try:
-                info = path.lstat()
+                info = os.lstat(full)
                 if stat.S_ISLNK(info.st_mode):
-                    target = path.resolve(strict=True)
+                    target = Path(full).resolve(strict=True)
                     if not target.is_relative_to(root):
                         continue  # the root's contents are what is indexed, not what links point at
                     info = target.stat()
             except (OSError, RuntimeError) as exc:  # Python < 3.13 reports a link loop as RuntimeError
                 if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
                     reason = "link loops"
-                elif isinstance(exc, FileNotFoundError) and path.is_symlink():
+                elif isinstance(exc, FileNotFoundError) and os.path.islink(full):
                     reason = "broken link"
                 else:
                     reason = exc.strerror or one_line(exc, 200)
@@ -134,7 +139,7 @@ def walk_photos(root: str | Path, skipped: list[Skipped] | None = None) -> Itera
             if not stat.S_ISREG(info.st_mode):
                 skipped.append(Skipped(relative, f"not a regular file ({_kind(info.st_mode)})", False))
                 continue
-            yield PhotoFile(relative, path, info.st_size, info.st_mtime_ns)
+            yield PhotoFile(relative, Path(full), info.st_size, info.st_mtime_ns)
 
 
 def check_regular(info: os.stat_result) -> None:

@@ -133,27 +133,31 @@ def snapshot(path):
 
 
 @pytest.mark.slow
-def test_sigkilled_run_resumes_to_the_same_store(tmp_path, fp32_bundle):
+def test_sigkilled_runs_resume_to_the_same_store(tmp_path, fp32_bundle):
+    """kill -9 at random points (three runs killed once some batches are in, wherever the pipeline is: reading,
+    decoding, encoding or writing), then a run to the end: the store an unbroken run makes."""
     root = tmp_path / "photos"
     draw_photos(root, 120)
     command = [sys.executable, "-m", "pocketclip.cli", "index", str(root), "--bundle", str(fp32_bundle.root),
                "--batch-size", "4", "--silent"]
     subprocess.run(command + ["--db", str(tmp_path / "straight.db")], check=True, capture_output=True, timeout=300)
     killed = tmp_path / "killed.db"
-    proc = subprocess.Popen(command + ["--db", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait until some batches are in, then kill without warning
-        try:
-            with sqlite3.connect(killed, timeout=1) as conn:
-                if conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] >= 12:
-                    break
-        except sqlite3.Error:
-            pass
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    rng = np.random.default_rng(7)
+    for target in sorted(rng.integers(8, 110, size=3)):
+        proc = subprocess.Popen(command + ["--db", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:  # wait until some batches are in, then kill
+            try:
+                with sqlite3.connect(killed, timeout=1) as conn:
+                    if conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] >= target:
+                        break
+            except sqlite3.Error:
+                pass
+            time.sleep(rng.uniform(0.0, 0.05))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
     partial = snapshot(killed)
-    assert 0 < len(partial[1]) < 120, "the kill must land mid-run"
+    assert 0 < len(partial[1]) < 120, "the kills must land mid-run"
     subprocess.run(command + ["--db", str(killed)], check=True, capture_output=True, timeout=300)
     assert snapshot(killed) == snapshot(tmp_path / "straight.db")
 
@@ -206,6 +210,9 @@ def test_unreadable_file_is_recorded(tmp_path, photo_folder, encoder, monkeypatc
 
     monkeypatch.setattr(pocketclip.runtime.indexing.decode.Image, "open", refuse)
     monkeypatch.setattr(pocketclip.runtime.indexing.source, "content_hash", refuse_hash)
+    real_read = pocketclip.runtime.indexing.source.read_file
+    monkeypatch.setattr(pocketclip.runtime.indexing.source, "read_file",
+                        lambda path: refuse_hash(path) and real_read(path))
     db = store(tmp_path, encoder)
     report, log = run(photo_folder, db, encoder)
     assert report.errors == 1 and "skipping photo_010.jpg: unavailable: permission denied" in log
