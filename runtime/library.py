@@ -59,6 +59,7 @@ class Library:
         self.db, self.db_path, self.root, self.encoder = db, db_path, root, encoder
         self.mode, self.candidates = mode, candidates
         self._index: SearchIndex | None = None
+        self._generation = -1  # the store generation the search index was loaded at
         self.mode_used: str | None = None
         self._lock: int | None = None  # the writer lock's descriptor, for libraries opened to index
         self.retry_errors = False  # set by create() when the bundle or backend changed since the last run
@@ -146,9 +147,13 @@ class Library:
         return report
 
     def search_index(self) -> SearchIndex:
-        """The index searches run on (exact or PQ, by the bundle's settings), loaded on first use."""
-        if self._index is None:
+        """The index searches run on (exact or PQ, by the bundle's settings), loaded on first use and again
+        whenever the store's generation moved: a library opened to search (the web page) sees each batch an
+        indexing run commits, while the run goes on."""
+        generation = self.db.generation()
+        if self._index is None or generation != self._generation:
             self.mode_used, self._index = open_index(self.db, self.bundle, self.mode, self.candidates)
+            self._generation = generation
         return self._index
 
     def search_vector(self, vector: np.ndarray, k: int | None = None, relative: float | None = None) -> list[Hit]:

@@ -80,7 +80,7 @@ class ServedLibrary:
 
     def start_index(self) -> bool:
         """Run the incremental indexer on the library's root in the background (False if one is running).
-        The new vectors are searched once the run ends; until then the old index answers."""
+        Searches see each batch it commits (Library.search_index reloads when the store's generation moves)."""
         served = self.library
 
         def run(progress, log):

@@ -43,14 +43,15 @@ def test_each_photo_is_read_once_and_kept_vectors_are_not_decoded(tmp_path, phot
 
 def test_search_sees_each_committed_batch_while_indexing(tmp_path, photo_folder, fp32_bundle):
     library = Library.create(tmp_path / "index.db", photo_folder, fp32_bundle)
+    reader = Library.open(tmp_path / "index.db")  # opened once, as the web page does
     seen = []
 
     def during(done: int, total: int) -> None:  # called after each batch is committed, before the next
         if 0 < done < total:
-            reader = Library.open(tmp_path / "index.db")
             seen.append((done, len(reader.search_text("a red star", k=100)), reader.status()["ok"]))
-            reader.close()
 
     library.index(batch_size=8, progress=during)
     library.close()
     assert seen == [(8, 8, 8), (16, 16, 16)]
+    assert len(reader.search_text("a red star", k=100)) == 24  # and the last batch too
+    reader.close()
