@@ -26,6 +26,7 @@ from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress, inde
 from pocketclip.runtime.indexing.walk import stored_file
 from pocketclip.runtime.search.hits import Hit, SearchIndex, check_query
 from pocketclip.runtime.search.pq_index import open_index
+from pocketclip.runtime.search.query import combine, parse_query
 from pocketclip.runtime.store import ModelMismatch, Store, StoreError, lock_writer
 from pocketclip.runtime.store import meta_keys as K
 
@@ -165,6 +166,22 @@ class Library:
         if not query or not query.strip():
             raise ValueError("the query is empty; type what the photos show")
         return self.search_vector(self.encoder.encode_texts([query])[0], k, relative)
+
+    def search_query(self, query: str, k: int | None = None, relative: float | None = None, paths: bool = True
+                     ) -> list[Hit]:
+        """Search by a query in rclip's arithmetic (`2:beach + sunset - people + ./photo.jpg`, see
+        search/query.py); a plain query is a text search. `paths` False refuses photo paths in the query."""
+        terms = parse_query(query, paths)
+        texts = [t.text for t in terms if t.text is not None]
+        by_text = dict(zip(texts, self.encoder.encode_texts(texts))) if texts else {}
+        vectors = []
+        for term in terms:
+            if term.path is not None:
+                pixels, _, _ = load_photo(term.path, self.bundle.preprocess)
+                vectors.append(self.encoder.encode_pixels(pixels[None])[0])
+            else:
+                vectors.append(by_text[term.text])
+        return self.search_vector(combine(terms, np.stack(vectors)), k, relative)
 
     def search_image(self, photo: str | Path | bytes, k: int | None = None, relative: float | None = None
                      ) -> list[Hit]:

@@ -94,7 +94,8 @@ def _finite(value: float | None) -> float | None:
 def search_command(query: str | None, image_path: Path | None, db_path: Path, bundle: str | None,
                    top_k: int | None, relative: float | None, mode: str, candidates: int | None, as_json: bool,
                    sheet: Path | None) -> None:
-    """Search the store by text or by photo; one hit per line (path, score), best first.
+    """Search the store by text or by photo; one hit per line (path, score), best first. Queries add and
+    subtract (rclip's syntax): "beach + sunset - people", weights "2:beach + sunset", photos "beach + ./me.jpg".
 
     Example: pocketclip search "two red circles on the left" -k 5 --sheet hits.png
     """
@@ -112,7 +113,7 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
         if image_path is not None:
             hits = library.search_image(image_path, top_k, relative)
         else:
-            hits = library.search_text(query, top_k, relative)
+            hits = library.search_query(query, top_k, relative)
     if as_json:
         click.echo(json.dumps([h.to_json(str(library.file(h))) for h in hits], indent=2))
     else:

@@ -43,7 +43,9 @@ class ServedLibrary:
             return hits, (time.perf_counter() - start) * 1000
 
     def search_text(self, query: str, k: int, relative: float | None) -> tuple[list[Hit], float]:
-        return self._timed(lambda lib: lib.search_text(query, k, relative))
+        """A text query, with rclip's arithmetic (`beach + sunset - people`); photo paths in it are refused: a
+        page must not make the server read its files."""
+        return self._timed(lambda lib: lib.search_query(query, k, relative, paths=False))
 
     def similar(self, photo_id: int, k: int, relative: float | None) -> tuple[list[Hit], float]:
         if not 0 <= photo_id <= MAX_PHOTO_ID:

@@ -99,6 +99,8 @@ def test_a_bad_upload_is_a_one_line_error(server, body, status, words):
     ("/api/search?q=dog&k=501", 400),
     ("/api/search?q=dog&k=ten", 400),
     ("/api/search?q=dog&relative=2", 400),
+    ("/api/search?q=dog%20%2B%20", 400),  # "dog + ": query arithmetic with nothing after the operator
+    ("/api/search?q=dog%20%2B%20/etc/passwd", 400),  # a path in a query: the server reads no file for a page
     ("/api/similar/999999", 404),
     ("/api/similar/99999999999999999999999", 404),
     ("/api/similar/abc", 404),
