@@ -24,6 +24,7 @@ from pocketclip.runtime.indexing.binding import Binding, bind_store
 from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress, index_folder
 from pocketclip.runtime.indexing.walk import stored_file
+from pocketclip.runtime.search.duplicates import DUPLICATE_COSINE, DuplicateGroup, duplicate_groups
 from pocketclip.runtime.search.hits import Hit, SearchIndex, check_query
 from pocketclip.runtime.search.pq_index import open_index
 from pocketclip.runtime.search.query import combine, parse_query
@@ -182,6 +183,17 @@ class Library:
             else:
                 vectors.append(by_text[term.text])
         return self.search_vector(combine(terms, np.stack(vectors)), k, relative)
+
+    def duplicates(self, threshold: float | None = None) -> tuple[list[DuplicateGroup], dict[int, str]]:
+        """Groups of exact copies and near-duplicates (stored vectors at least `threshold` apart in cosine; default:
+        the bundle's `search.duplicate_cosine`, else DUPLICATE_COSINE), and the paths of their photos by id."""
+        threshold = self.bundle.search.get("duplicate_cosine", DUPLICATE_COSINE) if threshold is None else threshold
+        if not 0 < threshold <= 1 or threshold != threshold:
+            raise ValueError(f"the duplicate threshold is a cosine in (0, 1], not {threshold}")
+        arrays = self.db.search_arrays(self.bundle.fingerprint, with_codes=False)
+        hashes = self.db.content_hashes()
+        groups = duplicate_groups(arrays.ids, arrays.vectors, [hashes.get(int(i)) for i in arrays.ids], threshold)
+        return groups, dict(zip(arrays.ids.tolist(), arrays.paths or []))
 
     def search_image(self, photo: str | Path | bytes, k: int | None = None, relative: float | None = None
                      ) -> list[Hit]:

@@ -13,7 +13,7 @@ import click
 from pocketclip.cli.conformance import conformance_command
 from pocketclip.cli.demo import demo
 from pocketclip.cli.export import export_command
-from pocketclip.cli.library import index_command, search_command, status_command
+from pocketclip.cli.library import duplicates_command, index_command, search_command, status_command
 from pocketclip.cli.models import eval_command, train_command
 from pocketclip.cli.models_group import models_group
 from pocketclip.cli.parity import parity_command
@@ -29,8 +29,8 @@ def cli() -> None:
     """
 
 
-for command in (demo, index_command, search_command, status_command, serve_command, parity_command,
-                export_command, eval_command, train_command, models_group, conformance_command):
+for command in (demo, index_command, search_command, duplicates_command, status_command, serve_command,
+                parity_command, export_command, eval_command, train_command, models_group, conformance_command):
     cli.add_command(command)
 
 

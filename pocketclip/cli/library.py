@@ -140,3 +140,29 @@ def status_command(db_path: Path, as_json: bool) -> None:
     with library_errors():
         report = library_status(db_path)
     click.echo(json.dumps(report, indent=2) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+
+
+@click.command("duplicates")
+@db_option
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="cosine at which two photos are near-duplicates (default: the model's)")
+@json_option
+def duplicates_command(db_path: Path, threshold: float | None, as_json: bool) -> None:
+    """Groups of exact copies and near-duplicates (resized, re-encoded, cropped a little, lightly edited),
+    biggest first; each photo with its cosine to the group's first.
+
+    Example: pocketclip duplicates --json
+    """
+    from pocketclip.runtime.library import Library
+
+    with library_errors():
+        library = Library.open(db_path, reference=torch_reference)
+        groups, paths = library.duplicates(_finite(threshold))
+    if as_json:
+        click.echo(json.dumps([g.to_json(paths) for g in groups], indent=2))
+        return
+    for group in groups:
+        click.echo(f"{group.kind}, {len(group.ids)} photos:")
+        for photo_id, score in zip(group.ids, group.scores):
+            click.echo(f"  {one_line(str(library.root / paths[photo_id]))}\t{score:.4f}")
+    click.echo(f"{len(groups)} groups, {sum(len(g.ids) - 1 for g in groups)} photos beyond the first of each", err=True)

@@ -63,6 +63,17 @@ def search(request: Request) -> JSONResponse:
     return hits_json(hits, took, query=query, k=k)
 
 
+def duplicates(request: Request) -> JSONResponse:
+    """GET /api/duplicates?threshold=C: groups of exact copies and near-duplicates, biggest first."""
+    raw = request.query_params.get("threshold")
+    try:
+        threshold = None if raw is None else float(raw)
+    except ValueError:
+        raise HTTPException(400, f"threshold must be a cosine in (0, 1], not {raw[:20]!r}") from None
+    groups, paths, took = served(request).duplicates(threshold)
+    return JSONResponse({"took_ms": round(took, 2), "groups": [g.to_json(paths) for g in groups]})
+
+
 def similar(request: Request) -> JSONResponse:
     """GET /api/similar/{id}?k=N&relative=R: photos like one of the library's (itself first)."""
     photo_id = request.path_params["photo_id"]

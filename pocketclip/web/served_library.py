@@ -57,6 +57,13 @@ class ServedLibrary:
         memory by the runtime's guarded open; the upload never reaches a disk."""
         return self._timed(lambda lib: lib.search_image(data, k, relative))
 
+    def duplicates(self, threshold: float | None) -> tuple[list, dict[int, str], float]:
+        """Library.duplicates, timed: (groups, paths by id, milliseconds)."""
+        with self.lock:
+            start = time.perf_counter()
+            groups, paths = self.library.duplicates(threshold)
+            return groups, paths, (time.perf_counter() - start) * 1000
+
     def photo(self, photo_id: int) -> tuple[PhotoRow, Path] | None:
         """An indexed photo's row and real file, only while it is 'ok' and its file is inside the root."""
         if not 0 <= photo_id <= MAX_PHOTO_ID:

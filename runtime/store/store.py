@@ -224,6 +224,11 @@ class Store(Database):
         row = self.execute(f"SELECT e.vector {SEARCHABLE} AND p.id = ?", [model, photo_id]).fetchone()
         return None if row is None else from_blobs([row[0]], len(row[0]) // 2)[0]
 
+    def content_hashes(self) -> dict[int, str | None]:
+        """The content hash of every indexed ('ok') photo, by id."""
+        return dict(self.execute("SELECT id, content_hash FROM photos WHERE status = 'ok'").fetchall()) \
+            if self["photos"].exists() else {}
+
     def search_arrays(self, model: str, with_codes: bool = True) -> copy.StoreArrays:
         """The search arrays of `model` read from SQLite into memory (what a search does without a copy)."""
         return copy.read_arrays(self, model, with_codes)

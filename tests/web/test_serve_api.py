@@ -29,6 +29,11 @@ def test_similar_puts_the_photo_itself_first(server, web_library):
     assert len(hits) == 5 and hits[0]["id"] == web_library.ok_id and hits[0]["score"] > 0.999
 
 
+def test_duplicates_answer_in_json(server):
+    reply = server.get("/api/duplicates")
+    assert reply.status == 200 and isinstance(reply.json()["groups"], list) and reply.json()["took_ms"] >= 0
+
+
 def test_status_reports_the_library_and_the_model(server, web_library):
     status = server.get("/api/status").json()
     assert (status["ok"], status["deleted"]) == (23, 1)
@@ -101,6 +106,10 @@ def test_a_bad_upload_is_a_one_line_error(server, body, status, words):
     ("/api/search?q=dog&relative=2", 400),
     ("/api/search?q=dog%20%2B%20", 400),  # "dog + ": query arithmetic with nothing after the operator
     ("/api/search?q=dog%20%2B%20/etc/passwd", 400),  # a path in a query: the server reads no file for a page
+    ("/api/search?q=dog%20%2B%20", 400),  # "dog + ": query arithmetic with nothing after the operator
+    ("/api/search?q=dog%20%2B%20/etc/passwd", 400),  # a path in a query: the server reads no file for a page
+    ("/api/duplicates?threshold=abc", 400),
+    ("/api/duplicates?threshold=0", 400),
     ("/api/similar/999999", 404),
     ("/api/similar/99999999999999999999999", 404),
     ("/api/similar/abc", 404),
