@@ -1,0 +1,338 @@
+"""Mutation testing of the runtime's core: does a test fail when the code is wrong?
+
+    python -m benchmarks.mutation [--module runtime/store/store.py ...] [--sample N --seed S]
+                                  [--out benchmarks/results/mutation.json]
+    python -m benchmarks.mutation --restore     # put back sources a killed run left mutated
+
+One small change at a time (a comparison flipped or moved across its boundary, `and`/`or` swapped, `not`
+dropped, a call statement removed, an integer constant moved by one, a bool flipped, a return value
+dropped), written over the module's own file, then the module's tests (MODULES, below) run with `-x` and a
+timeout; the file is always put back and its hash checked. A mutant the tests fail on is killed; one they
+pass is a survivor, reported with file:line. Mutants that cannot change behaviour are listed in
+benchmarks/mutation_equivalent.json with the reason, matched by file, source line and mutation (not by
+line number, which drifts), and reported apart; they are not run.
+
+Written by hand on the standard library's `ast` rather than with mutmut or cosmic-ray: those copy the
+sources to a work folder and import them from there, which the `runtime/` -> `pocketclip.runtime`
+package-dir mapping defeats (the tests would import the untouched installed package). Mutating in place
+keeps the editable install's mapping; a mutant's file gets an mtime of its own and the tests run with
+PYTHONDONTWRITEBYTECODE, so no stale bytecode of the original (same size, same second) is ever imported.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
+BACKUP = ".mutation-backup"
+# The core's modules, grouped as the issue counts them, each with the smallest test files that cover it
+# (none needs an exported bundle, so a mutant is judged in seconds).
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "runtime/store/store.py": ("store", ["tests/runtime/test_store.py", "tests/runtime/test_store_rules.py",
+                                         "tests/runtime/test_search.py"]),
+    "runtime/store/schema.py": ("store", ["tests/runtime/test_store.py", "tests/runtime/test_store_rules.py"]),
+    "runtime/indexing/indexer.py": ("indexing", ["tests/runtime/test_indexing_rules.py"]),
+    "runtime/search/hits.py": ("search", ["tests/runtime/test_search.py"]),
+    "runtime/search/exact.py": ("search", ["tests/runtime/test_search.py"]),
+    "runtime/search/pq.py": ("search", ["tests/runtime/test_pq.py", "tests/runtime/test_pq_index.py"]),
+    "runtime/indexing/decode.py": ("photos", ["tests/runtime/test_photo_reading.py"]),
+    "runtime/indexing/walk.py": ("photos", ["tests/runtime/test_photo_reading.py"]),
+    "runtime/bundle/preprocess.py": ("photos", ["tests/runtime/test_preprocess.py"]),
+}
+BIG = 1000  # integer constants above this (chunk sizes, byte limits) are not moved: one more or less is no behaviour
+NEGATED = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
+           ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+BOUNDARY = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    file: str
+    site: int  # the node's place in ast.walk order of the file (how the mutant is applied again)
+    variant: str
+    line: int
+    operator: str
+    mutation: str  # "`before` -> `after`"
+    context: str  # the source line, stripped: what an equivalent-mutant entry matches
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def _skipped_nodes(tree: ast.AST) -> set[int]:
+    """Nodes never mutated: docstrings, annotations, f-strings (message text) and what a raise says."""
+    skip: set[int] = set()
+
+    def drop(node):
+        skip.update(id(n) for n in ast.walk(node))
+
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            drop(body[0])
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for arg in node.args.args + node.args.kwonlyargs + node.args.posonlyargs + \
+                    [a for a in (node.args.vararg, node.args.kwarg) if a]:
+                if arg.annotation:
+                    drop(arg.annotation)
+            if node.returns:
+                drop(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            drop(node.annotation)
+        elif isinstance(node, (ast.JoinedStr, ast.Raise)):
+            drop(node)
+        elif isinstance(node, ast.ImportFrom):
+            drop(node)
+    return skip
+
+
+def _variants(node: ast.AST) -> list[tuple[str, str]]:
+    """(variant, operator) pairs for one node."""
+    out: list[tuple[str, str]] = []
+    if isinstance(node, ast.Compare):
+        for i, op in enumerate(node.ops):
+            out.append((f"negate:{i}", "comparison flipped"))
+            if type(op) in BOUNDARY:
+                out.append((f"boundary:{i}", "comparison boundary"))
+    elif isinstance(node, ast.BoolOp):
+        out.append(("swap", "and/or swapped"))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        out.append(("drop-not", "not removed"))
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        out.append(("remove", "call removed"))
+    elif isinstance(node, ast.Constant) and type(node.value) is bool:
+        out.append(("flip", "bool flipped"))
+    elif isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) <= BIG:
+        out += [("plus", "constant +1"), ("minus", "constant -1")]
+    elif isinstance(node, ast.Return) and node.value is not None and not (
+            isinstance(node.value, ast.Constant) and node.value.value is None):
+        out.append(("none", "return None"))
+    return out
+
+
+def _apply(node: ast.AST, variant: str) -> ast.AST:
+    """The mutated node (a statement or an expression) for a variant of _variants."""
+    if variant.startswith(("negate:", "boundary:")):
+        kind, index = variant.split(":")
+        ops = list(node.ops)
+        table = NEGATED if kind == "negate" else BOUNDARY
+        ops[int(index)] = table[type(ops[int(index)])]()
+        return ast.Compare(left=node.left, ops=ops, comparators=node.comparators)
+    if variant == "swap":
+        return ast.BoolOp(op=ast.Or() if isinstance(node.op, ast.And) else ast.And(), values=node.values)
+    if variant == "drop-not":
+        return node.operand
+    if variant == "remove":
+        return ast.Pass()
+    if variant == "flip":
+        return ast.Constant(not node.value)
+    if variant in ("plus", "minus"):
+        return ast.Constant(node.value + (1 if variant == "plus" else -1))
+    if variant == "none":
+        return ast.Return(value=ast.Constant(None))
+    raise ValueError(variant)
+
+
+def _sites(tree: ast.AST) -> list[tuple[int, ast.AST, str, str]]:
+    skip = _skipped_nodes(tree)
+    return [(i, node, variant, operator) for i, node in enumerate(ast.walk(tree)) if id(node) not in skip
+            for variant, operator in _variants(node)]
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def mutants_of(file: str) -> list[Mutant]:
+    source = (ROOT / file).read_text()
+    lines = source.splitlines()
+    out = []
+    for site, node, variant, operator in _sites(ast.parse(source)):
+        after = _apply(node, variant)
+        before_text = ast.unparse(node)
+        after_text = "(removed)" if isinstance(after, ast.Pass) else ast.unparse(after)
+        out.append(Mutant(file, site, variant, node.lineno, operator,
+                          f"`{_short(before_text)}` -> `{_short(after_text)}`", lines[node.lineno - 1].strip()))
+    return out
+
+
+class _Replace(ast.NodeTransformer):
+    def __init__(self, target: ast.AST, replacement: ast.AST):
+        self.target, self.replacement = target, replacement
+
+    def visit(self, node):
+        if node is self.target:
+            return self.replacement
+        return self.generic_visit(node)
+
+
+def mutated_source(mutant: Mutant) -> str:
+    """The whole file with this one change (unparsed from the tree: comments go, behaviour stays)."""
+    tree = ast.parse((ROOT / mutant.file).read_text())
+    node = next(node for i, node in enumerate(ast.walk(tree)) if i == mutant.site)
+    tree = ast.fix_missing_locations(_Replace(node, _apply(node, mutant.variant)).visit(tree))
+    return ast.unparse(tree)
+
+
+def load_equivalents() -> list[dict]:
+    return json.loads(EQUIVALENT.read_text())["equivalent"] if EQUIVALENT.is_file() else []
+
+
+def equivalent_reason(mutant: Mutant, equivalents: list[dict]) -> str | None:
+    for entry in equivalents:
+        if (entry["file"], entry["context"], entry["mutation"]) == (mutant.file, mutant.context, mutant.mutation):
+            return entry["reason"]
+    return None
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def run_tests(tests: list[str], timeout: float) -> tuple[str, float]:
+    """('passed' | 'failed' | 'timeout', seconds) of the tests in a fresh interpreter."""
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    start = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                              start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return "timeout", time.perf_counter() - start
+    return ("passed" if done.returncode == 0 else "failed"), time.perf_counter() - start
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_module(file: str, sample: int | None, rng: random.Random, equivalents: list[dict], log) -> dict:
+    group, tests = MODULES[file]
+    path = ROOT / file
+    backup = path.with_name(path.name + BACKUP)
+    if backup.exists():
+        raise SystemExit(f"{backup} exists: a run was killed mid-mutant; `python -m benchmarks.mutation --restore`")
+    original = path.read_bytes()
+    stat = path.stat()
+    outcome, baseline_s = run_tests(tests, 600)
+    if outcome != "passed":
+        raise SystemExit(f"{file}: its tests {' '.join(tests)} do not pass unmutated; fix them first")
+    timeout = max(30.0, 3 * baseline_s + 10)
+    everything = mutants_of(file)
+    chosen = sorted(rng.sample(everything, sample), key=lambda m: m.site) if sample and sample < len(everything) \
+        else everything
+    result = {"group": group, "tests": tests, "baseline_s": round(baseline_s, 1), "timeout_s": round(timeout),
+              "mutants": len(everything), "run": 0, "killed": 0, "survived": 0, "timed_out": 0,
+              "not_compiled": 0, "equivalent": 0, "survivors": [], "equivalents": []}
+    backup.write_bytes(original)
+    try:
+        for n, mutant in enumerate(chosen, 1):
+            reason = equivalent_reason(mutant, equivalents)
+            if reason is not None:
+                result["equivalent"] += 1
+                result["equivalents"].append({"where": mutant.where, "mutation": mutant.mutation, "reason": reason})
+                continue
+            try:
+                text = mutated_source(mutant)
+                compile(text, file, "exec")
+            except (SyntaxError, ValueError, RecursionError):
+                result["not_compiled"] += 1
+                continue
+            path.write_text(text)
+            # an mtime of its own: no cached bytecode of another version matches this file
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + n * 1_000_000_000))
+            outcome, seconds = run_tests(tests, timeout)
+            path.write_bytes(original)
+            result["run"] += 1
+            if outcome == "failed":
+                result["killed"] += 1
+            elif outcome == "timeout":
+                result["timed_out"] += 1
+            else:
+                result["survived"] += 1
+                result["survivors"].append({"where": mutant.where, "operator": mutant.operator,
+                                            "mutation": mutant.mutation, "context": mutant.context})
+            log(f"{file} {n}/{len(chosen)} {mutant.where} {mutant.mutation}: {outcome} ({seconds:.1f}s)")
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        if _sha(path.read_bytes()) != _sha(original):
+            raise SystemExit(f"{file} could not be restored: its original is in {backup}")
+        backup.unlink()
+    detected = result["killed"] + result["timed_out"]
+    result["score"] = round(detected / result["run"], 4) if result["run"] else None
+    return result
+
+
+def restore() -> None:
+    for backup in ROOT.rglob(f"*{BACKUP}"):
+        target = backup.with_name(backup.name[: -len(BACKUP)])
+        target.write_bytes(backup.read_bytes())
+        backup.unlink()
+        print(f"restored {target.relative_to(ROOT)}")
+
+
+def summary(modules: dict) -> dict:
+    keys = ("run", "killed", "survived", "timed_out", "not_compiled", "equivalent")
+    groups: dict[str, dict] = {}
+    for result in modules.values():
+        into = groups.setdefault(result["group"], dict.fromkeys(keys, 0))
+        for key in keys:
+            into[key] += result[key]
+    for into in groups.values():
+        into["score"] = round((into["killed"] + into["timed_out"]) / into["run"], 4) if into["run"] else None
+    return groups
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--module", action="append", choices=sorted(MODULES), help="repeatable; default: all")
+    parser.add_argument("--sample", type=int, help="this many mutants of each module, drawn at random")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="the JSON report (default: print it)")
+    parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--restore", action="store_true", help="put back files a killed run left mutated")
+    parser.add_argument("--quiet", action="store_true", help="no line per mutant on stderr")
+    args = parser.parse_args(argv)
+    if args.restore:
+        restore()
+        return 0
+    files = args.module or list(MODULES)
+    if args.list:
+        for file in files:
+            for mutant in mutants_of(file):
+                print(f"{mutant.where}\t{mutant.operator}\t{mutant.mutation}")
+        return 0
+    signal.signal(signal.SIGTERM, _interrupted)
+    log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    rng, equivalents = random.Random(args.seed), load_equivalents()
+    start = time.perf_counter()
+    modules = {file: run_module(file, args.sample, rng, equivalents, log) for file in files}
+    report = {"tool": "python -m benchmarks.mutation", "python": sys.version.split()[0],
+              "sample": args.sample, "seed": args.seed if args.sample else None,
+              "wall_s": round(time.perf_counter() - start), "groups": summary(modules), "modules": modules}
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
