@@ -220,8 +220,10 @@ def _interrupted(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def run_module(file: str, sample: int | None, rng: random.Random, equivalents: list[dict], log) -> dict:
-    group, tests = MODULES[file]
+def run_module(file: str, sample: int | None, rng: random.Random, equivalents: list[dict], log,
+               tests: list[str] | None = None) -> dict:
+    group, mapped = MODULES[file]
+    tests = tests or mapped
     path = ROOT / file
     backup = path.with_name(path.name + BACKUP)
     if backup.exists():
@@ -303,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module", action="append", choices=sorted(MODULES), help="repeatable; default: all")
     parser.add_argument("--sample", type=int, help="this many mutants of each module, drawn at random")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tests", nargs="+", help="run these tests instead of the module's own (MODULES)")
     parser.add_argument("--out", type=Path, help="the JSON report (default: print it)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--restore", action="store_true", help="put back files a killed run left mutated")
@@ -321,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     rng, equivalents = random.Random(args.seed), load_equivalents()
     start = time.perf_counter()
-    modules = {file: run_module(file, args.sample, rng, equivalents, log) for file in files}
+    modules = {file: run_module(file, args.sample, rng, equivalents, log, args.tests) for file in files}
     report = {"tool": "python -m benchmarks.mutation", "python": sys.version.split()[0],
               "sample": args.sample, "seed": args.seed if args.sample else None,
               "wall_s": round(time.perf_counter() - start), "groups": summary(modules), "modules": modules}
