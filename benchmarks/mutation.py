@@ -15,19 +15,20 @@ line number, which drifts), and reported apart; they are not run.
 Written by hand on the standard library's `ast` rather than with mutmut or cosmic-ray: those copy the
 sources to a work folder and import them from there, which the `runtime/` -> `pocketclip.runtime`
 package-dir mapping defeats (the tests would import the untouched installed package). Mutating in place
-keeps the editable install's mapping; a mutant's file gets an mtime of its own and the tests run with
-PYTHONDONTWRITEBYTECODE, so no stale bytecode of the original (same size, same second) is ever imported.
+keeps the editable install's mapping; a mutant's file gets an mtime of its own and the tests write no
+bytecode, so no stale bytecode of the original (same size, same second) is ever imported. The tests of each
+mutant run in a child forked from a process with the third-party libraries imported (a second saved a mutant).
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import hashlib
+import importlib
 import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -51,6 +52,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "runtime/indexing/walk.py": ("photos", ["tests/runtime/test_photo_reading.py", "tests/runtime/test_indexing_rules.py"]),
     "runtime/bundle/preprocess.py": ("photos", ["tests/runtime/test_preprocess.py", "tests/runtime/test_photo_reading.py"]),
 }
+WARM = ("numpy", "PIL.Image", "sqlite_utils", "click", "pytest")  # third-party only: never pocketclip's own modules
 BIG = 1000  # integer constants above this (chunk sizes, byte limits) are not moved: one more or less is no behaviour
 NEGATED = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
            ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
@@ -205,16 +207,45 @@ def _sha(data: bytes) -> str:
 
 
 def run_tests(tests: list[str], timeout: float) -> tuple[str, float]:
-    """('passed' | 'failed' | 'timeout', seconds) of the tests in a fresh interpreter."""
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    """('passed' | 'failed' | 'timeout', seconds) of the tests, in a child forked from this process (which has
+    numpy, Pillow, sqlite-utils and pytest imported already, and never imports pocketclip itself, so the child
+    imports the mutated file from its source)."""
     start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: its own process group (a timeout kills all of it), quiet, no bytecode written
+        code = 3
+        try:
+            os.setsid()
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
+            os.chdir(ROOT)
+            sys.dont_write_bytecode = True
+            os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+            import pytest
+
+            code = int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests]))
+        finally:
+            os._exit(code)
     try:
-        done = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-                              start_new_session=True)
-    except subprocess.TimeoutExpired:
-        return "timeout", time.perf_counter() - start
-    return ("passed" if done.returncode == 0 else "failed"), time.perf_counter() - start
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.perf_counter() - start > timeout:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return "timeout", time.perf_counter() - start
+            time.sleep(0.02)
+    except BaseException:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        raise
+    passed = os.waitstatus_to_exitcode(status) == 0
+    return ("passed" if passed else "failed"), time.perf_counter() - start
 
 
 def _interrupted(signum, frame):
@@ -326,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{mutant.where}\t{mutant.operator}\t{mutant.mutation}")
         return 0
     signal.signal(signal.SIGTERM, _interrupted)
+    for name in WARM:  # once, here: every forked test run starts with them imported
+        importlib.import_module(name)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     rng, equivalents = random.Random(args.seed), load_equivalents()
     modules = {file: run_module(file, args.sample, rng, equivalents, log, args.tests) for file in files}
