@@ -68,6 +68,7 @@ class Mutant:
     operator: str
     mutation: str  # "`before` -> `after`"
     context: str  # the source line, stripped: what an equivalent-mutant entry matches
+    occurrence: int = 1  # the same mutation on the same source line again (walk order): 2, 3, ...
 
     @property
     def where(self) -> str:
@@ -163,13 +164,14 @@ def _short(text: str, width: int = 90) -> str:
 def mutants_of(file: str) -> list[Mutant]:
     source = (ROOT / file).read_text()
     lines = source.splitlines()
-    out = []
+    out, seen = [], {}
     for site, node, variant, operator in _sites(ast.parse(source)):
         after = _apply(node, variant)
         before_text = ast.unparse(node)
         after_text = "(removed)" if isinstance(after, ast.Pass) else ast.unparse(after)
-        out.append(Mutant(file, site, variant, node.lineno, operator,
-                          f"`{_short(before_text)}` -> `{_short(after_text)}`", lines[node.lineno - 1].strip()))
+        mutation, context = f"`{_short(before_text)}` -> `{_short(after_text)}`", lines[node.lineno - 1].strip()
+        seen[mutation, context] = seen.get((mutation, context), 0) + 1
+        out.append(Mutant(file, site, variant, node.lineno, operator, mutation, context, seen[mutation, context]))
     return out
 
 
@@ -196,8 +198,9 @@ def load_equivalents() -> list[dict]:
 
 
 def equivalent_reason(mutant: Mutant, equivalents: list[dict]) -> str | None:
-    for entry in equivalents:
-        if (entry["file"], entry["context"], entry["mutation"]) == (mutant.file, mutant.context, mutant.mutation):
+    for entry in equivalents:  # an entry without "occurrence" covers every occurrence on its line
+        if (entry["file"], entry["context"], entry["mutation"]) == (mutant.file, mutant.context, mutant.mutation) \
+                and entry.get("occurrence", mutant.occurrence) == mutant.occurrence:
             return entry["reason"]
     return None
 
@@ -354,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for file in files:
             for mutant in mutants_of(file):
-                print(f"{mutant.where}\t{mutant.operator}\t{mutant.mutation}")
+                print(json.dumps({"where": mutant.where, "file": file, "context": mutant.context,
+                                  "mutation": mutant.mutation, "occurrence": mutant.occurrence}, ensure_ascii=False))
         return 0
     signal.signal(signal.SIGTERM, _interrupted)
     for name in WARM:  # once, here: every forked test run starts with them imported

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 
 def test_towers_benchmark_prints_ratios():
@@ -116,3 +117,28 @@ def test_phone_search_benchmark_measures_the_kotlin_code_index(int8_bundle):
     assert 0 < kotlin["p50_ms"] <= kotlin["p95_ms"]
     assert abs(result["recall_kotlin_minus_reference"]) <= 0.05
     assert result["reference_pq_rerank"]["recall_at_10"] >= 0.9
+
+
+@pytest.mark.slow  # mutates runtime/search/exact.py in place for a few seconds: run the suite one process at a time
+def test_mutation_run_kills_a_sample_and_puts_the_file_back(tmp_path):
+    """Three mutants of exact search, each judged by tests/runtime/test_search.py; reports only (the full run and its
+    90% bar: `python -m benchmarks.mutation`, docs/testing.md)."""
+    import hashlib
+    from pathlib import Path
+
+    source = Path(__file__).parents[1] / "runtime" / "search" / "exact.py"
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    out = subprocess.run([sys.executable, "-m", "benchmarks.mutation", "--module", "runtime/search/exact.py",
+                          "--sample", "3", "--seed", "1", "--quiet", "--out", str(tmp_path / "mutation.json")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+    assert not list(source.parent.glob("*.mutation-backup"))
+    report = json.loads((tmp_path / "mutation.json").read_text())
+    module = report["modules"]["runtime/search/exact.py"]
+    assert module["run"] + module["equivalent"] + module["not_compiled"] == 3 == report["sample"]
+    assert module["killed"] + module["survived"] + module["timed_out"] == module["run"]
+    assert module["killed"] >= 1, "no sampled mutant was killed: the tests no longer fail when exact search is wrong"
+    assert all(s["where"].startswith("runtime/search/exact.py:") for s in module["survivors"])
+    assert report["groups"]["search"]["run"] == module["run"]
+    print(f"mutation sample: {module['killed']} of {module['run']} killed, survivors {module['survivors']}")

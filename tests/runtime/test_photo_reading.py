@@ -246,8 +246,9 @@ def test_the_photo_pixel_bound_is_inclusive(tmp_path, monkeypatch):
 def test_pillows_limit_bounds_the_decoded_pixels_and_is_put_back(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400)
     assert open_photo(png(20, 20, tmp_path / "at.png")).size == (20, 20)
-    with pytest.raises(DecodeError, match="over Pillow's limit of 400"):
-        open_photo(png(20, 21, tmp_path / "over.png"))
+    for width, height in ((20, 21), (21, 20)):
+        with pytest.raises(DecodeError, match="over Pillow's limit of 400"):
+            open_photo(png(width, height, tmp_path / "over.png"))
     assert open_photo(jpeg(160, 160), 16).size == (20, 20)  # drafted to 1/8: within the limit
     with pytest.raises(DecodeError, match="over Pillow's limit"):
         open_photo(jpeg(160, 160))
@@ -362,3 +363,24 @@ def test_the_content_hash_is_blake2b_of_the_bytes_of_regular_files_only(tmp_path
         content_hash(tmp_path / "fifo.jpg")
     with pytest.raises(NotRegularFile, match="folder"):
         check_regular(os.stat(tmp_path))
+
+
+def test_a_fifo_is_never_opened_to_be_hashed(tmp_path, monkeypatch):
+    os.mkfifo(tmp_path / "fifo.jpg")
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *args, **kwargs: opened.append(path) or real_open(path, *args, **kwargs))
+    with pytest.raises(NotRegularFile):
+        content_hash(tmp_path / "fifo.jpg")
+    assert opened == []
+
+
+def test_a_file_swapped_for_a_fifo_after_its_check_is_refused(tmp_path, monkeypatch):
+    """The check by name and the open are two steps: what was opened is checked again (no hash of a FIFO)."""
+    jpeg(32, 32, tmp_path / "p.jpg")
+    os.mkfifo(tmp_path / "fifo.jpg")
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *args, **kwargs: real_stat(tmp_path / "p.jpg") if
+                        str(path).endswith("fifo.jpg") else real_stat(path, *args, **kwargs))
+    with pytest.raises(NotRegularFile, match="FIFO"):
+        content_hash(tmp_path / "fifo.jpg")

@@ -63,6 +63,9 @@ def test_hits_and_the_relative_cutoff():
     assert hits[0].to_json() == {"rank": 1, "id": 30, "path": "c.jpg", "score": 1.0}
     assert Hit(2, 5, "x.jpg", 0.12345678).to_json("/abs/x.jpg") == {"rank": 2, "id": 5, "path": "/abs/x.jpg",
                                                                     "score": 0.123457}
+    assert len({hits[0], Hit(1, 30, "c.jpg", 1.0)}) == 1  # a value: hashable, equal by its fields, unchangeable
+    with pytest.raises(AttributeError):
+        hits[0].score = 2.0
 
 
 @pytest.mark.parametrize("k, relative", [(0, None), (-1, None), (True, None), (2.0, None), ("3", None),
