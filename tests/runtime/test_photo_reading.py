@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,8 +100,65 @@ def test_what_cannot_be_looked_at_is_reported_not_opened(tmp_path, monkeypatch):
 def test_a_missing_root_is_the_one_thing_skipped(tmp_path):
     skipped = []
     assert list(walk_photos(tmp_path / "missing", skipped)) == []
-    assert len(skipped) == 1 and skipped[0].path == "" and skipped[0].folder and skipped[0].reason
+    assert len(skipped) == 1 and skipped[0].path == "" and skipped[0].folder
+    assert str(tmp_path / "missing") in skipped[0].reason  # the reason names the folder that is not there
     assert list(walk_photos(tmp_path / "missing")) == []  # no list given: nothing to report into
+
+
+def test_every_reason_is_one_line_of_at_most_200_characters(tmp_path, monkeypatch):
+    skipped = []
+    list(walk_photos(tmp_path / ("x" * 150) / ("y" * 100), skipped))
+    assert len(skipped[0].reason) == 200 and skipped[0].reason.startswith("[Errno 2] No such file or directory")
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"a")
+    real_lstat = Path.lstat
+    monkeypatch.setattr(Path, "lstat", lambda self: (_ for _ in ()).throw(OSError("z\n" * 300))
+                        if self.name == "a.jpg" else real_lstat(self))
+    skipped = []
+    assert list(walk_photos(root, skipped)) == [] and skipped == [Skipped("a.jpg", "z " * 100, False)]
+    monkeypatch.setattr(os, "scandir", lambda path=".": (_ for _ in ()).throw(OSError("w" * 300)))
+    skipped = []
+    assert list(walk_photos(root, skipped)) == [] and skipped == [Skipped("", "w" * 200, True)]
+
+
+def test_a_file_gone_between_the_listing_and_its_look_is_not_a_broken_link(tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"a")
+    (root / "b.jpg").write_bytes(b"b")
+    real_lstat = Path.lstat
+
+    def lstat(self):
+        if self.name == "a.jpg":
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self))
+        return real_lstat(self)
+
+    monkeypatch.setattr(Path, "lstat", lstat)
+    skipped = []
+    assert [p.path for p in walk_photos(root, skipped)] == ["b.jpg"]
+    assert skipped == [Skipped("a.jpg", "No such file or directory", False)]
+
+
+def test_a_dangling_link_out_of_the_root_is_reported_too(tmp_path):
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "gone.jpg").symlink_to(tmp_path / "elsewhere" / "gone.jpg")
+    skipped = []
+    assert list(walk_photos(root, skipped)) == [] and skipped == [Skipped("gone.jpg", "broken link", False)]
+
+
+def test_what_the_walk_yields_are_values(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    photo = next(walk_photos(tmp_path))
+    item = Skipped("x", "why", False)
+    assert len({photo, photo}) == 1 and len({item, Skipped("x", "why", False)}) == 1
+    for value, field in ((photo, "size"), (item, "reason")):
+        with pytest.raises(AttributeError):
+            setattr(value, field, 0)
+    (tmp_path / "link.jpg").symlink_to(tmp_path / "a.jpg")
+    with pytest.raises(NotRegularFile, match=r"\(unknown kind\)"):
+        check_regular(os.lstat(tmp_path / "link.jpg"))
 
 
 def test_an_unreadable_root_is_reported_as_the_root(tmp_path, monkeypatch):
