@@ -98,19 +98,55 @@ def test_a_file_that_is_not_sqlite_is_one_error(tmp_path):
             Store.open(path, readonly=readonly)
 
 
+def in_a_thread(call):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
+
+
+def test_the_schema_keeps_paths_unique_and_finds_photos_by_content(tmp_path):
+    db = Store.open(tmp_path / "s.db")
+    indexes = {tuple(i.columns): i.unique for i in db["photos"].indexes}
+    assert indexes[("path",)] and not indexes[("content_hash",)]
+    db["photos"].insert({"path": "a.jpg", "status": "ok"})
+    with pytest.raises(sqlite3.IntegrityError):
+        db["photos"].insert({"path": "a.jpg", "status": "ok"})
+    assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA application_id").fetchone()[0] == schema.APPLICATION_ID
+
+
+def test_readers_and_writers_wait_ten_seconds_for_a_lock_and_readers_work_from_any_thread(tmp_path):
+    path = tmp_path / "s.db"
+    writer = with_photos(Store.open(path), ["ok"])
+    reader = Store.open(path, readonly=True)
+    for db in (writer, reader):
+        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
+    assert in_a_thread(reader.ok_ids) == {1}
+
+
 # ---- read-only media ------------------------------------------------------------------------------------
 
-@pytest.fixture
-def read_only_media(monkeypatch):
+class FailsWhenUsed:
+    """A connection as SQLite gives one on read-only media: opening is lazy, the first statement fails."""
+
+    def execute(self, *args):
+        raise sqlite3.OperationalError("unable to open database file")
+
+
+@pytest.fixture(params=["connect", "first statement"])
+def read_only_media(monkeypatch, request):
     """SQLite as it behaves on read-only media: a `mode=ro` open of a WAL store fails (no -shm file can be
-    made); only an `immutable=1` open reads it. (The tests run as root, whom a read-only folder does not stop.)"""
+    made), at the connect or at the first statement; only an `immutable=1` open reads it. (The tests run as
+    root, whom a read-only folder does not stop.)"""
     real = sqlite3.connect
     opened = []
 
     def connect(database, *args, **kwargs):
         opened.append(str(database))
         if "mode=ro" in str(database):
-            raise sqlite3.OperationalError("unable to open database file")
+            if request.param == "connect":
+                raise sqlite3.OperationalError("unable to open database file")
+            return FailsWhenUsed()
         return real(database, *args, **kwargs)
 
     monkeypatch.setattr(schema.sqlite3, "connect", connect)
@@ -123,11 +159,13 @@ def test_read_only_media_is_read_as_immutable(tmp_path, read_only_media):
     generation = db.generation()
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+    Path(f"{path}-wal").write_bytes(b"")  # an empty log holds nothing to apply
     before = digest(path)
     ro = Store.open(path, readonly=True)
     assert read_only_media[-1].endswith("?immutable=1")
     assert ro.generation() == generation and ro.ok_ids() == {1, 3} and ro.searchable_count("m") == 2
     assert list(ro.search_arrays("m").ids) == [1, 3]
+    assert in_a_thread(ro.ok_ids) == {1, 3}  # a server searches from its worker threads
     ro.close()
     assert digest(path) == before
 
