@@ -79,3 +79,14 @@ def test_recall_at_10_counts_the_exact_top_10_found():
     alone = recall_at_10(codebooks, vectors, queries, None)
     few = recall_at_10(codebooks, vectors, queries, 10)
     assert 0 <= alone < 1 and alone == few  # 10 candidates re-ranked: the same 10 photos as pq alone
+
+
+def test_recall_is_rounded_to_four_places():
+    from pocketclip.runtime.search.hits import mean_overlap
+
+    vectors, queries, codebooks = unit_rows(400, 24, 6), unit_rows(3, 24, 8), books(6, 64)
+    scanner = PQScanner(codebooks, codebooks.stored_codes(vectors))
+    found = [search_pq(scanner, query, 10)[0] for query in queries]
+    exact = mean_overlap(found, [top(vectors @ query, 10) for query in queries])
+    assert round(exact, 3) != round(exact, 4) != round(exact, 5)  # a third of a tenth: 0.xyzw...
+    assert recall_at_10(codebooks, vectors, queries, None) == round(exact, 4)

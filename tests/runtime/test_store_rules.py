@@ -226,12 +226,17 @@ class ArgmaxCodes:
 def test_codebooks_encode_every_usable_vector_in_chunks(tmp_path):
     db = with_photos(Store.open(tmp_path / "s.db"), ["ok", "deleted", "ok", "ok", "error"])
     db.execute("UPDATE embeddings SET vector = x'00' WHERE photo_id = 4")  # a blob of the wrong length
+    db.execute("INSERT INTO photos (id, path, status) VALUES (0, 'p0.jpg', 'ok')")  # a row id 0, as another tool may
+    db.execute("INSERT INTO embeddings (photo_id, model, vector) VALUES (0, 'm', ?)", [to_blob(unit(0))])
     books, start = ArgmaxCodes(), db.generation()
-    assert db.bind_codebooks(books, "sha", "m", chunk=2) == 4 and books.calls == [2, 2]
+    assert db.bind_codebooks(books, "sha", "m", chunk=2) == 5 and books.calls == [2, 2, 1]
     codes = dict(db.execute("SELECT photo_id, pq_code FROM embeddings"))
-    assert codes == {i: bytes([int(np.argmax(unit(i)))]) for i in (1, 2, 3, 5)} | {4: None}
+    assert codes == {i: bytes([int(np.argmax(unit(i)))]) for i in (0, 1, 2, 3, 5)} | {4: None}
     assert db.meta()["pq_codebooks_sha256"] == "sha" and db.generation() == start + 1
-    assert db.ids_with_code() == {1, 2, 3, 5}
+    assert db.ids_with_code() == {0, 1, 2, 3, 5}
+    arrays = db.search_arrays("m")  # with the codes, unless asked without
+    assert arrays.ids.tolist() == [0, 1, 3] and arrays.codes.tobytes() == codes[0] + codes[1] + codes[3]
+    assert db.search_arrays("m", with_codes=False).codes is None
     assert db.bind_codebooks(books, "sha", "m") == 0 and db.generation() == start + 1
     assert db.bind_codebooks(None, None, "m") == 0 and db.generation() == start + 2
     assert db.ids_with_code() == set() and "pq_codebooks_sha256" not in db.meta()
@@ -242,7 +247,7 @@ def test_codebooks_encode_every_usable_vector_in_chunks(tmp_path):
 
 def test_every_write_to_photos_or_vectors_raises_the_generation(tmp_path):
     db = with_photos(Store.open(tmp_path / "s.db"), ["ok", "ok", "ok"])
-    steps = [lambda: db.update_photo(1, {"mtime_ns": 5}),
+    steps = [lambda: db.update_photo(1, {"mtime_ns": 5, "path": "moved.jpg"}),
              lambda: db.write_batch("m", [(2, {"status": "error", "error": "bad"}, None, None)]),
              lambda: db.mark_deleted([3], "2026-02-01T00:00:00+00:00"),
              lambda: db.purge_tombstones("2026-03-01T00:00:00+00:00")]
@@ -254,6 +259,7 @@ def test_every_write_to_photos_or_vectors_raises_the_generation(tmp_path):
     db.mark_deleted([], "2026-02-01T00:00:00+00:00")
     assert db.purge_tombstones("2026-03-01T00:00:00+00:00") == 0
     assert db.generation() == before  # nothing written, nothing raised
+    assert db.photo_rows()["moved.jpg"]["mtime_ns"] == 5 and db.path_of(1) == "moved.jpg"
 
 
 def test_an_error_drops_the_photos_vector_and_meta_goes_with_the_batch(tmp_path):
@@ -304,3 +310,31 @@ def test_status_counts_what_a_user_is_shown(tmp_path):
         "unusable_vectors": 1, "last_indexed": "2026-01-05T00:00:00+00:00"}
     files = [Path(db.path), Path(f"{db.path}-wal")]
     assert status["bytes"] == sum(f.stat().st_size for f in files if f.exists()) > Path(db.path).stat().st_size
+
+
+def test_a_store_a_writer_left_before_its_migrations_reads_as_empty(tmp_path):
+    """Our application id, no tables yet (a writer killed between marking the file and migrating it)."""
+    path = sqlite_file(tmp_path / "s.db", f"PRAGMA application_id = {schema.APPLICATION_ID}")
+    db = Store.open(path, readonly=True)
+    assert db.meta() == {} and db.photo_rows() == {}
+    status = db.status()
+    assert (status["ok"], status["error"], status["deleted"], status["pq_codes"], status["unusable_vectors"],
+            status["last_indexed"], status["fingerprint"]) == (0, 0, 0, 0, 0, None, None)
+    db.close()
+    assert Store.open(path).meta()["schema_version"] == "1"  # a writer migrates it
+
+
+def test_status_of_a_library_with_no_failures(tmp_path):
+    status = with_photos(Store.open(tmp_path / "s.db"), ["ok", "ok"]).status()
+    assert (status["ok"], status["error"], status["deleted"]) == (2, 0, 0)
+    status = with_photos(Store.open(tmp_path / "t.db"), ["error", "deleted"]).status()
+    assert (status["ok"], status["error"], status["deleted"]) == (0, 1, 1)
+
+
+def test_the_search_copy_is_written_and_mapped_through_the_store(tmp_path):
+    db = with_photos(Store.open(tmp_path / "s.db"), ["ok", "deleted", "ok"])
+    folder = db.write_copy("m")
+    assert folder == Path(f"{tmp_path / 's.db'}.index") / f"g{db.generation()}" and (folder / "copy.json").is_file()
+    arrays = db.open_copy("m")
+    assert arrays.mapped and arrays.ids.tolist() == [1, 3] and arrays.paths is None
+    assert db.open_copy("other") is None
