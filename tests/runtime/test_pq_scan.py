@@ -90,3 +90,20 @@ def test_recall_is_rounded_to_four_places():
     exact = mean_overlap(found, [top(vectors @ query, 10) for query in queries])
     assert round(exact, 3) != round(exact, 4) != round(exact, 5)  # a third of a tenth: 0.xyzw...
     assert recall_at_10(codebooks, vectors, queries, None) == round(exact, 4)
+
+
+def test_pq_with_rerank_asks_the_scan_for_1000_candidates_unless_told():
+    codebooks = books(6, 64)
+    vectors = unit_rows(50, 24, 9)
+    asked = []
+
+    class Counting(PQScanner):
+        def top(self, query, n):
+            asked.append(n)
+            return super().top(query, n)
+
+    scanner = Counting(codebooks, codebooks.stored_codes(vectors))
+    search_pq(scanner, vectors[0], 10, vectors=vectors)
+    search_pq(scanner, vectors[0], 10, vectors=vectors, candidates=20)
+    search_pq(scanner, vectors[0], 30, vectors=vectors, candidates=20)
+    assert asked == [1000, 20, 30]
