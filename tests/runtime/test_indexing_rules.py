@@ -2,15 +2,19 @@
 after a touch, a move or a restore; a photo that turns undecodable losing its vector; byte-identical files and
 which row a new path takes; progress and timestamps. Real files, a stand-in encoder (a fixed random projection of
 the pixels), no bundle: each test runs in about a second."""
+import errno
+import json
 import os
 import shutil
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from pocketclip.runtime.indexing.indexer import RootUnavailable, index_library
+from pocketclip.runtime.indexing import indexer
+from pocketclip.runtime.indexing.indexer import RootUnavailable, index_folder, index_library
 from pocketclip.runtime.indexing.source import FolderSource
 from pocketclip.runtime.store import Store
 
@@ -195,7 +199,7 @@ def test_tombstones_are_purged_after_thirty_days(library):
     index(root, db, clock)
     clock.jump(29)
     assert index(root, db, clock).purged == 0 and "a.png" in db.photo_rows()
-    clock.jump(2)
+    clock.jump(1)  # thirty days and a few minutes
     assert index(root, db, clock).purged == 1 and "a.png" not in db.photo_rows()
 
 
@@ -280,3 +284,94 @@ def test_bad_sizes_are_refused(library):
     for kwargs in ({"batch_size": 0}, {"workers": 0}, {"prefetch": 0}):
         with pytest.raises(ValueError, match="at least 1"):
             index_library(db, FolderSource(root), "m", SPEC, embed, clock=clock, **{"batch_size": 2, **kwargs})
+
+
+def test_one_photo_a_batch_one_worker_nothing_ahead(library):
+    root, db, clock = library
+    calls = []
+    report = index_library(db, FolderSource(root), "m", SPEC, embed, batch_size=1, workers=1, prefetch=1, clock=clock,
+                           progress=lambda done, total: calls.append(done))
+    assert report.embedded == 4 and calls == [0, 1, 2, 3, 4]
+
+
+class RecordingSource(FolderSource):
+    """The folder, with the draft flag each decode was asked for."""
+
+    def __init__(self, folder):
+        super().__init__(folder)
+        self.drafts = []
+
+    def decode(self, photo, spec, draft):
+        self.drafts.append(draft)
+        return super().decode(photo, spec, draft)
+
+
+def fake_encoder():
+    """What index_folder needs of a BundleEncoder: the bundle's fingerprint and preprocessing, encode_pixels."""
+    return SimpleNamespace(bundle=SimpleNamespace(fingerprint="m", preprocess=SPEC),
+                           encode_pixels=lambda pixels: embed(None, pixels))
+
+
+def test_the_defaults_batches_of_32_drafts_on_failures_waiting(tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    for i in range(33):
+        picture(root / f"{i:02d}.png", i, size=16)
+    (root / "bad.jpg").write_text("not a photo")
+    sources = []
+    monkeypatch.setattr(indexer, "FolderSource", lambda folder: sources.append(RecordingSource(folder)) or sources[-1])
+    db = Store.open(tmp_path / "s.db")
+    db.bind_model("m", 8, "x")
+    calls = []
+    report = index_folder(root, db, fake_encoder(), progress=lambda done, total: calls.append((done, total)))
+    assert (report.embedded, report.errors) == (33, 1) and calls == [(0, 34), (32, 34), (34, 34)]
+    assert set(sources[0].drafts) == {True}
+    report = index_folder(root, db, fake_encoder())
+    assert (report.skipped_errors, report.errors, report.unchanged) == (1, 0, 33)  # failures wait for a change
+    calls.clear()
+    (root / "bad.jpg").write_text("still not a photo")
+    index_library(db, RecordingSource(root), "m", SPEC, embed, progress=lambda done, total: calls.append(done))
+    assert calls == [0, 1]
+    source = RecordingSource(root)
+    picture(root / "new.png", 99)
+    index_library(db, source, "m", SPEC, embed)
+    assert source.drafts == [True]
+    shutil.rmtree(root)
+    with pytest.raises(RootUnavailable):  # not allowed to empty the store unless asked
+        index_folder(root, db, fake_encoder())
+
+
+def test_what_the_walk_could_not_look_at_is_counted_and_left_alone(library, monkeypatch):
+    root, db, clock = library
+    picture(root / "album" / "e.png", 5)
+    picture(root / "album" / "f.png", 6)
+    index(root, db, clock)
+    os.mkfifo(root / "pipe.jpg")
+    (root / "a.png").unlink()
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("album"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    lines = []
+    report = index(root, db, clock, lines)
+    assert (report.skipped_files, report.unlisted_folders, report.deleted, report.withheld) == (1, ["album"], 1, 0)
+    assert sorted(lines) == ["skipping album/: Permission denied", "skipping pipe.jpg: not a regular file (FIFO)"]
+    assert row(db, "album/e.png")["status"] == "ok" and row(db, "album/f.png")["status"] == "ok"
+    assert row(db, "a.png")["status"] == "deleted"
+    monkeypatch.undo()
+    report = index(root, db, clock)
+    assert (report.skipped_files, report.unlisted_folders, report.unchanged) == (1, [], 5)
+
+
+def test_decoding_records_of_photos_gone_are_dropped_and_a_broken_record_is_ignored(library):
+    root, db, clock = library
+    db.set_meta({"decoding": json.dumps({"gone.png": 1})})  # a run killed while decoding a photo since removed
+    assert index(root, db, clock).embedded == 4
+    assert "decoding" not in db.meta()
+    db.set_meta({"decoding": "{not json"})
+    (root / "e.png").write_bytes((root / "a.png").read_bytes()[:-1] + b"\0")
+    report = index(root, db, clock)
+    assert report.embedded + report.errors == 1 and "decoding" not in db.meta()
