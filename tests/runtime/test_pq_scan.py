@@ -25,14 +25,15 @@ def by_definition(codebooks, codes, query):
                      for i in range(codes.shape[1])], dtype=np.float32)
 
 
-@pytest.mark.parametrize("subspaces, codewords", [(6, 64), (3, 256), (1, 32), (6, 16), (3, 16), (4, 4), (3, 8)])
-def test_the_scan_is_the_sum_of_per_subspace_lookups(subspaces, codewords):
-    codebooks = books(subspaces, codewords)
-    vectors = unit_rows(300, 24, 1)
+@pytest.mark.parametrize("subspaces, codewords, dim", [(6, 64, 24), (3, 256, 24), (1, 32, 24), (6, 16, 24),
+                                                       (3, 16, 24), (4, 4, 24), (3, 8, 24), (16, 4, 32), (17, 8, 34)])
+def test_the_scan_is_the_sum_of_per_subspace_lookups(subspaces, codewords, dim):
+    codebooks = books(subspaces, codewords, dim)
+    vectors = unit_rows(300, dim, 1)
     codes = codebooks.encode(vectors)
     scanner = PQScanner(codebooks, codebooks.stored_codes(vectors))
     assert len(scanner) == 300
-    for query in unit_rows(3, 24, 2):
+    for query in unit_rows(3, dim, 2):
         expected = by_definition(codebooks, codes, query)
         assert np.allclose(adc_scores(codebooks.lookup_tables(query), codes), expected, atol=1e-5)
         assert np.allclose(scanner.scores(query), expected, atol=1e-5)
