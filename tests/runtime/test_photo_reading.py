@@ -332,6 +332,8 @@ def test_content_failures_are_one_line_decode_errors(tmp_path):
         assert str(caught.value) == reason and not isinstance(caught.value, PhotoUnavailable)
     with pytest.raises(DecodeError, match="^cannot decode: .*truncated"):
         load_photo(tmp_path / "truncated.jpg", SPEC)
+    with pytest.raises(DecodeError, match="^cannot decode: .*truncated"):  # decoded whole before it is handed out
+        open_photo(tmp_path / "truncated.jpg")
     with pytest.raises(DecodeError, match=r"^not a regular file \(folder\)"):
         open_photo(tmp_path)
 
