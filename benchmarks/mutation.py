@@ -251,6 +251,20 @@ def run_tests(tests: list[str], timeout: float) -> tuple[str, float]:
     return ("passed" if passed else "failed"), time.perf_counter() - start
 
 
+def _commit() -> str | None:
+    """The checkout's commit (what the sources and tests were when the module ran), + "-dirty" with local changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("-dirty" if dirty else "")
+
+
 def _interrupted(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -273,7 +287,7 @@ def run_module(file: str, sample: int | None, rng: random.Random, equivalents: l
     everything = mutants_of(file)
     chosen = sorted(rng.sample(everything, sample), key=lambda m: m.site) if sample and sample < len(everything) \
         else everything
-    result = {"group": group, "tests": tests, "baseline_s": round(baseline_s, 1), "timeout_s": round(timeout),
+    result = {"group": group, "tests": tests, "commit": _commit(), "baseline_s": round(baseline_s, 1), "timeout_s": round(timeout),
               "mutants": len(everything), "run": 0, "killed": 0, "survived": 0, "timed_out": 0,
               "not_compiled": 0, "equivalent": 0, "survivors": [], "equivalents": []}
     backup.write_bytes(original)
