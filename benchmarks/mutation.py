@@ -351,6 +351,17 @@ def summary(modules: dict) -> dict:
     return groups
 
 
+def markdown(report: dict) -> str:
+    """The per-module and per-group table of a report, and its survivors (for an issue's closing note)."""
+    keys = ("run", "killed", "survived", "timed_out", "equivalent", "not_compiled", "score")
+    lines = ["| module | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    rows = [(file, m) for file, m in report["modules"].items()] + \
+        [(f"**{group}**", g) for group, g in report["groups"].items()]
+    lines += [f"| {name} | " + " | ".join(str(m[key]) for key in keys) + " |" for name, m in rows]
+    survivors = [f"- {s['where']} {s['mutation']}" for m in report["modules"].values() for s in m["survivors"]]
+    return "\n".join(lines + ["", "Survivors:" if survivors else "No survivors."] + survivors) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--module", action="append", choices=sorted(MODULES), help="repeatable; default: all")
@@ -361,11 +372,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge", action="store_true",
                         help="keep the other modules of an existing --out report (a full run done module by module)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--table", type=Path, metavar="REPORT", help="print a report's tables as markdown, run nothing")
     parser.add_argument("--restore", action="store_true", help="put back files a killed run left mutated")
     parser.add_argument("--quiet", action="store_true", help="no line per mutant on stderr")
     args = parser.parse_args(argv)
     if args.restore:
         restore()
+        return 0
+    if args.table:
+        sys.stdout.write(markdown(json.loads(args.table.read_text())))
         return 0
     files = args.module or list(MODULES)
     if args.list:
