@@ -142,3 +142,25 @@ def test_mutation_run_kills_a_sample_and_puts_the_file_back(tmp_path):
     assert all(s["where"].startswith("runtime/search/exact.py:") for s in module["survivors"])
     assert report["groups"]["search"]["run"] == module["run"]
     print(f"mutation sample: {module['killed']} of {module['run']} killed, survivors {module['survivors']}")
+
+
+def test_every_equivalent_mutant_listed_still_exists_and_every_mapped_test_too():
+    """An entry of benchmarks/mutation_equivalent.json that no longer matches a mutant (the line changed) would
+    hide nothing, but it would rot: it is reported here, with the module's tests the run would look for."""
+    from pathlib import Path
+
+    from benchmarks.mutation import MODULES, equivalent_reason, load_equivalents, mutants_of
+
+    root = Path(__file__).parents[1]
+    entries = load_equivalents()
+    matched = set()
+    for file in MODULES:
+        for mutant in mutants_of(file):
+            for i, entry in enumerate(entries):
+                if equivalent_reason(mutant, [entry]) is not None:
+                    matched.add(i)
+    assert [entries[i] for i in range(len(entries)) if i not in matched] == []
+    assert all(entry["reason"] for entry in entries)
+    for file, (group, tests) in MODULES.items():
+        assert (root / file).is_file() and group in ("store", "indexing", "search", "photos")
+        assert all((root / test.split("::")[0]).is_file() for test in tests), file
