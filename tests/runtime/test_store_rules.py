@@ -338,3 +338,15 @@ def test_the_search_copy_is_written_and_mapped_through_the_store(tmp_path):
     arrays = db.open_copy("m")
     assert arrays.mapped and arrays.ids.tolist() == [1, 3] and arrays.paths is None
     assert db.open_copy("other") is None
+
+
+def test_a_reader_sees_what_a_writer_committed_before_any_checkpoint(tmp_path):
+    """Searching while an index run writes: the reader opens the store read-only, through its write-ahead log."""
+    path = tmp_path / "s.db"
+    writer = with_photos(Store.open(path), ["ok"])
+    writer.conn.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.write_batch("m", [(None, {"path": "new.jpg", "status": "ok"}, to_blob(unit(5)), None)])
+    assert Path(f"{path}-wal").stat().st_size > 0
+    reader = Store.open(path, readonly=True)
+    assert reader.ok_ids() == {1, 2} and reader.path_of(2) == "new.jpg"
+    assert not list(Path.cwd().glob("file:*"))  # the read-only open is a URI, not a file of that name
