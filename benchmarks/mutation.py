@@ -317,7 +317,8 @@ def run_module(file: str, sample: int | None, rng: random.Random, equivalents: l
             else:
                 result["survived"] += 1
                 result["survivors"].append({"where": mutant.where, "operator": mutant.operator,
-                                            "mutation": mutant.mutation, "context": mutant.context})
+                                            "mutation": mutant.mutation, "context": mutant.context,
+                                            "occurrence": mutant.occurrence})
             log(f"{file} {n}/{len(chosen)} {mutant.where} {mutant.mutation}: {outcome} ({seconds:.1f}s)")
     finally:
         path.write_bytes(original)
@@ -362,6 +363,39 @@ def markdown(report: dict) -> str:
     return "\n".join(lines + ["", "Survivors:" if survivors else "No survivors."] + survivors) + "\n"
 
 
+def reclassify(report: dict, equivalents: list[dict]) -> dict:
+    """Survivors of a finished run that the equivalents list now names move to the module's equivalents (what a
+    new run would report: it skips them); each module counts how many moved ("reclassified")."""
+    for file, result in report["modules"].items():
+        kept = []
+        for survivor in result["survivors"]:
+            line = int(survivor["where"].rsplit(":", 1)[1])
+            candidates = [m for m in mutants_of(file) if (m.context, m.mutation) == (survivor["context"],
+                                                                                     survivor["mutation"])]
+            if "occurrence" in survivor:
+                candidates = [m for m in candidates if m.occurrence == survivor["occurrence"]]
+            mutant = min(candidates, key=lambda m: abs(m.line - line), default=None)
+            reason = None
+            if mutant is not None and len({m.occurrence for m in candidates if m.line == mutant.line}) == 1:
+                reason = equivalent_reason(mutant, equivalents)
+            elif mutant is not None:  # the same mutation twice on the line: equivalent only if every occurrence is
+                reasons = {equivalent_reason(m, equivalents) for m in candidates if m.line == mutant.line}
+                reason = reasons.pop() if len(reasons) == 1 else None
+            if reason is None:
+                kept.append(survivor)
+                continue
+            result["equivalents"].append({"where": survivor["where"], "mutation": survivor["mutation"], "reason": reason})
+            result["equivalent"] += 1
+            result["run"] -= 1
+            result["survived"] -= 1
+            result["reclassified"] = result.get("reclassified", 0) + 1
+        result["survivors"] = kept
+        detected = result["killed"] + result["timed_out"]
+        result["score"] = round(detected / result["run"], 4) if result["run"] else None
+    report["groups"] = summary(report["modules"])
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--module", action="append", choices=sorted(MODULES), help="repeatable; default: all")
@@ -372,12 +406,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge", action="store_true",
                         help="keep the other modules of an existing --out report (a full run done module by module)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--reclassify", type=Path, metavar="REPORT",
+                        help="move a report's survivors that the equivalents list now names to its equivalents")
     parser.add_argument("--table", type=Path, metavar="REPORT", help="print a report's tables as markdown, run nothing")
     parser.add_argument("--restore", action="store_true", help="put back files a killed run left mutated")
     parser.add_argument("--quiet", action="store_true", help="no line per mutant on stderr")
     args = parser.parse_args(argv)
     if args.restore:
         restore()
+        return 0
+    if args.reclassify:
+        report = reclassify(json.loads(args.reclassify.read_text()), load_equivalents())
+        args.reclassify.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         return 0
     if args.table:
         sys.stdout.write(markdown(json.loads(args.table.read_text())))
