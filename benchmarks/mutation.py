@@ -269,8 +269,20 @@ def _interrupted(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _named(file: str, survivors: list[dict]) -> list[Mutant]:
+    """The mutants a report's survivors name (by source line, mutation and occurrence; the nearest line wins)."""
+    everything, out = mutants_of(file), []
+    for survivor in survivors:
+        line = int(survivor["where"].rsplit(":", 1)[1])
+        candidates = [m for m in everything if (m.context, m.mutation) == (survivor["context"], survivor["mutation"])
+                      and m.occurrence == survivor.get("occurrence", m.occurrence)]
+        nearest = sorted(candidates, key=lambda m: abs(m.line - line))
+        out += [m for m in nearest if m.line == nearest[0].line] if nearest else []
+    return sorted(set(out), key=lambda m: m.site)
+
+
 def run_module(file: str, sample: int | None, rng: random.Random, equivalents: list[dict], log,
-               tests: list[str] | None = None) -> dict:
+               tests: list[str] | None = None, only: list[Mutant] | None = None) -> dict:
     group, mapped = MODULES[file]
     tests = tests or mapped
     path = ROOT / file
@@ -287,6 +299,8 @@ def run_module(file: str, sample: int | None, rng: random.Random, equivalents: l
     everything = mutants_of(file)
     chosen = sorted(rng.sample(everything, sample), key=lambda m: m.site) if sample and sample < len(everything) \
         else everything
+    if only is not None:
+        chosen = only
     result = {"group": group, "tests": tests, "commit": _commit(), "baseline_s": round(baseline_s, 1), "timeout_s": round(timeout),
               "mutants": len(everything), "run": 0, "killed": 0, "survived": 0, "timed_out": 0,
               "not_compiled": 0, "equivalent": 0, "survivors": [], "equivalents": []}
@@ -363,6 +377,29 @@ def markdown(report: dict) -> str:
     return "\n".join(lines + ["", "Survivors:" if survivors else "No survivors."] + survivors) + "\n"
 
 
+def judge_survivors_again(report: dict, files: list[str], equivalents: list[dict], log) -> dict:
+    """Run a finished report's survivors again with the tests as they are now (tests added since can only kill
+    more: the killed stay killed) and fold the outcome into each module's counts."""
+    for file in files:
+        old = report["modules"][file]
+        named = _named(file, old["survivors"])
+        again = run_module(file, None, random.Random(0), equivalents, log, only=named)
+        for key in ("killed", "timed_out", "not_compiled"):
+            old[key] += again[key]
+        old["equivalent"] += again["equivalent"]
+        old["equivalents"] += again["equivalents"]
+        old["run"] -= again["equivalent"] + again["not_compiled"]
+        old["survived"] = again["survived"]
+        old["survivors"] = again["survivors"]
+        old["survivors_judged_again"] = {"commit": again["commit"], "mutants": len(named), "killed": again["killed"],
+                                         "timed_out": again["timed_out"], "wall_s": again["wall_s"]}
+        old["wall_s"] += again["wall_s"]
+        old["score"] = round((old["killed"] + old["timed_out"]) / old["run"], 4) if old["run"] else None
+    report["groups"] = summary(report["modules"])
+    report["wall_s"] = sum(m["wall_s"] for m in report["modules"].values())
+    return report
+
+
 def reclassify(report: dict, equivalents: list[dict]) -> dict:
     """Survivors of a finished run that the equivalents list now names move to the module's equivalents (what a
     new run would report: it skips them); each module counts how many moved ("reclassified")."""
@@ -408,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--reclassify", type=Path, metavar="REPORT",
                         help="move a report's survivors that the equivalents list now names to its equivalents")
+    parser.add_argument("--survivors-of", type=Path, metavar="REPORT",
+                        help="run the survivors of a report again (its --module ones, or all) and update it")
     parser.add_argument("--table", type=Path, metavar="REPORT", help="print a report's tables as markdown, run nothing")
     parser.add_argument("--restore", action="store_true", help="put back files a killed run left mutated")
     parser.add_argument("--quiet", action="store_true", help="no line per mutant on stderr")
@@ -432,6 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupted)
     for name in WARM:  # once, here: every forked test run starts with them imported
         importlib.import_module(name)
+    if args.survivors_of:
+        report = json.loads(args.survivors_of.read_text())
+        log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+        report = judge_survivors_again(report, args.module or list(report["modules"]), load_equivalents(), log)
+        args.survivors_of.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        return 0
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     rng, equivalents = random.Random(args.seed), load_equivalents()
     modules = {file: run_module(file, args.sample, rng, equivalents, log, args.tests) for file in files}
