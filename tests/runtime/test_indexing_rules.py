@@ -375,3 +375,14 @@ def test_decoding_records_of_photos_gone_are_dropped_and_a_broken_record_is_igno
     (root / "e.png").write_bytes((root / "a.png").read_bytes()[:-1] + b"\0")
     report = index(root, db, clock)
     assert report.embedded + report.errors == 1 and "decoding" not in db.meta()
+
+
+def test_index_library_embeds_32_photos_a_batch_unless_told(tmp_path):
+    root = tmp_path / "photos"
+    for i in range(33):
+        picture(root / f"{i:02d}.png", i, size=8)
+    db = Store.open(tmp_path / "s.db")
+    db.bind_model("m", 8, "x")
+    calls = []
+    index_library(db, FolderSource(root), "m", SPEC, embed, progress=lambda done, total: calls.append(done))
+    assert calls == [0, 32, 33]
