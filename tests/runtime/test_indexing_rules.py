@@ -279,11 +279,40 @@ def test_failed_photos_wait_for_a_change_unless_retried(library):
     assert report.embedded == 1 and row(db, "bad.jpg")["status"] == "ok" and row(db, "bad.jpg")["error"] is None
 
 
-def test_bad_sizes_are_refused(library):
+def test_bad_sizes_are_refused_before_anything_changes(library):
     root, db, clock = library
+    index(root, db, clock)
+    os.utime(root / "a.png", ns=(1, 3_000_000_000))  # a touch a run would record
+    generation, before = db.generation(), db.photo_rows()
     for kwargs in ({"batch_size": 0}, {"workers": 0}, {"prefetch": 0}):
         with pytest.raises(ValueError, match="at least 1"):
             index_library(db, FolderSource(root), "m", SPEC, embed, clock=clock, **{"batch_size": 2, **kwargs})
+        assert db.generation() == generation and db.photo_rows() == before
+
+
+class Crash(BaseException):
+    """What a decoder that kills the process looks like to the run (never caught as a photo's error)."""
+
+
+class CrashingSource(FolderSource):
+    def __init__(self, folder, fatal):
+        super().__init__(folder)
+        self.fatal = fatal
+
+    def decode(self, photo, spec, draft):
+        if photo.path == self.fatal:
+            raise Crash(photo.path)
+        return super().decode(photo, spec, draft)
+
+
+def test_a_photo_decoding_ahead_is_recorded_until_its_batch_is_written(library):
+    """R20 with the default two batches decoding ahead: a written batch takes only its own photos off the record."""
+    root, db, clock = library
+    with pytest.raises(Crash):
+        index_library(db, CrashingSource(root, "c.png"), "m", SPEC, embed, batch_size=1, workers=1, clock=clock)
+    recorded = json.loads(db.meta()["decoding"])
+    assert recorded.get("c.png") == 1 and "a.png" not in recorded and "b.png" not in recorded
+    assert db.ids_with_vector("m") == {row(db, "a.png")["id"], row(db, "b.png")["id"]}
 
 
 def test_one_photo_a_batch_one_worker_nothing_ahead(library):
