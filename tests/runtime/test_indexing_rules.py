@@ -415,3 +415,41 @@ def test_index_library_embeds_32_photos_a_batch_unless_told(tmp_path):
     calls = []
     index_library(db, FolderSource(root), "m", SPEC, embed, progress=lambda done, total: calls.append(done))
     assert calls == [0, 32, 33]
+
+
+def test_a_suspect_is_decoded_alone_so_an_innocent_one_is_never_quarantined(library):
+    """R20: after a crash every photo of the batches in flight is a suspect; the next run decodes them one at a time,
+    each recorded only while it decodes, so only the one that crashes again reaches two strikes."""
+    root, db, clock = library
+    for _ in range(2):
+        with pytest.raises(Crash):
+            index_library(db, CrashingSource(root, "b.png"), "m", SPEC, embed, batch_size=2, workers=1, clock=clock)
+    report = index(root, db, clock)
+    assert row(db, "b.png")["status"] == "error" and row(db, "b.png")["error"] == indexer.CRASHED
+    assert [row(db, name)["status"] for name in ("a.png", "c.png", "d.png")] == ["ok"] * 3
+    assert (report.embedded, report.errors, report.unchanged) == (2, 1, 1)  # a was written in the second run
+
+
+class UnreadableSource(FolderSource):
+    """The folder, where one photo cannot be read now (its permission, its disk)."""
+
+    def __init__(self, folder, unreadable):
+        super().__init__(folder)
+        self.unreadable = unreadable
+
+    def content_hash(self, photo):
+        if photo.path == self.unreadable:
+            raise indexer.DecodeError("unavailable: permission denied")
+        return super().content_hash(photo)
+
+
+def test_an_indexed_photo_that_cannot_be_read_now_keeps_its_row_and_says_so(library):
+    root, db, clock = library
+    index(root, db, clock)
+    a = row(db, "a.png")["id"]
+    os.utime(root / "a.png", ns=(1, 4_000_000_000))
+    lines = []
+    report = index_library(db, UnreadableSource(root, "a.png"), "m", SPEC, embed, workers=1, clock=clock,
+                           log=lines.append)
+    assert (report.errors, report.embedded) == (1, 0) and lines == ["skipping a.png: unavailable: permission denied"]
+    assert row(db, "a.png")["status"] == "ok" and a in db.ids_with_vector("m")
