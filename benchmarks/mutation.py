@@ -378,21 +378,25 @@ def markdown(report: dict) -> str:
 
 
 def judge_survivors_again(report: dict, files: list[str], equivalents: list[dict], log) -> dict:
-    """Run a finished report's survivors again with the tests as they are now (tests added since can only kill
-    more: the killed stay killed) and fold the outcome into each module's counts."""
+    """Run a finished report's survivors again with the tests as they are now and fold the outcome into each
+    module's counts. Tests added since can only kill more, so the killed stay killed; a survivor recorded without
+    its occurrence runs with its twins on the line (killed before, so any that survives now is the survivor)."""
     for file in files:
         old = report["modules"][file]
         named = _named(file, old["survivors"])
         again = run_module(file, None, random.Random(0), equivalents, log, only=named)
-        for key in ("killed", "timed_out", "not_compiled"):
+        detected = len(old["survivors"]) - len(again["survivors"]) - again["equivalent"] - again["not_compiled"]
+        timed_out = min(again["timed_out"], detected)
+        old["killed"] += detected - timed_out
+        old["timed_out"] += timed_out
+        for key in ("equivalent", "not_compiled"):
             old[key] += again[key]
-        old["equivalent"] += again["equivalent"]
         old["equivalents"] += again["equivalents"]
         old["run"] -= again["equivalent"] + again["not_compiled"]
-        old["survived"] = again["survived"]
+        old["survived"] = len(again["survivors"])
         old["survivors"] = again["survivors"]
-        old["survivors_judged_again"] = {"commit": again["commit"], "mutants": len(named), "killed": again["killed"],
-                                         "timed_out": again["timed_out"], "wall_s": again["wall_s"]}
+        old["survivors_judged_again"] = {"commit": again["commit"], "survivors": len(named), "detected": detected,
+                                         "wall_s": again["wall_s"]}
         old["wall_s"] += again["wall_s"]
         old["score"] = round((old["killed"] + old["timed_out"]) / old["run"], 4) if old["run"] else None
     report["groups"] = summary(report["modules"])
