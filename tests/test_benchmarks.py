@@ -124,3 +124,50 @@ def test_phone_search_benchmark_measures_the_kotlin_code_index(int8_bundle):
     assert 0 < kotlin["p50_ms"] <= kotlin["p95_ms"]
     assert abs(result["recall_kotlin_minus_reference"]) <= 0.05
     assert result["reference_pq_rerank"]["recall_at_10"] >= 0.9
+
+
+@pytest.mark.slow  # mutates runtime/search/exact.py in place for a few seconds: run the suite one process at a time
+def test_mutation_run_kills_a_sample_and_puts_the_file_back(tmp_path):
+    """Three mutants of exact search, each judged by tests/runtime/test_search.py; reports only (the full run and its
+    90% bar: `python -m benchmarks.mutation`, docs/testing.md)."""
+    import hashlib
+    from pathlib import Path
+
+    source = Path(__file__).parents[1] / "runtime" / "search" / "exact.py"
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    out = subprocess.run([sys.executable, "-m", "benchmarks.mutation", "--module", "runtime/search/exact.py",
+                          "--sample", "3", "--seed", "1", "--quiet", "--out", str(tmp_path / "mutation.json")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+    assert not list(source.parent.glob("*.mutation-backup"))
+    report = json.loads((tmp_path / "mutation.json").read_text())
+    module = report["modules"]["runtime/search/exact.py"]
+    assert module["run"] + module["equivalent"] + module["not_compiled"] == 3 == report["sample"]
+    assert module["killed"] + module["survived"] + module["timed_out"] == module["run"]
+    assert module["killed"] >= 1, "no sampled mutant was killed: the tests no longer fail when exact search is wrong"
+    assert all(s["where"].startswith("runtime/search/exact.py:") for s in module["survivors"])
+    assert report["groups"]["search"]["run"] == module["run"]
+    print(f"mutation sample: {module['killed']} of {module['run']} killed, survivors {module['survivors']}")
+
+
+def test_every_equivalent_mutant_listed_still_exists_and_every_mapped_test_too():
+    """An entry of benchmarks/mutation_equivalent.json that no longer matches a mutant (the line changed) would
+    hide nothing, but it would rot: it is reported here, with the module's tests the run would look for."""
+    from pathlib import Path
+
+    from benchmarks.mutation import MODULES, equivalent_reason, load_equivalents, mutants_of
+
+    root = Path(__file__).parents[1]
+    entries = load_equivalents()
+    matched = set()
+    for file in MODULES:
+        for mutant in mutants_of(file):
+            for i, entry in enumerate(entries):
+                if equivalent_reason(mutant, [entry]) is not None:
+                    matched.add(i)
+    assert [entries[i] for i in range(len(entries)) if i not in matched] == []
+    assert all(entry["reason"] for entry in entries)
+    for file, (group, tests) in MODULES.items():
+        assert (root / file).is_file() and group in ("store", "indexing", "search", "photos")
+        assert all((root / test.split("::")[0]).is_file() for test in tests), file

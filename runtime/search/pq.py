@@ -52,7 +52,8 @@ class PQScanner:
             tables = np.pad(tables, ((0, rows), (0, self.side - tables.shape[1])))
         even = len(self.pairs) * 2
         # index = low + side * high, low the even sub-space: table[high, low] = T[2j+1][high] + T[2j][low]
-        paired = (tables[1:even:2, :, None] + tables[0:even:2, None, :]).reshape(len(self.pairs), -1)
+        # (pairs, side * side): spelled out, since -1 cannot be inferred when there is no pair (M = 1)
+        paired = (tables[1:even:2, :, None] + tables[0:even:2, None, :]).reshape(len(self.pairs), self.side ** 2)
         scores = np.zeros(len(self), dtype=np.float32)
         for table, column in zip(paired, self.pairs):
             scores += np.take(table, column)

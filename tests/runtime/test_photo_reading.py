@@ -1,0 +1,446 @@
+"""Reading photos without a bundle: the walk's rules, stored names that round-trip whatever their bytes, HEIC read by
+the runtime's own opener, JPEG draft decoding of large photos, the pixel bounds, and every failure as one line.
+Small files, no model: the whole file runs in a few seconds (benchmarks/mutation.py runs it per mutant)."""
+import errno
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pocketclip.runtime.indexing import decode
+from pocketclip.runtime.indexing.decode import (
+    DecodeError,
+    PhotoUnavailable,
+    content_hash,
+    load_photo,
+    open_photo,
+    unavailable,
+)
+from pocketclip.runtime.indexing.walk import (
+    BYTES_PREFIX,
+    NotRegularFile,
+    Skipped,
+    check_regular,
+    path_from_store,
+    path_to_store,
+    stored_file,
+    walk_photos,
+)
+
+SPEC = {"size": 48, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+
+
+def jpeg(width, height, path=None):
+    rng = np.random.default_rng(width * height)
+    image = Image.fromarray(rng.integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8)).resize((width, height))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    if path is not None:
+        path.write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def png(width, height, path):
+    Image.new("RGB", (width, height), (200, 30, 90)).save(path)
+    return path
+
+
+# ---- the walk --------------------------------------------------------------------------------------------
+
+def test_the_walk_lists_photo_files_in_order_and_passes_over_the_rest(tmp_path):
+    root = tmp_path / "photos"
+    for name in ("b.jpg", "a.PNG", "album/c.heic", "album/deeper/d.webp", ".hidden.jpg", "notes.txt", "Thumbs.db",
+                 "@eaDir/thumb.jpg", ".thumbnails/t.jpg", ".secret/e.jpg", "lost+found/f.jpg"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"x" * len(name))
+    (root / "album" / "inside.jpg").symlink_to(root / "b.jpg")  # a link to a photo inside the root counts
+    (tmp_path / "outside.jpg").write_bytes(b"outside")
+    (root / "escape.jpg").symlink_to(tmp_path / "outside.jpg")  # ... one pointing out of it does not
+    (root / "linked-album").symlink_to(root / "album")  # folders behind links are never entered
+    skipped = []
+    photos = list(walk_photos(root, skipped))
+    assert [p.path for p in photos] == ["a.PNG", "b.jpg", "album/c.heic", "album/inside.jpg", "album/deeper/d.webp"]
+    assert skipped == []
+    inside = photos[3]
+    assert inside.size == len("b.jpg") and inside.absolute == root / "album" / "inside.jpg"
+    assert photos[1].size == 5 and photos[1].mtime_ns == (root / "b.jpg").stat().st_mtime_ns
+
+
+def test_what_cannot_be_looked_at_is_reported_not_opened(tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "x.jpg").write_bytes(b"x")
+    (root / "ok.jpg").write_bytes(b"ok")
+    (root / "loop.jpg").symlink_to("loop.jpg")
+    (root / "dangling.jpg").symlink_to("nowhere.jpg")
+    os.mkfifo(root / "fifo.jpg")
+    (root / "folder.jpg").mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # the tests run as root, whom permissions do not stop: the OS refusal is raised here
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    skipped = []
+    assert [p.path for p in walk_photos(root, skipped)] == ["ok.jpg"]
+    assert sorted(skipped, key=lambda s: s.path) == [
+        Skipped("dangling.jpg", "broken link", False), Skipped("fifo.jpg", "not a regular file (FIFO)", False),
+        Skipped("locked", "Permission denied", True), Skipped("loop.jpg", "link loops", False)]
+
+
+def test_a_missing_root_is_the_one_thing_skipped(tmp_path):
+    skipped = []
+    assert list(walk_photos(tmp_path / "missing", skipped)) == []
+    assert len(skipped) == 1 and skipped[0].path == "" and skipped[0].folder
+    assert str(tmp_path / "missing") in skipped[0].reason  # the reason names the folder that is not there
+    assert list(walk_photos(tmp_path / "missing")) == []  # no list given: nothing to report into
+
+
+def test_every_reason_is_one_line_of_at_most_200_characters(tmp_path, monkeypatch):
+    skipped = []
+    list(walk_photos(tmp_path / ("x" * 150) / ("y" * 100), skipped))
+    assert len(skipped[0].reason) == 200 and skipped[0].reason.startswith("[Errno 2] No such file or directory")
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"a")
+    real_lstat = Path.lstat
+    monkeypatch.setattr(Path, "lstat", lambda self: (_ for _ in ()).throw(OSError("z\n" * 300))
+                        if self.name == "a.jpg" else real_lstat(self))
+    skipped = []
+    assert list(walk_photos(root, skipped)) == [] and skipped == [Skipped("a.jpg", "z " * 100, False)]
+    monkeypatch.setattr(os, "scandir", lambda path=".": (_ for _ in ()).throw(OSError("w" * 300)))
+    skipped = []
+    assert list(walk_photos(root, skipped)) == [] and skipped == [Skipped("", "w" * 200, True)]
+
+
+def test_a_file_gone_between_the_listing_and_its_look_is_not_a_broken_link(tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"a")
+    (root / "b.jpg").write_bytes(b"b")
+    real_lstat = Path.lstat
+
+    def lstat(self):
+        if self.name == "a.jpg":
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self))
+        return real_lstat(self)
+
+    monkeypatch.setattr(Path, "lstat", lstat)
+    skipped = []
+    assert [p.path for p in walk_photos(root, skipped)] == ["b.jpg"]
+    assert skipped == [Skipped("a.jpg", "No such file or directory", False)]
+
+
+def test_a_dangling_link_out_of_the_root_is_reported_too(tmp_path):
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "gone.jpg").symlink_to(tmp_path / "elsewhere" / "gone.jpg")
+    skipped = []
+    assert list(walk_photos(root, skipped)) == [] and skipped == [Skipped("gone.jpg", "broken link", False)]
+
+
+def test_what_the_walk_yields_are_values(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"a")
+    photo = next(walk_photos(tmp_path))
+    item = Skipped("x", "why", False)
+    assert len({photo, photo}) == 1 and len({item, Skipped("x", "why", False)}) == 1
+    for value, field in ((photo, "size"), (item, "reason")):
+        with pytest.raises(AttributeError):
+            setattr(value, field, 0)
+    (tmp_path / "link.jpg").symlink_to(tmp_path / "a.jpg")
+    with pytest.raises(NotRegularFile, match=r"\(unknown kind\)"):
+        check_regular(os.lstat(tmp_path / "link.jpg"))
+
+
+def test_an_unreadable_root_is_reported_as_the_root(tmp_path, monkeypatch):
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        raise PermissionError(errno.EACCES, "Permission denied", None)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    skipped = []
+    assert list(walk_photos(tmp_path, skipped)) == []
+    assert skipped == [Skipped("", "Permission denied", True)]
+    monkeypatch.setattr(os, "scandir", real_scandir)
+
+
+# ---- names -----------------------------------------------------------------------------------------------
+
+NAMES = [b"plain.jpg", "ünï 📷.jpg".encode(), b"bad_\xff.jpg", b"50%_\xff.jpg", b"%FF_\xff.jpg", b"%25_\xfe.jpg",
+         b"\x80.jpg", b"\x7f\x80\x81.jpg", b"100%.jpg", b".bytes:x.jpg", b".bytes:%41\xff.jpg"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_stored_name_gives_back_the_files_exact_bytes(name):
+    stored = path_to_store(name)
+    stored.encode("utf-8")  # SQLite text: must encode
+    assert os.fsencode(path_from_store(stored)) == name
+    assert path_to_store(os.fsdecode(name)) == stored
+    try:
+        plain = not name.decode("utf-8").startswith(BYTES_PREFIX)
+    except UnicodeDecodeError:
+        plain = False
+    assert stored == name.decode("utf-8") if plain else stored.startswith(BYTES_PREFIX)
+
+
+def test_escapes_are_one_to_one():
+    assert path_to_store(b"bad_\xff.jpg") == ".bytes:bad_%FF.jpg"
+    assert path_to_store(b"50%_\xff.jpg") == ".bytes:50%25_%FF.jpg"
+    assert path_to_store(b"\x80.jpg") == ".bytes:%80.jpg"
+    assert path_to_store(b".bytes:a.jpg") == ".bytes:.bytes:a.jpg"
+    assert len({path_to_store(name) for name in NAMES}) == len(NAMES)
+
+
+def test_odd_names_are_found_and_reopened_by_their_stored_path(tmp_path):
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i, name in enumerate(NAMES[2:]):
+        with open(os.path.join(os.fsencode(root), name), "wb") as f:
+            f.write(bytes([i]) * 10)
+    found = {photo.path: photo for photo in walk_photos(root)}
+    assert len(found) == sum(not name.startswith(b".") for name in NAMES[2:])  # ".bytes:..." names are hidden
+    for i, name in enumerate(NAMES[2:]):
+        if name.startswith(b"."):
+            continue
+        stored = path_to_store(name)
+        assert stored_file(root, stored).read_bytes() == bytes([i]) * 10 and found[stored].size == 10
+
+
+# ---- HEIC ------------------------------------------------------------------------------------------------
+
+def test_a_heic_photo_is_indexed_by_the_runtimes_own_opener(tmp_path):
+    """In a fresh interpreter, so that no other test's registration of pillow-heif can help."""
+    import pillow_heif
+
+    (tmp_path / "photos").mkdir()
+    image = Image.new("RGB", (96, 64), (30, 120, 220))
+    pillow_heif.from_pillow(image).save(tmp_path / "photos" / "phone.heic", quality=90)
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from PIL import Image
+        from pocketclip.runtime.indexing.indexer import index_library
+        from pocketclip.runtime.indexing.source import FolderSource
+        from pocketclip.runtime.store import Store
+        assert ".heic" not in Image.registered_extensions()
+        db = Store.open({str(tmp_path / "s.db")!r})
+        db.bind_model("m", 3, "x")
+        def embed(photos, pixels):
+            v = pixels.mean(axis=(2, 3)) + 3
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
+        report = index_library(db, FolderSource({str(tmp_path / "photos")!r}), "m", {SPEC!r}, embed)
+        row = db.photo_rows()["phone.heic"]
+        print(report.embedded, row["status"], row["width"], row["height"], row["error"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "ok", "96", "64", "None"]
+
+
+# ---- large JPEGs: draft decoding ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("width, height, shorter_side, decoded", [
+    (512, 384, None, (512, 384)),  # no draft asked
+    (512, 384, 64, (128, 96)),  # the smallest DCT scale that keeps the shorter side above 64: 1/4
+    (512, 384, 96, (256, 192)),  # 1/4 would give exactly 96: the decode keeps a margin, 1/2
+    (384, 512, 96, (192, 256)),  # portrait: the same on the width
+    (512, 384, 191, (256, 192)),
+    (384, 512, 191, (192, 256)),
+    (512, 384, 192, (512, 384)),  # half the shorter side: no smaller scale keeps it above
+    (120, 90, 64, (120, 90)),  # under twice the side asked: decoded whole
+])
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale(width, height, shorter_side, decoded):
+    data = jpeg(width, height)
+    image = open_photo(data, shorter_side)
+    assert image.size == decoded and image.mode == "RGB"
+    assert image.getpixel((0, 0)) is not None  # its pixels are there (load() ran)
+
+
+def test_draft_decoding_is_what_loading_an_indexed_photo_does(tmp_path):
+    path = jpeg(800, 600, tmp_path / "big.jpg")
+    drafted, width, height = load_photo(path, SPEC)
+    whole, *size = load_photo(path, SPEC, draft=False)
+    assert (width, height) == (800, 600) == tuple(size) and drafted.shape == whole.shape == (3, 48, 48)
+    assert np.abs(drafted - whole).mean() < 0.1  # the same picture, through a 1/4-scale decode
+    png_pixels, *png_size = load_photo(png(800, 600, tmp_path / "big.png"), SPEC)
+    assert tuple(png_size) == (800, 600) and png_pixels.shape == (3, 48, 48)
+    reads = []
+    real = decode._open_unlimited
+
+    def spy(source):
+        image, limit = real(source)
+        reads.append(image.format)
+        original = image.draft
+        image.draft = lambda mode, size: reads.append(size) or original(mode, size)
+        return image, limit
+
+    decode._open_unlimited = spy
+    try:
+        load_photo(path, SPEC)
+        load_photo(tmp_path / "big.png", SPEC)
+    finally:
+        decode._open_unlimited = real
+    assert reads == ["JPEG", (129, 97), "PNG"]  # drafted to twice the model input (+1), PNGs never
+
+
+# ---- bounds ----------------------------------------------------------------------------------------------
+
+def test_the_photo_pixel_bound_is_inclusive(tmp_path, monkeypatch):
+    monkeypatch.setattr(decode, "MAX_PHOTO_PIXELS", 400)
+    assert open_photo(png(20, 20, tmp_path / "at.png")).size == (20, 20)
+    with pytest.raises(DecodeError, match=r"decompression bomb refused \(21x20 pixels"):
+        open_photo(png(21, 20, tmp_path / "over.png"))
+
+
+def test_pillows_limit_bounds_the_decoded_pixels_and_is_put_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400)
+    assert open_photo(png(20, 20, tmp_path / "at.png")).size == (20, 20)
+    for width, height in ((20, 21), (21, 20)):
+        with pytest.raises(DecodeError, match="over Pillow's limit of 400"):
+            open_photo(png(width, height, tmp_path / "over.png"))
+    assert open_photo(jpeg(160, 160), 16).size == (20, 20)  # drafted to 1/8: within the limit
+    with pytest.raises(DecodeError, match="over Pillow's limit"):
+        open_photo(jpeg(160, 160))
+    assert Image.MAX_IMAGE_PIXELS == 400
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # a program that switched Pillow's limit off
+    assert open_photo(png(20, 21, tmp_path / "over.png")).size == (20, 21)
+    assert Image.MAX_IMAGE_PIXELS is None
+
+
+# ---- failures --------------------------------------------------------------------------------------------
+
+def test_content_failures_are_one_line_decode_errors(tmp_path):
+    (tmp_path / "zero.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("not a photo")
+    good = jpeg(64, 64)
+    (tmp_path / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    os.mkfifo(tmp_path / "fifo.jpg")
+    expected = {"zero.jpg": "not an image Pillow can read", "text.jpg": "not an image Pillow can read",
+                "fifo.jpg": "not a regular file (FIFO)"}
+    for name, reason in expected.items():
+        with pytest.raises(DecodeError) as caught:
+            load_photo(tmp_path / name, SPEC)
+        assert str(caught.value) == reason and not isinstance(caught.value, PhotoUnavailable)
+    with pytest.raises(DecodeError, match="^cannot decode: .*truncated"):
+        load_photo(tmp_path / "truncated.jpg", SPEC)
+    with pytest.raises(DecodeError, match="^cannot decode: .*truncated"):  # decoded whole before it is handed out
+        open_photo(tmp_path / "truncated.jpg")
+    with pytest.raises(DecodeError, match=r"^not a regular file \(folder\)"):
+        open_photo(tmp_path)
+
+
+@pytest.mark.parametrize("error, reason", [
+    (PermissionError(errno.EACCES, "Permission denied"), "unavailable: permission denied"),
+    (PermissionError(errno.EPERM, "Operation not permitted"), "unavailable: permission denied"),
+    (FileNotFoundError(errno.ENOENT, "No such file"), "unavailable: the file vanished"),
+    (OSError(errno.EIO, "Input/output error"), "unavailable: Input/output error"),
+    (OSError(errno.EIO, None), "unavailable: I/O error"),
+    (OSError(errno.ENOSPC, "No space left"), "cannot decode: [Errno 28] No space left"),
+    (OSError("broken data stream"), "cannot decode: broken data stream"),
+    (MemoryError(), "out of memory decoding this photo"),
+    (SyntaxError("not a TIFF file"), "cannot decode: not a TIFF file"),
+    (EOFError("no more data\nline two"), "cannot decode: EOFError: no more data line two"),
+])
+def test_what_opening_raises_becomes_one_reason(tmp_path, monkeypatch, error, reason):
+    path = png(8, 8, tmp_path / "p.png")
+
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(decode.Image, "open", refuse)
+    with pytest.raises(DecodeError) as caught:
+        load_photo(path, SPEC)
+    assert str(caught.value) == reason
+    assert isinstance(caught.value, PhotoUnavailable) == reason.startswith("unavailable: ")
+
+
+def test_a_missing_file_is_unavailable_not_bad(tmp_path):
+    with pytest.raises(PhotoUnavailable, match="^unavailable: the file vanished$"):
+        load_photo(tmp_path / "gone.jpg", SPEC)
+    assert str(unavailable(OSError(errno.EACCES, "x"))) == "unavailable: permission denied"
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_interrupts_pass(tmp_path, monkeypatch, interrupt):
+    path = png(8, 8, tmp_path / "p.png")
+
+    def stop(*args, **kwargs):
+        raise interrupt()
+
+    monkeypatch.setattr(decode.Image, "open", stop)
+    with pytest.raises(interrupt):
+        load_photo(path, SPEC)
+
+
+def test_preprocessing_failures_are_the_photos(tmp_path):
+    path = png(8, 8, tmp_path / "p.png")
+
+    def explode(image):
+        raise ValueError("conversion not supported")
+
+    def exhaust(image):
+        raise MemoryError()
+
+    with pytest.raises(DecodeError, match="^cannot decode: ValueError: conversion not supported$"):
+        load_photo(path, SPEC, finish=explode)
+    with pytest.raises(DecodeError, match="^out of memory preprocessing this photo$"):
+        load_photo(path, SPEC, finish=exhaust)
+    pixels, width, height = load_photo(path, SPEC, finish=lambda image: np.asarray(image))
+    assert pixels.shape == (8, 8, 3) and (width, height) == (8, 8)
+
+
+def test_an_image_is_closed_when_its_bounds_refuse_it(tmp_path, monkeypatch):
+    closed = []
+    real = decode._open_unlimited
+
+    def tracked(source):
+        image, limit = real(source)
+        original = image.close
+        image.close = lambda: closed.append(True) or original()
+        return image, limit
+
+    monkeypatch.setattr(decode, "_open_unlimited", tracked)
+    monkeypatch.setattr(decode, "MAX_PHOTO_PIXELS", 10)
+    with pytest.raises(DecodeError):
+        open_photo(png(8, 8, tmp_path / "p.png"))
+    assert closed == [True]
+
+
+def test_the_content_hash_is_blake2b_of_the_bytes_of_regular_files_only(tmp_path):
+    data = jpeg(32, 32, tmp_path / "p.jpg")
+    assert content_hash(tmp_path / "p.jpg") == hashlib.blake2b(data, digest_size=16).hexdigest()
+    os.mkfifo(tmp_path / "fifo.jpg")
+    with pytest.raises(NotRegularFile, match="FIFO"):
+        content_hash(tmp_path / "fifo.jpg")
+    with pytest.raises(NotRegularFile, match="folder"):
+        check_regular(os.stat(tmp_path))
+
+
+def test_a_fifo_is_never_opened_to_be_hashed(tmp_path, monkeypatch):
+    os.mkfifo(tmp_path / "fifo.jpg")
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *args, **kwargs: opened.append(path) or real_open(path, *args, **kwargs))
+    with pytest.raises(NotRegularFile):
+        content_hash(tmp_path / "fifo.jpg")
+    assert opened == []
+
+
+def test_a_file_swapped_for_a_fifo_after_its_check_is_refused(tmp_path, monkeypatch):
+    """The check by name and the open are two steps: what was opened is checked again (no hash of a FIFO)."""
+    jpeg(32, 32, tmp_path / "p.jpg")
+    os.mkfifo(tmp_path / "fifo.jpg")
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *args, **kwargs: real_stat(tmp_path / "p.jpg") if
+                        str(path).endswith("fifo.jpg") else real_stat(path, *args, **kwargs))
+    with pytest.raises(NotRegularFile, match="FIFO"):
+        content_hash(tmp_path / "fifo.jpg")
