@@ -102,7 +102,7 @@ def index_library(db: Store, source: PhotoSource, model: str, spec: Mapping, emb
     conformance scenarios run with 1: one batch in hand, as the phone cores). `workers`: reading and decoding
     threads (default: one per core). `report`: filled as the run goes (a progress bar reads bytes_read from it).
     """
-    workers = workers or os.cpu_count() or 1
+    workers = (os.cpu_count() or 1) if workers is None else workers
     if batch_size < 1 or workers < 1 or prefetch < 1:
         raise ValueError(f"batch size and workers must be at least 1, not {batch_size} and {workers}")
     report, log = report or IndexReport(), log or (lambda line: None)

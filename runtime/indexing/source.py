@@ -126,6 +126,17 @@ class FolderSource:
         return decode_if(hash_bytes(data), wanted, lambda: load_photo(data, spec, draft, name=photo.path), len(data))
 
 
+def load_in_parts(source: PhotoSource, photo: PhotoFile, spec: Mapping, draft: bool,
+                  wanted: Callable[[str], bool]) -> Loaded:
+    """PhotoSource.load from a source's content_hash and decode (two reads): for a source whose reads are cheap
+    or that has no way to decode bytes it already holds."""
+    try:
+        digest = source.content_hash(photo)
+    except DecodeError as exc:
+        return Loaded(None, error=str(exc))
+    return decode_if(digest, wanted, lambda: source.decode(photo, spec, draft), photo.size)
+
+
 def decode_if(digest: str, wanted: Callable[[str], bool], decode: Callable[[], tuple[np.ndarray, int, int]],
               bytes_read: int) -> Loaded:
     """A read photo's Loaded: decoded by `decode` only when `wanted(digest)`."""

@@ -15,7 +15,8 @@ from PIL import Image
 
 from pocketclip.runtime.indexing import indexer
 from pocketclip.runtime.indexing.indexer import RootUnavailable, index_folder, index_library
-from pocketclip.runtime.indexing.source import FolderSource
+from pocketclip.runtime.indexing.decode import DecodeError
+from pocketclip.runtime.indexing.source import FolderSource, load_in_parts
 from pocketclip.runtime.store import Store
 
 SPEC = {"size": 8, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
@@ -290,11 +291,18 @@ def test_bad_sizes_are_refused_before_anything_changes(library):
         assert db.generation() == generation and db.photo_rows() == before
 
 
+class TwoReads(FolderSource):
+    """The folder, hashed and decoded through content_hash and decode, which the sources below override."""
+
+    def load(self, photo, spec, draft, wanted):
+        return load_in_parts(self, photo, spec, draft, wanted)
+
+
 class Crash(BaseException):
     """What a decoder that kills the process looks like to the run (never caught as a photo's error)."""
 
 
-class CrashingSource(FolderSource):
+class CrashingSource(TwoReads):
     def __init__(self, folder, fatal):
         super().__init__(folder)
         self.fatal = fatal
@@ -323,7 +331,7 @@ def test_one_photo_a_batch_one_worker_nothing_ahead(library):
     assert report.embedded == 4 and calls == [0, 1, 2, 3, 4]
 
 
-class RecordingSource(FolderSource):
+class RecordingSource(TwoReads):
     """The folder, with the draft flag each decode was asked for."""
 
     def __init__(self, folder):
@@ -430,7 +438,7 @@ def test_a_suspect_is_decoded_alone_so_an_innocent_one_is_never_quarantined(libr
     assert (report.embedded, report.errors, report.unchanged) == (2, 1, 1)  # a was written in the second run
 
 
-class UnreadableSource(FolderSource):
+class UnreadableSource(TwoReads):
     """The folder, where one photo cannot be read now (its permission, its disk)."""
 
     def __init__(self, folder, unreadable):
@@ -439,7 +447,7 @@ class UnreadableSource(FolderSource):
 
     def content_hash(self, photo):
         if photo.path == self.unreadable:
-            raise indexer.DecodeError("unavailable: permission denied")
+            raise DecodeError("unavailable: permission denied")
         return super().content_hash(photo)
 
 
