@@ -103,6 +103,17 @@ def chosen(sweep: list[dict]) -> dict:
     return max(good, key=lambda row: row["threshold"]) if good else {}
 
 
+def markdown(report: dict) -> str:
+    """The lines docs/search.md quotes (tests/test_docs_numbers.py checks them against the JSON)."""
+    q, sp = report["quality"], report["speed"]
+    lines = ["| cosine threshold | pairs found | pair precision | pair recall |", "|---|---|---|---|"]
+    lines += [f"| {r['threshold']} | {r['pairs_found']} | {r['precision']} | {r['recall']} |" for r in q["sweep"]]
+    lines += ["", f"{sp['vectors']:,} photos take {sp['seconds_one_core']} s on one core (peak memory "
+                  f"+{sp['peak_rss_growth_mib']} MiB); {sp['copies_found']} of {sp['planted_copies']} planted copies "
+                  f"found."]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--originals", type=int, default=300)

@@ -131,7 +131,7 @@ def limits(student: str, folder: Path, count: int, work: Path) -> dict:
     pixels = np.stack([item.pixels for item in decoded])
     out = {"decode_limit_d": round(d, 1), "image_size": spec["size"]}
     for precision, path in towers.items():
-        tower = OnnxTower(path, None)
+        tower = OnnxTower(path, None, spinning=False)  # as Library.create opens the indexer's encoder
         run_batched(tower, pixels[:ENCODE_BATCH], None, 0, ENCODE_BATCH)  # warm-up
         start = time.perf_counter()
         vectors = run_batched(tower, pixels, None, 0, ENCODE_BATCH)

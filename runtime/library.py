@@ -80,7 +80,7 @@ class Library:
         keeps the model it was indexed with; a new one gets the default model."""
         if bundle is None:
             bundle = recorded_bundle(db_path)
-        encoder = BundleEncoder(_bundle(bundle), backend, precision, reference=reference)
+        encoder = BundleEncoder(_bundle(bundle), backend, precision, reference=reference, spinning=False)
         books = bundle_codebooks(encoder.bundle)  # every file of the bundle is checked before the store is touched
         db_path, root = Path(db_path), Path(root).resolve()
         db_path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,12 +28,16 @@ INPUT_KIND = {"image": (np.float32,), "text": (np.int64, np.int32)}
 
 class OnnxTower:
     def __init__(self, path: Path, input_name: str | None, threads: int = 0, tower: str | None = None,
-                 shape: list | None = None):
-        """`input_name` None: the graph's one input, whatever its name (a pulled model before its manifest)."""
+                 shape: list | None = None, spinning: bool = True):
+        """`input_name` None: the graph's one input, whatever its name (a pulled model before its manifest).
+        `spinning` False: onnxruntime's threads sleep between runs instead of spinning, leaving the cores to
+        the indexer's decoding workers (a query's latency is what spinning is for)."""
         ort = onnxruntime_offline()
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        if not spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         inputs = self.session.get_inputs()
         if len(inputs) == 1 and input_name is None:
@@ -101,11 +105,11 @@ class Normalised:
 
 
 def open_tower(path: Path, fmt: str, input_name: str | None, threads: int = 0, tower: str | None = None,
-               shape: list | None = None, normalise: bool = False) -> TowerBackend:
+               shape: list | None = None, normalise: bool = False, spinning: bool = True) -> TowerBackend:
     """An artifact's runtime; `shape`, the manifest's input shape, is checked against the graph's own;
     `normalise` L2-normalises what a graph without that last step returns."""
     if fmt == "onnx":
-        backend = OnnxTower(path, input_name, threads, tower, shape)
+        backend = OnnxTower(path, input_name, threads, tower, shape, spinning)
     elif fmt == "pte":
         backend = ExecuTorchTower(path)
     else:

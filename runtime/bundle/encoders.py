@@ -35,12 +35,13 @@ def bundle_tokenizer(bundle: Bundle) -> ClipTokenizer | HfTokenizer:
         raise BundleError(f"{path}: not a usable CLIP BPE merges file ({exc})") from None
 
 
-def open_entry(bundle: Bundle, entry: dict, threads: int = 0) -> TowerBackend:
+def open_entry(bundle: Bundle, entry: dict, threads: int = 0, spinning: bool = True) -> TowerBackend:
     """An artifact's tower after its sha256 check; a file its runtime cannot load is a BundleError."""
     path = bundle.verified(entry["file"])
     try:
         return open_tower(path, entry["format"], entry["inputs"][0]["name"], threads, entry["tower"],
-                          entry["inputs"][0].get("shape"), normalise=not entry.get("l2_normalized", True))
+                          entry["inputs"][0].get("shape"), normalise=not entry.get("l2_normalized", True),
+                          spinning=spinning)
     except Exception as exc:  # onnxruntime and ExecuTorch raise their own types for a bad file
         reason = one_line(exc)
         raise BundleError(f"{path}: the {entry['format']} runtime cannot load this {entry['tower']} tower ({reason})"
@@ -49,9 +50,10 @@ def open_entry(bundle: Bundle, entry: dict, threads: int = 0) -> TowerBackend:
 
 class BundleEncoder:
     def __init__(self, bundle: Bundle, fmt: str = "onnx", precision: str = "fp32", threads: int = 0,
-                 reference: ReferenceFactory | None = None):
+                 reference: ReferenceFactory | None = None, spinning: bool = True):
         """`fmt` 'torch' runs the eager PyTorch model the bundle came from (the parity reference),
-        built by `reference` (pocketclip.models.towers.reference_tower.torch_reference)."""
+        built by `reference` (pocketclip.models.towers.reference_tower.torch_reference). `spinning` False:
+        for indexing, where the runtime's threads share the cores with the decoding workers."""
         self.bundle, self.fmt, self.precision = bundle, fmt, precision
         if fmt == "torch":
             if reference is None:
@@ -64,7 +66,7 @@ class BundleEncoder:
             self.image_entry = image_entry = bundle.artifact("image", fmt, precision)
             self.text_entry = text_entry = bundle.artifact("text", fmt, precision)
             self._image_step, self._text_step = fixed_batch(image_entry), fixed_batch(text_entry)
-            self._image = open_entry(bundle, image_entry, threads)
+            self._image = open_entry(bundle, image_entry, threads, spinning)
             self._text = open_entry(bundle, text_entry, threads)
         self.tokenizer = bundle_tokenizer(bundle)
 
