@@ -10,7 +10,8 @@ batch, the no-change re-index, JPEG draft decoding, and memory as the library gr
   real-shape student's image tower, student-hybrid-s at 224 px, random weights, exported as `pocketclip export`
   does) and precision, in one run on the same photos and all cores: d, the decode-only limit (read + hash +
   draft decode + preprocess, the indexer's own workers); e, the encode-only limit (the image artifact on
-  onnxruntime's threads, batches of 32); the index throughput; and photos/s ÷ 1/(1/d + 1/e).
+  onnxruntime's threads, batches of 32); the index throughput; and photos/s ÷ 1/(1/d + 1/e). Each is the
+  best of two interleaved passes.
 - `large` 3200x2400 JPEGs indexed with and without Pillow's draft decoding (`draft_speedup`).
 - `rss`: peak RSS of `pocketclip index` on folders of that many small photos (flat: memory does not grow with
   the library).
@@ -116,37 +117,53 @@ def _image_towers(student: str, work: Path) -> tuple[dict, dict[str, Path]]:
     return asdict(model.cfg.preprocess), paths
 
 
-def limits(student: str, folder: Path, count: int, work: Path) -> dict:
-    """d, e, the index throughput and their ratio, per precision, on the photos in `folder`."""
+def limits(student: str, folder: Path, count: int, work: Path, rounds: int = 2) -> dict:
+    """d, e, the index throughput and their ratio, per precision, on the photos in `folder`: each measured
+    `rounds` times, interleaved, and the best of each kept (another process's load slows a pass, never
+    speeds it up)."""
     spec, towers = _image_towers(student, work)
     source = FolderSource(folder)
     files = source.list([])
     workers = os.cpu_count() or 1
-    for f in files:  # every run below reads the photos from the page cache, this one too
+    for f in files:  # every pass below reads the photos from the page cache, the first one too
         f.absolute.read_bytes()
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # the indexer's own read + hash + decode, alone
-        decoded = list(pool.map(lambda f: source.load(f, spec, True, lambda digest: True), files))
-    d = count / (time.perf_counter() - start)
-    pixels = np.stack([item.pixels for item in decoded])
-    out = {"decode_limit_d": round(d, 1), "image_size": spec["size"]}
-    for precision, path in towers.items():
-        tower = OnnxTower(path, None, spinning=False)  # as Library.create opens the indexer's encoder
-        run_batched(tower, pixels[:ENCODE_BATCH], None, 0, ENCODE_BATCH)  # warm-up
+    opened = {precision: OnnxTower(path, None, spinning=False)  # as Library.create opens the indexer's encoder
+              for precision, path in towers.items()}
+    best: dict[str, float] = {}
+    timings: dict[str, dict] = {}
+
+    def keep(key: str, rate: float) -> None:
+        best[key] = max(best.get(key, 0.0), rate)
+
+    for attempt in range(rounds):
         start = time.perf_counter()
-        vectors = run_batched(tower, pixels, None, 0, ENCODE_BATCH)
-        e = count / (time.perf_counter() - start)
-        db = Store.open(work / f"{student}-{precision}.db")
-        db.bind_model("bench", vectors.shape[1], "bench")
-        start = time.perf_counter()
-        report = index_library(db, source, "bench", spec, lambda photos, px: run_batched(tower, px, None, 0, 32),
-                               batch_size=ENCODE_BATCH)
-        throughput = report.embedded / (time.perf_counter() - start)
-        db.close()
-        limit = 1 / (1 / d + 1 / e)
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # the indexer's own read + hash + decode, alone
+            decoded = list(pool.map(lambda f: source.load(f, spec, True, lambda digest: True), files))
+        keep("d", count / (time.perf_counter() - start))
+        pixels = np.stack([item.pixels for item in decoded])
+        for precision, tower in opened.items():
+            run_batched(tower, pixels[:ENCODE_BATCH], None, 0, ENCODE_BATCH)  # warm-up
+            start = time.perf_counter()
+            run_batched(tower, pixels, None, 0, ENCODE_BATCH)
+            keep(f"e_{precision}", count / (time.perf_counter() - start))
+            db = Store.open(work / f"{student}-{precision}-{attempt}.db")
+            db.bind_model("bench", int(tower(pixels[:1]).shape[1]), "bench")
+            start = time.perf_counter()
+            report = index_library(db, source, "bench", spec,
+                                   lambda photos, px, tower=tower: run_batched(tower, px, None, 0, ENCODE_BATCH),
+                                   batch_size=ENCODE_BATCH)
+            rate = report.embedded / (time.perf_counter() - start)
+            if rate >= best.get(f"t_{precision}", 0.0):
+                timings[precision] = report.timings
+            keep(f"t_{precision}", rate)
+            db.close()
+    out = {"decode_limit_d": round(best["d"], 1), "image_size": spec["size"], "rounds": rounds}
+    for precision in opened:
+        e, throughput = best[f"e_{precision}"], best[f"t_{precision}"]
+        limit = 1 / (1 / best["d"] + 1 / e)
         out[precision] = {"encode_limit_e": round(e, 1), "limit": round(limit, 1),
                           "photos_per_s": round(throughput, 1), "ratio": round(throughput / limit, 3),
-                          "timings": report.timings}
+                          "timings": timings[precision]}
     return out
 
 
