@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.artifacts import markdown as render_artifacts
+from benchmarks.indexing import markdown as render_indexing
 from benchmarks.pq import markdown as render_pq
 from benchmarks.pull import markdown as render_pull
 
@@ -22,7 +23,8 @@ def quoted() -> list[tuple[str, str]]:
     serve, index = result("serve.json"), result("indexing.json")
     phone = result("phone_search.json")
     kotlin = phone["kotlin_code_index"]
-    out = [("docs/web.md", f"p50 {serve['p50_ms']} ms, p95 {serve['p95_ms']} ms"),
+    out = [("docs/search.md", line) for line in render_indexing(index).splitlines() if line]
+    out += [("docs/web.md", f"p50 {serve['p50_ms']} ms, p95 {serve['p95_ms']} ms"),
            ("docs/web.md", f"takes **{serve['cold_search_s']} s**, {serve['speedup']}×"),
            ("docs/search.md", f"**{index['photos_per_s']} photos/s**"),
            ("docs/search.md", f"takes {index['noop_s']} s, **{index['noop_ratio']}** of the first"),
