@@ -98,9 +98,11 @@ def speed(count: int) -> dict:
 
 
 def chosen(sweep: list[dict]) -> dict:
-    """The highest threshold with pair precision and recall both at least 0.9 (fewest false merges)."""
+    """The threshold with the best F1 of pair precision and recall (ties: the higher threshold), if both
+    reach 0.9 there: the default the runtime uses (runtime/search/duplicates.py, DUPLICATE_COSINE)."""
     good = [row for row in sweep if row["precision"] >= 0.9 and row["recall"] >= 0.9]
-    return max(good, key=lambda row: row["threshold"]) if good else {}
+    f1 = lambda r: 2 * r["precision"] * r["recall"] / (r["precision"] + r["recall"])  # noqa: E731
+    return max(good, key=lambda r: (round(f1(r), 4), r["threshold"])) if good else {}
 
 
 def markdown(report: dict) -> str:
@@ -108,6 +110,10 @@ def markdown(report: dict) -> str:
     q, sp = report["quality"], report["speed"]
     lines = ["| cosine threshold | pairs found | pair precision | pair recall |", "|---|---|---|---|"]
     lines += [f"| {r['threshold']} | {r['pairs_found']} | {r['precision']} | {r['recall']} |" for r in q["sweep"]]
+    if q.get("chosen"):
+        c = q["chosen"]
+        lines += ["", f"The default threshold, {c['threshold']}, has the best F1: pair precision {c['precision']}, "
+                      f"recall {c['recall']} on {q['photos']} photos ({q['true_pairs']} true pairs)."]
     lines += ["", f"{sp['vectors']:,} photos take {sp['seconds_one_core']} s on one core (peak memory "
                   f"+{sp['peak_rss_growth_mib']} MiB); {sp['copies_found']} of {sp['planted_copies']} planted copies "
                   f"found."]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.artifacts import markdown as render_artifacts
+from benchmarks.duplicates import markdown as render_duplicates
 from benchmarks.indexing import markdown as render_indexing
 from benchmarks.pq import markdown as render_pq
 from benchmarks.pull import markdown as render_pull
@@ -24,6 +25,7 @@ def quoted() -> list[tuple[str, str]]:
     phone = result("phone_search.json")
     kotlin = phone["kotlin_code_index"]
     out = [("docs/search.md", line) for line in render_indexing(index).splitlines() if line]
+    out += [("docs/search.md", line) for line in render_duplicates(result("duplicates.json")).splitlines() if line]
     out += [("docs/web.md", f"p50 {serve['p50_ms']} ms, p95 {serve['p95_ms']} ms"),
            ("docs/web.md", f"takes **{serve['cold_search_s']} s**, {serve['speedup']}×"),
            ("docs/search.md", f"**{index['photos_per_s']} photos/s**"),
@@ -71,3 +73,9 @@ def quoted() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("page, text", quoted())
 def test_the_page_quotes_the_benchmark_json(page, text):
     assert " ".join(text.split()) in " ".join((ROOT / page).read_text().split()), f"{page} does not say {text!r}"
+
+
+def test_the_runtime_uses_the_duplicate_threshold_the_benchmark_chose():
+    from pocketclip.runtime.search.duplicates import DUPLICATE_COSINE
+
+    assert DUPLICATE_COSINE == result("duplicates.json")["quality"]["chosen"]["threshold"]
