@@ -50,6 +50,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "runtime/search/pq.py": ("search", ["tests/runtime/test_pq_scan.py"]),
     "runtime/indexing/decode.py": ("photos", ["tests/runtime/test_photo_reading.py"]),
     "runtime/indexing/walk.py": ("photos", ["tests/runtime/test_photo_reading.py", "tests/runtime/test_indexing_rules.py"]),
+    "runtime/indexing/source.py": ("indexing", ["tests/runtime/test_indexing_rules.py", "tests/runtime/test_photo_reading.py"]),
+    "runtime/indexing/raw.py": ("photos", ["tests/runtime/test_photo_reading.py"]),
     "runtime/bundle/preprocess.py": ("photos", ["tests/runtime/test_preprocess.py", "tests/runtime/test_photo_reading.py"]),
 }
 WARM = ("numpy", "PIL.Image", "sqlite_utils", "click", "pytest")  # third-party only: never pocketclip's own modules

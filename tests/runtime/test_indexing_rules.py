@@ -3,17 +3,19 @@ after a touch, a move or a restore; a photo that turns undecodable losing its ve
 which row a new path takes; progress and timestamps. Real files, a stand-in encoder (a fixed random projection of
 the pixels), no bundle: each test runs in about a second."""
 import errno
+import hashlib
 import json
 import os
 import shutil
 from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from pocketclip.runtime.indexing import indexer
+from pocketclip.runtime.indexing import indexer, source
 from pocketclip.runtime.indexing.indexer import RootUnavailable, index_folder, index_library
 from pocketclip.runtime.indexing.decode import DecodeError
 from pocketclip.runtime.indexing.source import FolderSource, load_in_parts
@@ -255,6 +257,36 @@ def test_a_missing_or_emptied_root_changes_nothing_unless_allowed(library):
     assert report.deleted == 4 and db.status()["deleted"] == 4 and lines == []
 
 
+def test_a_root_that_cannot_be_read_or_is_a_file_changes_nothing(library, monkeypatch):
+    root, db, clock = library
+    index(root, db, clock)
+    generation = db.generation()
+
+    def scandir(path="."):
+        raise PermissionError(errno.EACCES, "Permission denied", None)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "scandir", scandir)
+        with pytest.raises(RootUnavailable, match=r"cannot be read \(Permission denied\), and the store holds 4"):
+            index(root, db, clock)
+    real_exists = Path.exists
+
+    def exists(path):  # a parent folder we may not search: even whether the root exists cannot be known
+        if path == root:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_exists(path)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "exists", exists)
+        with pytest.raises(RootUnavailable, match=r"cannot be read \(Permission denied\), and the store holds 4"):
+            index(root, db, clock)
+    shutil.rmtree(root)
+    root.write_bytes(b"a file where the library was")
+    with pytest.raises(RootUnavailable, match="is not a folder, and the store holds 4"):
+        index(root, db, clock)
+    assert db.generation() == generation and db.status()["ok"] == 4
+
+
 def test_an_empty_folder_is_fine_for_an_empty_store_a_missing_one_is_not(tmp_path):
     db = Store.open(tmp_path / "s.db")
     db.bind_model("m", 8, "x")
@@ -286,7 +318,7 @@ def test_bad_sizes_are_refused_before_anything_changes(library):
     os.utime(root / "a.png", ns=(1, 3_000_000_000))  # a touch a run would record
     generation, before = db.generation(), db.photo_rows()
     for kwargs in ({"batch_size": 0}, {"workers": 0}, {"prefetch": 0}):
-        with pytest.raises(ValueError, match="at least 1"):
+        with pytest.raises(ValueError, match="^batch size and workers must be at least 1"):  # not a helper's words
             index_library(db, FolderSource(root), "m", SPEC, embed, clock=clock, **{"batch_size": 2, **kwargs})
         assert db.generation() == generation and db.photo_rows() == before
 
@@ -461,3 +493,111 @@ def test_an_indexed_photo_that_cannot_be_read_now_keeps_its_row_and_says_so(libr
                            log=lines.append)
     assert (report.errors, report.embedded) == (1, 0) and lines == ["skipping a.png: unavailable: permission denied"]
     assert row(db, "a.png")["status"] == "ok" and a in db.ids_with_vector("m")
+
+
+def vectors(db):
+    return dict(db.execute("SELECT p.path, e.vector FROM photos p JOIN embeddings e ON e.photo_id = p.id").fetchall())
+
+
+def test_each_photo_is_read_once_and_a_file_too_big_to_hold_is_hashed_as_a_stream(library, tmp_path, monkeypatch):
+    """FolderSource.load: bytes_read counts each photo's bytes once (hashed and decoded from the same read, or only
+    hashed when it keeps its vector); a file over MAX_READ_BYTES is hashed as a stream and decoded from disk (two
+    reads, both counted), and its row and vector are the same."""
+    root, db, clock = library
+    size = {path.name: path.stat().st_size for path in root.iterdir()}
+    assert index(root, db, clock).bytes_read == sum(size.values())
+    assert row(db, "a.png")["content_hash"] == hashlib.blake2b((root / "a.png").read_bytes(), digest_size=16).hexdigest()
+    assert index(root, db, clock).bytes_read == 0  # unchanged: not opened
+    os.utime(root / "a.png", ns=(1, 5_000_000_000))
+    report = index(root, db, clock)
+    assert (report.touched, report.bytes_read) == (1, size["a.png"])
+    for limit in (size["a.png"], size["a.png"] - 1):  # a file of exactly the limit is still held whole
+        streamed = Store.open(tmp_path / f"streamed-{limit}.db")
+        streamed.bind_model("m", 8, "x")
+        monkeypatch.setattr(source, "MAX_READ_BYTES", limit)
+        report = index(root, streamed, Clock())
+        assert report.bytes_read == sum(n if n <= limit else 2 * n for n in size.values())
+        assert report.embedded == 4 and vectors(streamed) == vectors(db)
+        kept = ("content_hash", "width", "height", "status")
+        assert {path: [r[k] for k in kept] for path, r in streamed.photo_rows().items()} == \
+            {path: [r[k] for k in kept] for path, r in db.photo_rows().items()}
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_a_file_that_cannot_be_read_is_unavailable_or_bad_by_its_errno(library, monkeypatch, big):
+    """R10/R11 for FolderSource.load: a permission or I/O failure is tried again on the next run, any other read
+    failure waits for the file to change; held whole or hashed as a stream alike."""
+    root, db, clock = library
+    if big:
+        monkeypatch.setattr(source, "MAX_READ_BYTES", 0)
+    failures = {"a.png": PermissionError(errno.EACCES, "Permission denied"),
+                "b.png": IsADirectoryError(errno.EISDIR, "Is a directory")}
+    real = {"read_file": source.read_file, "content_hash": source.content_hash}
+    for name in real:
+        monkeypatch.setattr(source, name, lambda path, name=name: (_ for _ in ()).throw(failures[path.name])
+                            if path.name in failures else real[name](path))
+    lines = []
+    report = index(root, db, clock, lines)
+    assert (report.embedded, report.errors) == (2, 2)
+    assert report.bytes_read == (root / "c.png").stat().st_size * (1 + big) + (root / "d.png").stat().st_size * (1 + big)
+    assert (row(db, "a.png")["status"], row(db, "a.png")["error"]) == ("error", "unavailable: permission denied")
+    assert (row(db, "b.png")["status"], row(db, "b.png")["error"]) == ("error", "[Errno 21] Is a directory")
+    assert lines == ["skipping a.png: unavailable: permission denied", "skipping b.png: [Errno 21] Is a directory"]
+    report = index(root, db, clock)
+    assert (report.errors, report.skipped_errors, report.unchanged) == (1, 1, 2)  # a.png tried again, b.png waits
+
+
+def test_a_photo_that_keeps_its_vector_is_read_to_be_hashed_never_decoded(library):
+    """R4, R5: a touched photo (its own row's hash) and a moved one (a vanished row's hash) are read once, for
+    the hash; decoding them would only cost time."""
+    root, db, clock = library
+    index(root, db, clock)
+    os.utime(root / "a.png", ns=(1, 5_000_000_000))
+    (root / "b.png").rename(root / "b-moved.png")
+    source = RecordingSource(root)
+    report = index_library(db, source, "m", SPEC, embed, batch_size=2, workers=1, clock=clock)
+    assert (report.touched, report.moved, report.embedded) == (1, 1, 0) and source.drafts == []
+
+
+class DecodeSpy(FolderSource):
+    """The folder, read once per photo by FolderSource.load; `decoded`: the photos decoded by a second read."""
+
+    def __init__(self, folder):
+        super().__init__(folder)
+        self.decoded = []
+
+    def decode(self, photo, spec, draft):
+        self.decoded.append(photo.path)
+        return super().decode(photo, spec, draft)
+
+
+def test_two_new_copies_of_a_vanished_photo_one_takes_its_row_the_other_is_read_again(library):
+    """R5 and R7 in one batch: both copies are read for the hash only (the hash is a vanished row's); the first
+    takes the row and vector, the second is then decoded by a second read, its one case, and embedded."""
+    root, db, clock = library
+    index(root, db, clock)
+    a = row(db, "a.png")["id"]
+    (root / "a.png").rename(root / "a1.png")
+    shutil.copyfile(root / "a1.png", root / "a2.png")
+    picture(root / "e.png", 9)
+    source = DecodeSpy(root)
+    report = index_library(db, source, "m", SPEC, embed, batch_size=4, workers=1, clock=clock)
+    assert (report.moved, report.embedded, report.deleted) == (1, 2, 0) and source.decoded == ["a2.png"]
+    # bytes_read counts the library's bytes, each photo once: the second read of a2.png is not counted again
+    assert report.bytes_read == sum((root / name).stat().st_size for name in ("a1.png", "a2.png", "e.png"))
+    assert row(db, "a1.png")["id"] == a and {a, row(db, "a2.png")["id"], row(db, "e.png")["id"]} <= db.ids_with_vector("m")
+
+
+@pytest.mark.parametrize("prefetch", [1, 2])
+def test_a_batch_with_nothing_to_write_still_takes_its_photos_off_the_decoding_record(library, prefetch):
+    """R20: a batch of touched photos writes no row, yet its photos leave meta `decoding`; when a later batch
+    kills the run, only that batch's photos (and those read ahead) are suspects, never the touched ones."""
+    root, db, clock = library
+    index(root, db, clock)
+    for name in ("a.png", "b.png"):
+        os.utime(root / name, ns=(1, 5_000_000_000))
+    picture(root / "c.png", 7)  # new content: decoded, and the decoder dies on it
+    with pytest.raises(Crash):
+        index_library(db, CrashingSource(root, "c.png"), "m", SPEC, embed, batch_size=2, workers=1,
+                      prefetch=prefetch, clock=clock)
+    assert json.loads(db.meta()["decoding"]) == {"c.png": 1}

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from raw_files import dng
 
 from pocketclip.runtime.indexing import decode
 from pocketclip.runtime.indexing.decode import (
@@ -21,6 +22,7 @@ from pocketclip.runtime.indexing.decode import (
     content_hash,
     load_photo,
     open_photo,
+    read_file,
     unavailable,
 )
 from pocketclip.runtime.indexing.walk import (
@@ -418,29 +420,116 @@ def test_an_image_is_closed_when_its_bounds_refuse_it(tmp_path, monkeypatch):
 def test_the_content_hash_is_blake2b_of_the_bytes_of_regular_files_only(tmp_path):
     data = jpeg(32, 32, tmp_path / "p.jpg")
     assert content_hash(tmp_path / "p.jpg") == hashlib.blake2b(data, digest_size=16).hexdigest()
+    assert read_file(tmp_path / "p.jpg") == data  # the one read the indexer hashes and decodes
     os.mkfifo(tmp_path / "fifo.jpg")
-    with pytest.raises(NotRegularFile, match="FIFO"):
-        content_hash(tmp_path / "fifo.jpg")
+    for read in (content_hash, read_file):
+        with pytest.raises(NotRegularFile, match="FIFO"):
+            read(tmp_path / "fifo.jpg")
     with pytest.raises(NotRegularFile, match="folder"):
         check_regular(os.stat(tmp_path))
 
 
-def test_a_fifo_is_never_opened_to_be_hashed(tmp_path, monkeypatch):
+@pytest.mark.parametrize("read", [content_hash, read_file])
+def test_a_fifo_is_never_opened_to_be_read(tmp_path, monkeypatch, read):
     os.mkfifo(tmp_path / "fifo.jpg")
     opened = []
     real_open = os.open
     monkeypatch.setattr(os, "open", lambda path, *args, **kwargs: opened.append(path) or real_open(path, *args, **kwargs))
     with pytest.raises(NotRegularFile):
-        content_hash(tmp_path / "fifo.jpg")
+        read(tmp_path / "fifo.jpg")
     assert opened == []
 
 
-def test_a_file_swapped_for_a_fifo_after_its_check_is_refused(tmp_path, monkeypatch):
-    """The check by name and the open are two steps: what was opened is checked again (no hash of a FIFO)."""
+@pytest.mark.parametrize("read", [content_hash, read_file])
+def test_a_file_swapped_for_a_fifo_after_its_check_is_refused(tmp_path, monkeypatch, read):
+    """The check by name and the open are two steps: what was opened is checked again (no read of a FIFO)."""
     jpeg(32, 32, tmp_path / "p.jpg")
     os.mkfifo(tmp_path / "fifo.jpg")
     real_stat = os.stat
     monkeypatch.setattr(os, "stat", lambda path, *args, **kwargs: real_stat(tmp_path / "p.jpg") if
                         str(path).endswith("fifo.jpg") else real_stat(path, *args, **kwargs))
     with pytest.raises(NotRegularFile, match="FIFO"):
-        content_hash(tmp_path / "fifo.jpg")
+        read(tmp_path / "fifo.jpg")
+
+
+# ---- camera RAW (DNGs written by tests/raw_files.py) -----------------------------------------------------
+
+# the orientation a camera records -> how its sensor stored a picture that is upright that way
+STORED = {1: None, 3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+def picture(width=160, height=120):
+    """A picture whose quarters all differ, so a wrong turn or a demosaic instead of the preview shows."""
+    y, x = np.mgrid[0:height, 0:width]
+    return Image.fromarray(np.stack([x * 255 // width, y * 255 // height, (x + y) % 64 * 4], -1).astype(np.uint8))
+
+
+def pixels_of(image):
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return load_photo(buffer.getvalue(), SPEC)[0]
+
+
+@pytest.mark.parametrize("bitmap", [False, True])
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_a_raw_is_read_from_its_preview_upright_whatever_the_camera_orientation(orientation, bitmap):
+    """A JPEG preview carries the orientation in its EXIF; a bitmap preview (uncompressed RGB) is turned here."""
+    upright = picture()
+    stored = upright if STORED[orientation] is None else upright.transpose(STORED[orientation])
+    pixels, width, height = load_photo(dng(stored, orientation=orientation, bitmap=bitmap), SPEC, name="DSC_1.NEF")
+    assert (width, height) == stored.size  # as stored, as for a JPEG
+    assert np.abs(pixels - pixels_of(upright)).mean() < (1e-6 if bitmap else 0.05)
+
+
+@pytest.mark.parametrize("size, draft, preview", [
+    ((96, 48), True, True),  # the preview's shorter side is half the 96 drafting asks for: good enough
+    ((96, 46), True, False),  # under half: a thumbnail too small for the model, demosaiced instead
+    ((96, 46), False, True),  # no draft asks for no size: any preview is used
+])
+def test_a_raw_preview_is_used_down_to_half_the_side_the_model_needs(size, draft, preview):
+    upright = picture(*size)
+    pixels, width, height = load_photo(dng(upright, bitmap=True), SPEC, draft=draft, name="a.dng")
+    assert (width, height) == size
+    from_preview = np.abs(pixels - pixels_of(upright)).mean() < 1e-6
+    assert from_preview == preview
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_raw_without_a_preview_is_demosaiced_at_half_size_upright_and_white_balanced(tmp_path, orientation):
+    upright = picture()
+    stored = upright if STORED[orientation] is None else upright.transpose(STORED[orientation])
+    path = tmp_path / "bare.dng"
+    path.write_bytes(dng(stored, preview=False, orientation=orientation, neutral=(0.5, 1, 0.8)))  # a sensor weak in red
+    image = open_photo(path)
+    assert image.size == (upright.width // 2, upright.height // 2) and image.mode == "RGB"
+    pixels, width, height = load_photo(path, SPEC)
+    assert (width, height) == stored.size
+    # LibRaw's colour rendering, close to the picture once the camera's white balance undoes the sensor's tint
+    # (0.16 off here; without it, 0.4)
+    assert np.abs(pixels - pixels_of(upright)).mean() < 0.25
+
+
+def test_the_raw_pixel_bound_is_inclusive(monkeypatch):
+    data = dng(picture())
+    monkeypatch.setattr(decode, "MAX_PHOTO_PIXELS", 160 * 120)
+    assert load_photo(data, SPEC, name="a.dng")[1:] == (160, 120)
+    monkeypatch.setattr(decode, "MAX_PHOTO_PIXELS", 160 * 120 - 1)
+    with pytest.raises(DecodeError, match=r"^decompression bomb refused \(160x120 pixels\)$"):
+        load_photo(data, SPEC, name="a.dng")
+
+
+@pytest.mark.parametrize("name, data", [
+    ("cut.dng", dng(picture())[:2000]),
+    ("noise.cr2", bytes(range(256)) * 64),
+    ("empty.arw", b""),
+])
+def test_hostile_raw_files_are_one_line_decode_errors(tmp_path, name, data):
+    with pytest.raises(DecodeError) as caught:
+        load_photo(data, SPEC, name=name)
+    assert "\n" not in str(caught.value) and str(caught.value)
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DecodeError):
+        open_photo(tmp_path / name)
+    (tmp_path / "folder.dng").mkdir()
+    with pytest.raises(DecodeError, match=r"^not a regular file \(folder\)$"):
+        open_photo(tmp_path / "folder.dng")
