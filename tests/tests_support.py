@@ -105,3 +105,13 @@ def opens(source, path) -> bool:
     if hasattr(source, "getvalue"):
         return source.getvalue() == path.read_bytes()
     return str(source) == str(path)
+
+
+# The first lines of a script run as a base install would run it: `import torch` fails.
+BLOCK_TORCH = """import sys
+class BlockTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked for this test")
+sys.meta_path.insert(0, BlockTorch())
+"""

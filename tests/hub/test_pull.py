@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+from tests_support import BLOCK_TORCH
+
 from click.testing import CliRunner
 
 from pocketclip.cli import cli
@@ -19,14 +21,8 @@ def _run(*args, env=None):
 def test_immich_layout_pulls_indexes_and_searches_without_torch(tmp_path, hub, home, photo_folder):
     """The base install's path: pull an Immich pair, index with the default model, search; torch blocked."""
     _, url = hub
-    script = textwrap.dedent(f"""
+    script = BLOCK_TORCH + textwrap.dedent(f"""
         import sys
-        class BlockTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch" or name.startswith("torch."):
-                    raise ImportError("torch is blocked for this test")
-        sys.meta_path.insert(0, BlockTorch())
-
         import json
         from click.testing import CliRunner
         from pocketclip.cli import cli

@@ -4,16 +4,12 @@ import subprocess
 import sys
 import textwrap
 
+from tests_support import BLOCK_TORCH
+
 
 def test_runtime_indexes_and_searches_with_torch_blocked(tmp_path, fp32_bundle, photo_folder):
-    script = textwrap.dedent(f"""
+    script = BLOCK_TORCH + textwrap.dedent(f"""
         import sys
-        class BlockTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch" or name.startswith("torch."):
-                    raise ImportError("torch is blocked for this test")
-        sys.meta_path.insert(0, BlockTorch())
-
         import json
         from click.testing import CliRunner
         import pocketclip.cli
