@@ -88,19 +88,17 @@ def _pad_id(folder: Path, tokenizer_file: Path) -> int:
     return pad_id
 
 
-def _io(session_io, size: int, context: int, kind: str) -> list[dict]:
-    """The manifest's inputs/outputs record of a graph's tensors: a named first axis is the batch."""
+def _io(session_io, inner: list[int] | None) -> list[dict]:
+    """The manifest's inputs/outputs record of a graph's tensors: a named first axis is the batch; a named
+    inner axis takes the size the bundle feeds it (`inner`), or, for an output, leaves the shape unstated."""
     out = []
     for t in session_io:
-        shape = []
-        for axis, d in enumerate(t.shape):
-            if isinstance(d, int):
-                shape.append(d)
-            elif axis == 0:
-                shape.append("batch")
-            else:  # a dynamic inner axis takes the size the bundle feeds it
-                shape.append({"image": [3, size, size], "text": [context]}[kind][axis - 1] if len(t.shape) > 1 else 1)
-        out.append({"name": t.name, "dtype": DTYPES.get(t.type, "float32"), "shape": shape})
+        entry = {"name": t.name, "dtype": DTYPES.get(t.type, "float32")}
+        shape = [d if isinstance(d, int) else "batch" if axis == 0 else inner[axis - 1] if inner else None
+                 for axis, d in enumerate(t.shape)]
+        if None not in shape:
+            entry["shape"] = shape
+        out.append(entry)
     return out
 
 
@@ -118,8 +116,8 @@ def _entry(staging: Path, rel: str, kind: str, precision: str, size: int, contex
     return {"name": Path(rel).with_suffix("").as_posix().replace("/", "_"), "tower": kind, "format": "onnx",
             "precision": precision, "file": rel, "sha256": sha256_path(staging / rel),
             "bytes": (staging / rel).stat().st_size,
-            "inputs": _io(tower.session.get_inputs()[:1], size, context, kind),
-            "outputs": _io(tower.session.get_outputs()[:1], size, context, kind), "l2_normalized": normalised}
+            "inputs": _io(tower.session.get_inputs()[:1], [3, size, size] if kind == "image" else [context]),
+            "outputs": _io(tower.session.get_outputs()[:1], None), "l2_normalized": normalised}
 
 
 def immich_bundle(pulled: Pulled, out: Path, name: str, int8: bool = True, progress: Progress | None = None
