@@ -30,7 +30,21 @@ def export_fp32(tower: torch.nn.Module, kind: str, example: torch.Tensor, path: 
         tower, (example,), dynamo=True, input_names=[INPUT[kind]], output_names=[OUTPUT[kind]],
         dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},), verbose=False)
     program.save(str(path))
+    _drop_stack_traces(path)
     return path
+
+
+def _drop_stack_traces(path: Path) -> None:
+    """The exporter records each node's Python stack trace, with this machine's source paths, in the graph:
+    an artifact must not carry where it was built (and two machines must export the same bytes)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        kept = [p for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
+        del node.metadata_props[:]
+        node.metadata_props.extend(kept)
+    onnx.save(model, str(path))
 
 
 def int8_token_table(fp32_path: Path, path: Path) -> dict:
