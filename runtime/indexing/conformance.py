@@ -21,7 +21,8 @@ from pocketclip.runtime.bundle.codebooks import Codebooks, load_codebooks
 from pocketclip.runtime.indexing.binding import Binding, bind_store
 from pocketclip.runtime.indexing.decode import UNAVAILABLE, DecodeError, PhotoUnavailable, load_photo
 from pocketclip.runtime.indexing.indexer import RootUnavailable, index_library
-from pocketclip.runtime.indexing.source import Loaded, decode_if, hash_bytes
+from pocketclip.runtime.facts.photo_facts import COLUMNS as FACT_COLUMNS
+from pocketclip.runtime.indexing.source import Loaded, decode_if, hash_bytes, photo_facts
 from pocketclip.runtime.indexing.walk import PhotoFile, Skipped
 from pocketclip.runtime.store import ModelMismatch, Store
 from pocketclip.runtime.store import meta_keys as K
@@ -31,11 +32,12 @@ START = "2026-01-01T00:00:00+00:00"  # the scenarios' clock starts here
 META_COMPARED = (K.SCHEMA_VERSION, K.MODEL_FINGERPRINT, K.DIM, K.PREPROCESS_SHA256, K.PRECISION, K.PQ_CODEBOOKS_SHA256,
                  K.ROOT, K.BUNDLE, K.BACKEND)
 REPORT_COMPARED = ("embedded", "unchanged", "moved", "touched", "restored", "errors", "deleted", "skipped_errors",
-                   "withheld", "purged")
+                   "withheld", "purged", "facts_filled")
 RUN_DEFAULTS = {"model": "demo", "codebooks": None, "backend": "onnx", "bundle": "bundle", "reindex": False,
                 "allow_empty": False, "retry_errors": False, "batch_size": 4, "kill_after_batches": None}
 EVENTS = {"add", "modify", "touch", "move", "delete", "unreadable", "readable", "cloud", "root_gone", "root_back",
-          "partial_access", "full_access", "days", "crash_on"}
+          "partial_access", "full_access", "days", "crash_on", "forget_facts"}
+LOCATION_TOLERANCE = 1e-9  # degrees: latitude and longitude are doubles computed by one formula everywhere
 
 
 class ScenarioError(Exception):
@@ -66,6 +68,7 @@ class Gallery:
     partial: bool = False
     crash: set[str] = field(default_factory=set)
     root: str = "gallery"
+    forget_facts: bool = False  # the next run starts by emptying every row's facts (a store migrated from v1)
 
     def now(self) -> str:
         return self.clock.isoformat(timespec="seconds")
@@ -104,12 +107,13 @@ class Gallery:
             raise Killed(f"decoding {photo.path} killed the process")
         return load_photo(found.data, spec, draft)
 
-    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted) -> Loaded:
+    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted, facts: bool = False) -> Loaded:
         try:
             found = self._read(photo)
         except DecodeError as exc:
             return Loaded(None, error=str(exc))
-        return decode_if(hash_bytes(found.data), wanted, lambda: self.decode(photo, spec, draft), len(found.data))
+        return decode_if(hash_bytes(found.data), wanted, lambda: self.decode(photo, spec, draft), len(found.data),
+                         photo_facts(photo, found.data), facts)
 
 
 @dataclass
@@ -241,6 +245,8 @@ def apply_event(gallery: Gallery, event: dict, where: str) -> None:
         gallery.clock += timedelta(days=int(target))
     elif kind == "crash_on":
         gallery.crash.add(target)
+    elif kind == "forget_facts":
+        gallery.forget_facts = True
 
 
 def run_step(db_path: Path, gallery: Gallery, shared: Shared, run: dict, where: str) -> dict:
@@ -253,6 +259,10 @@ def run_step(db_path: Path, gallery: Gallery, shared: Shared, run: dict, where: 
                       gallery.root, run["bundle"], run["backend"])
     replay = Replay(model, run["kill_after_batches"])
     store = Store.open(db_path)
+    if gallery.forget_facts:  # as a store of schema version 1 is after its migration: no row has facts (R22)
+        with store.atomic():
+            store.execute(f"UPDATE photos SET {', '.join(f'{c} = NULL' for c in FACT_COLUMNS)}")
+        gallery.forget_facts = False
     generation = store.generation()
     outcome, report = "ok", None
     try:
@@ -279,7 +289,8 @@ def snapshot(db_path: Path, outcome: str, report, embedded: list[str], generatio
         photos = [{"path": row["path"], "status": row["status"], "hash": row["content_hash"],
                    "vector": row["id"] in with_vector, "code": row["id"] in coded,
                    "error": None if row["error"] is None else
-                   "environment" if row["error"].startswith(UNAVAILABLE) else "content"}
+                   "environment" if row["error"].startswith(UNAVAILABLE) else "content",
+                   "facts": {column: row[column] for column in FACT_COLUMNS}}
                   for row in sorted(store.photo_rows().values(), key=lambda r: r["path"])]
         meta = {key: value for key, value in store.meta().items() if key in META_COMPARED}
         changed = store.generation() != generation_before
@@ -309,6 +320,10 @@ def first_difference(expected: dict, got: dict) -> tuple[str, object, object] | 
             for column in ("status", "hash", "vector", "code", "error"):
                 if want[path].get(column) != have[path].get(column):
                     return f"photo {path} {column}", want[path].get(column), have[path].get(column)
+            for column in FACT_COLUMNS:
+                wanted, got_value = (want[path].get("facts") or {}).get(column), (have[path].get("facts") or {}).get(column)
+                if not same_fact(wanted, got_value):
+                    return f"photo {path} {column}", wanted, got_value
     if "meta" in expected:
         for key in sorted(set(expected["meta"]) | set(got["meta"])):
             if expected["meta"].get(key) != got["meta"].get(key):
@@ -316,6 +331,12 @@ def first_difference(expected: dict, got: dict) -> tuple[str, object, object] | 
     if "generation_changed" in expected and expected["generation_changed"] != got["generation_changed"]:
         return "generation_changed", expected["generation_changed"], got["generation_changed"]
     return None
+
+
+def same_fact(expected: object, got: object) -> bool:
+    if isinstance(expected, float) and isinstance(got, float):
+        return abs(expected - got) <= LOCATION_TOLERANCE
+    return expected == got
 
 
 @dataclass

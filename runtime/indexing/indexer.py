@@ -30,6 +30,7 @@ from pocketclip.runtime.batches import batched
 from pocketclip.runtime.bundle.codebooks import Codebooks
 from pocketclip.runtime.bundle.encoders import BundleEncoder
 from pocketclip.runtime.indexing.decode import UNAVAILABLE
+from pocketclip.runtime.facts.photo_facts import COLUMNS as FACT_COLUMNS
 from pocketclip.runtime.indexing.source import FolderSource, Loaded, PhotoSource, decode_if
 from pocketclip.runtime.indexing.walk import PhotoFile, Skipped, path_from_store
 from pocketclip.runtime.store import Store, StoreError, now, to_blob
@@ -46,6 +47,7 @@ DELETION_GUARD_FROM = 4  # ... once the library holds this many 'ok' photos
 TOMBSTONE_DAYS = 30  # R19
 QUARANTINE_STRIKES = 2  # R20: recorded this many times without being written: the photo kills the decoder
 CRASHED = "the photo crashed the decoder"
+NO_FACTS = dict.fromkeys(FACT_COLUMNS)  # an error row's facts (R21)
 
 
 class RootUnavailable(StoreError):
@@ -64,6 +66,7 @@ class IndexReport:
     restored: int = 0  # deleted before, back now (same content): its kept vector is used again
     withheld: int = 0  # gone, but not marked deleted: most of the library, or partial access (R13, R14)
     purged: int = 0  # tombstones older than TOMBSTONE_DAYS, removed (R19)
+    facts_filled: int = 0  # unchanged photos whose facts a migrated store lacked, read and written (R22)
     skipped_files: int = 0  # FIFOs, sockets, devices, links that dangle or loop: never opened
     unlisted_folders: list[str] = field(default_factory=list)  # their photos were left as they were
     bytes_read: int = 0  # photo bytes read (each photo read once: hashed and decoded from the same bytes)
@@ -77,6 +80,7 @@ class _Job:
     row: dict | None  # its row in the store, by path
     keeps: Callable[[str], bool]  # whether a read content hash keeps a stored vector (then no decode)
     quarantined: bool  # R20: it killed the decoder twice; recorded as an error, never decoded
+    needs_facts: bool = False  # R22: an 'ok' row with a vector whose facts were never read
 
 
 def index_folder(root: str | Path, db: Store, encoder: BundleEncoder, books: Codebooks | None = None,
@@ -129,11 +133,13 @@ def index_library(db: Store, source: PhotoSource, model: str, spec: Mapping, emb
                 UNAVAILABLE):
             report.skipped_errors += 1
             continue
-        if same_stat and row["status"] == "ok" and row["id"] in with_vector:
+        needs_facts = row is not None and row["status"] == "ok" and row["id"] in with_vector and \
+            row.get("taken_source") is None
+        if same_stat and row["status"] == "ok" and row["id"] in with_vector and not needs_facts:
             report.unchanged += 1
             continue
         quarantined = suspects.get(photo.path, 0) >= QUARANTINE_STRIKES
-        to_read.append(_Job(photo, row, _keeps(row, with_vector, reusable_hashes), quarantined))
+        to_read.append(_Job(photo, row, _keeps(row, with_vector, reusable_hashes), quarantined, needs_facts))
     # R20: photos recorded before (their batch never written) are read first, one at a time.
     alone = [job for job in to_read if not job.quarantined and job.photo.path in suspects]
     rest = [job for job in to_read if job.quarantined or job.photo.path not in suspects]
@@ -203,7 +209,9 @@ def _keeps(row: dict | None, with_vector: set[int], reusable: frozenset[str]) ->
 def _load(source: PhotoSource, job: _Job, spec: Mapping, draft: bool) -> tuple[_Job, Loaded, float]:
     """One photo read, hashed and (unless it keeps a stored vector or is quarantined) decoded, in a worker."""
     start = time.perf_counter()
-    loaded = source.load(job.photo, spec, draft, lambda digest: not job.quarantined and not job.keeps(digest))
+    wanted = (lambda digest: not job.quarantined and not job.keeps(digest))
+    loaded = source.load(job.photo, spec, draft, wanted, facts=True) if job.needs_facts else \
+        source.load(job.photo, spec, draft, wanted)
     return job, loaded, time.perf_counter() - start
 
 
@@ -263,21 +271,24 @@ class _Run:
 
     def _decide(self, job: _Job, loaded: Loaded) -> tuple | None:
         """What one read photo is (R4, R5, R7, R11): None when its row was updated in place, else the item
-        (job, digest, pixels, width, height, error) its batch writes."""
+        (job, digest, pixels, width, height, error, facts) its batch writes."""
         row, photo, report = job.row, job.photo, self.report
         if loaded.digest is None:  # the read failed: unreadable now (R11) or not a file
             if row is not None and row["status"] == "ok" and row["id"] in self.with_vector:
                 report.errors += 1  # R11: an indexed photo keeps its row and vector while it cannot be read
                 self.log(f"skipping {photo.path}: {loaded.error}")
                 return None
-            return job, "", None, None, None, loaded.error
+            return job, "", None, None, None, loaded.error, None
         digest = loaded.digest
         if row is not None and row["content_hash"] == digest and row["id"] in self.with_vector:
             back = row["status"] == "deleted"
+            facts = loaded.facts.columns() if job.needs_facts and loaded.facts is not None else {}
             self.db.update_photo(row["id"], {"size": photo.size, "mtime_ns": photo.mtime_ns, "status": "ok",
-                                             "error": None, **({"indexed_at": self.clock()} if back else {})})
+                                             "error": None, **({"indexed_at": self.clock()} if back else {}), **facts})
+            same_stat = (row["size"], row["mtime_ns"]) == (photo.size, photo.mtime_ns)
+            report.facts_filled += bool(facts) and same_stat and not back
             report.restored += back
-            report.touched += not back
+            report.touched += not back and not (facts and same_stat)
             return None
         if row is None and digest in self.reusable:
             found = self.reusable.pop(digest)
@@ -289,12 +300,14 @@ class _Run:
             report.moved += not back
             return None
         if job.quarantined:
-            return job, digest, None, None, None, CRASHED
+            return job, digest, None, None, None, CRASHED, None
         if loaded.pixels is None and loaded.error is None:
             # Not decoded: its hash was a vanished row's that an earlier copy of the same bytes took (R7). The
             # one case of a second read.
             loaded = decode_if(digest, lambda _: True, lambda: self.source.decode(photo, self.spec, self.draft), 0)
-        return job, digest, loaded.pixels, loaded.width, loaded.height, loaded.error
+            if loaded.error is None:  # (and its facts: a third read, as rare as the second)
+                loaded.facts = self.source.load(photo, self.spec, self.draft, lambda _: False, facts=True).facts
+        return job, digest, loaded.pixels, loaded.width, loaded.height, loaded.error, loaded.facts
 
     def _write(self, batch: list[tuple], paths: list[str]) -> None:
         ok = [item for item in batch if item[5] is None]
@@ -307,11 +320,12 @@ class _Run:
         vectors = iter(vectors)
         stamp = self.clock()
         written = []
-        for job, digest, _, width, height, error in batch:
+        for job, digest, _, width, height, error, facts in batch:
             photo = job.photo
             record = {"path": photo.path, "size": photo.size, "mtime_ns": photo.mtime_ns,
                       "content_hash": digest or None, "width": width, "height": height,
-                      "status": "error" if error else "ok", "error": error, "indexed_at": stamp}
+                      "status": "error" if error else "ok", "error": error, "indexed_at": stamp,
+                      **(facts.columns() if facts is not None and not error else NO_FACTS)}
             written.append((None if job.row is None else job.row["id"], record,
                             None if error else to_blob(next(vectors)), None if error else next(codes)))
             if error:

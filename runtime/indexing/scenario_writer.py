@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+from PIL.TiffImagePlugin import IFDRational
 
 from pocketclip.runtime.bundle.codebooks import Codebooks, save_codebooks
 from pocketclip.runtime.bundle.encoders import BundleEncoder
 from pocketclip.runtime.bundle.manifest import Bundle, load_bundle, sha256_path
+from pocketclip.runtime.facts.exif_writer import photo_with_exif, zero_denominator
 from pocketclip.runtime.indexing.conformance import first_difference, load_shared, run_scenario
 from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.indexing.source import hash_bytes
@@ -60,7 +62,33 @@ def contents() -> dict[str, tuple[str, bytes]]:
     found["not-an-image"] = ("not-an-image.jpg", b"this is a text file with a photo's name\n" * 4)
     found["truncated"] = ("truncated.png", draw("truncated", (10, 200, 10))[:120])
     found["bomb"] = ("bomb.png", bomb_png())
+    found.update(exif_contents())
     return found
+
+
+def exif_contents() -> dict[str, tuple[str, bytes]]:
+    """JPEGs and a PNG with EXIF as cameras and phones write it (R21), one with every value broken."""
+    broken = photo_with_exif((90, 90, 90), taken="0000:00:00 00:00:00", offset="+99:00", make=b"Canon\x00\x00  ",
+                             model="  ", gps=("N", (IFDRational(77, 1), IFDRational(2, 1), IFDRational(3, 1)), "E",
+                                              (IFDRational(1, 1), IFDRational(2, 1), IFDRational(3, 1))))
+    return {
+        "lisbon": ("lisbon.jpg", photo_with_exif((30, 120, 200), taken="2024:07:14 18:32:05", offset="+01:00",
+                                                 gps=(38.7139, -9.1394), make="FUJIFILM", model="X-T5")),
+        "sydney": ("sydney.jpg", photo_with_exif((230, 160, 40), taken="2023:12:31 23:59:59", offset="+11:00",
+                                                 gps=(-33.8688, 151.2093), make="Apple", model="iPhone 15 Pro")),
+        "canon": ("canon.jpg", photo_with_exif((60, 160, 60), taken="2022:03:01 08:00:00", make="Canon",
+                                               model="Canon EOS R5")),
+        "ocean": ("ocean.jpg", photo_with_exif((10, 40, 120), gps=(30.0, -40.0))),
+        "broken-exif": ("broken-exif.jpg", zero_denominator(broken, 77)),
+        "new-york": ("new-york.png", photo_with_exif((200, 60, 160), "PNG", taken="2023:06:01 12:00:00",
+                                                     offset="-04:00", gps=(40.7128, -74.006), make="Apple",
+                                                     model="iPhone 12")),
+    }
+
+
+def exif_photos(prefix: str = "DCIM/") -> list[dict]:
+    return [add(f"{prefix}{name}.{'png' if name == 'new-york' else 'jpg'}", name)
+            for name in ("lisbon", "sydney", "canon", "ocean", "broken-exif", "new-york")]
 
 
 def add(path: str, content: str) -> dict:
@@ -245,6 +273,33 @@ SCENARIOS = [
         step("delete", [{"delete": "DCIM/cyan.png"}]),
         step("29 days later", [{"days": 29}], report={"purged": 0}),
         step("back", [add("DCIM/cyan.png", "cyan")], report={"restored": 1, "embedded": 0})]),
+    scenario("facts-read", ["R21"], "What a photo says about itself is stored with its vector, and kept by touch and move.", [
+        step("index photos with EXIF", [*exif_photos(), add("DCIM/red.png", "red"), add("DCIM/notes.jpg", "not-an-image")],
+             report={"embedded": 7, "errors": 1}, facts={
+                 "DCIM/lisbon.jpg": {"taken_at": "2024-07-14T18:32:05", "taken_offset": "+01:00", "taken_source": "exif",
+                                     "place_country": "Portugal", "camera_make": "FUJIFILM", "format": "jpeg"},
+                 "DCIM/sydney.jpg": {"place_city": "Sydney", "camera_model": "iPhone 15 Pro"},
+                 "DCIM/canon.jpg": {"taken_offset": None, "latitude": None, "place_city": None},
+                 "DCIM/ocean.jpg": {"latitude": 30.0, "place_city": None, "taken_source": "file"},
+                 "DCIM/broken-exif.jpg": {"taken_source": "file", "latitude": None, "camera_make": "Canon",
+                                          "camera_model": None},
+                 "DCIM/new-york.png": {"taken_offset": "-04:00", "format": "png", "place_country": "United States"},
+                 "DCIM/red.png": {"taken_source": "file", "taken_offset": "+00:00", "format": "png"},
+                 "DCIM/notes.jpg": {"taken_source": None, "format": None}}),
+        step("touch, move and modify", [{"touch": "DCIM/lisbon.jpg"}, {"move": "DCIM/sydney.jpg", "to": "Trips/sydney.jpg"},
+                                        {"modify": "DCIM/canon.jpg", "content": "ocean"}],
+             report={"touched": 1, "moved": 1, "embedded": 1}, facts={
+                 "DCIM/lisbon.jpg": {"place_country": "Portugal"}, "Trips/sydney.jpg": {"place_city": "Sydney"},
+                 "DCIM/canon.jpg": {"camera_model": None, "latitude": 30.0}})]),
+    scenario("facts-filled-after-migration", ["R22", "R2"],
+             "A store migrated from schema version 1 gets its photos' facts on the next run, embedding nothing.", [
+        step("index", [*exif_photos()[:2], add("DCIM/red.png", "red"), add("DCIM/notes.jpg", "not-an-image")]),
+        step("facts forgotten, one photo touched", [{"forget_facts": "*"}, {"touch": "DCIM/sydney.jpg"}],
+             report={"facts_filled": 2, "touched": 1, "embedded": 0, "skipped_errors": 1}, embedded=[],
+             generation_changed=True, facts={"DCIM/lisbon.jpg": {"place_country": "Portugal"},
+                                             "DCIM/sydney.jpg": {"place_country": "Australia"},
+                                             "DCIM/red.png": {"taken_source": "file"}}),
+        step("again", report={"unchanged": 3, "facts_filled": 0, "embedded": 0}, generation_changed=False)]),
 ]
 
 
@@ -301,7 +356,7 @@ def write(bundle: Bundle, out: Path) -> int:
             {k: v for k, v in s.items() if k != "checks"} for s in spec["steps"]]}))
         produced, _ = run_scenario(path, shared)
         for index_, (s, got) in enumerate(zip(spec["steps"], produced), 1):
-            difference = first_difference(_expanded(s["checks"], got), got)
+            difference = first_difference(_expanded(s["checks"], got), got) or _facts_difference(s["checks"], got)
             if difference is not None:
                 raise SystemExit(f"{spec['name']}: step {index_} ({s['name']}): the reference does not do what the "
                                  f"scenario says: {difference[0]}: expected {difference[1]!r}, got {difference[2]!r}")
@@ -313,9 +368,19 @@ def write(bundle: Bundle, out: Path) -> int:
     return len(SCENARIOS)
 
 
+def _facts_difference(checks: dict, got: dict) -> tuple[str, object, object] | None:
+    """The first hand-stated fact of a step (`facts={path: {column: value}}`) the reference's store differs from."""
+    photos = {p["path"]: p["facts"] for p in got["photos"]}
+    for path, columns in checks.get("facts", {}).items():
+        for column, value in columns.items():
+            if path not in photos or photos[path][column] != value:
+                return f"photo {path} {column}", value, photos.get(path, {}).get(column)
+    return None
+
+
 def _expanded(checks: dict, got: dict) -> dict:
     """A step's hand-written facts in the shape of an expectation (report counts merged into the run's)."""
-    expected = dict(checks)
+    expected = {key: value for key, value in checks.items() if key != "facts"}
     if "report" in checks:
         expected["report"] = {**(got["report"] or {}), **checks["report"]}
     expected.setdefault("outcome", "ok")

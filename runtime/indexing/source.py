@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pocketclip.runtime.facts.photo_facts import Facts, read_facts
 from pocketclip.runtime.indexing.decode import (
     ENVIRONMENT_ERRNOS,
     DecodeError,
@@ -26,6 +27,7 @@ from pocketclip.runtime.indexing.decode import (
     read_file,
     unavailable,
 )
+from pocketclip.runtime.indexing.raw import is_raw
 from pocketclip.runtime.indexing.walk import PhotoFile, Skipped, walk_photos
 
 
@@ -42,6 +44,7 @@ class Loaded:
     height: int | None = None
     error: str | None = None  # the read's or the decode's reason
     bytes_read: int = 0
+    facts: Facts | None = None  # what the photo says about itself (R21), read with the pixels or when asked (R22)
 
 
 def hash_bytes(data: bytes) -> str:
@@ -67,8 +70,10 @@ class PhotoSource(Protocol):
     def decode(self, photo: PhotoFile, spec: Mapping, draft: bool) -> tuple[np.ndarray, int, int]:
         """(pixels, width, height); DecodeError for the content, PhotoUnavailable for the environment."""
 
-    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted: Callable[[str], bool]) -> Loaded:
-        """One read: the photo's content hash, and its pixels decoded from the same bytes when `wanted(hash)`."""
+    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted: Callable[[str], bool],
+             facts: bool = False) -> Loaded:
+        """One read: the photo's content hash, and its pixels and facts from the same bytes when `wanted(hash)`
+        (its facts alone when `facts`)."""
 
 
 class FolderSource:
@@ -110,7 +115,8 @@ class FolderSource:
     def decode(self, photo: PhotoFile, spec: Mapping, draft: bool) -> tuple[np.ndarray, int, int]:
         return load_photo(photo.absolute, spec, draft)
 
-    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted: Callable[[str], bool]) -> Loaded:
+    def load(self, photo: PhotoFile, spec: Mapping, draft: bool, wanted: Callable[[str], bool],
+             facts: bool = False) -> Loaded:
         """The bytes are read once and both hashed and decoded (a file over MAX_READ_BYTES: hashed as a stream,
         decoded from disk, so memory stays bounded)."""
         if photo.size > MAX_READ_BYTES:
@@ -118,32 +124,41 @@ class FolderSource:
                 digest = self.content_hash(photo)
             except DecodeError as exc:
                 return Loaded(None, error=str(exc))
-            return decode_if(digest, wanted, lambda: self.decode(photo, spec, draft), photo.size * 2)
+            return decode_if(digest, wanted, lambda: self.decode(photo, spec, draft), photo.size * 2,
+                             photo_facts(photo, photo.absolute), facts)
         try:
             data = read_file(photo.absolute)
         except OSError as exc:
             return Loaded(None, error=str(unavailable(exc) if exc.errno in ENVIRONMENT_ERRNOS else DecodeError(exc)))
-        return decode_if(hash_bytes(data), wanted, lambda: load_photo(data, spec, draft, name=photo.path), len(data))
+        return decode_if(hash_bytes(data), wanted, lambda: load_photo(data, spec, draft, name=photo.path), len(data),
+                         photo_facts(photo, data), facts)
+
+
+def photo_facts(photo: PhotoFile, source: bytes | Path) -> Callable[[], Facts]:
+    """How to read a photo's facts from the bytes (or the file) a load holds."""
+    return lambda: read_facts(source, photo.mtime_ns, is_raw(photo.path))
 
 
 def load_in_parts(source: PhotoSource, photo: PhotoFile, spec: Mapping, draft: bool,
-                  wanted: Callable[[str], bool]) -> Loaded:
+                  wanted: Callable[[str], bool], facts: Callable[[], Facts] | None = None,
+                  facts_wanted: bool = False) -> Loaded:
     """PhotoSource.load from a source's content_hash and decode (two reads): for a source whose reads are cheap
     or that has no way to decode bytes it already holds."""
     try:
         digest = source.content_hash(photo)
     except DecodeError as exc:
         return Loaded(None, error=str(exc))
-    return decode_if(digest, wanted, lambda: source.decode(photo, spec, draft), photo.size)
+    return decode_if(digest, wanted, lambda: source.decode(photo, spec, draft), photo.size, facts, facts_wanted)
 
 
 def decode_if(digest: str, wanted: Callable[[str], bool], decode: Callable[[], tuple[np.ndarray, int, int]],
-              bytes_read: int) -> Loaded:
-    """A read photo's Loaded: decoded by `decode` only when `wanted(digest)`."""
+              bytes_read: int, facts: Callable[[], Facts] | None = None, facts_wanted: bool = False) -> Loaded:
+    """A read photo's Loaded: decoded by `decode` only when `wanted(digest)`, its facts read when it decoded
+    or `facts_wanted` (R21, R22)."""
     if not wanted(digest):
-        return Loaded(digest, bytes_read=bytes_read)
+        return Loaded(digest, bytes_read=bytes_read, facts=facts() if facts and facts_wanted else None)
     try:
         pixels, width, height = decode()
     except DecodeError as exc:
         return Loaded(digest, error=str(exc), bytes_read=bytes_read)
-    return Loaded(digest, pixels, width, height, bytes_read=bytes_read)
+    return Loaded(digest, pixels, width, height, bytes_read=bytes_read, facts=facts() if facts else None)

@@ -14,7 +14,7 @@ from sqlite_utils.migrations import Migrations
 from pocketclip.runtime.store import meta_keys as K
 from pocketclip.runtime.store.errors import NotAStore, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x50434C50  # "PCLP" in the SQLite header: marks a pocketclip store for any tool
 CONTRACT_TABLES = {"meta", "photos", "embeddings"}
 BUSY_TIMEOUT_S = 10  # a reader waits this long for the one writer's transaction to commit
@@ -38,6 +38,22 @@ def m001_initial(db: Database) -> None:
     db["photos"].create_index(["content_hash"])
     db["embeddings"].create({"photo_id": int, "model": str, "vector": bytes, "pq_code": bytes},
                             pk=("photo_id", "model"), foreign_keys=[("photo_id", "photos", "id")])
+    db["meta"].insert({"key": K.SCHEMA_VERSION, "value": str(SCHEMA_VERSION)}, replace=True)
+
+
+# What a photo says about itself (docs/contracts.md, "Photo facts"): NULL until read (R22), all NULL on an error row.
+FACT_COLUMNS = {"taken_at": str, "taken_offset": str, "taken_source": str, "latitude": float, "longitude": float,
+                "place_city": str, "place_region": str, "place_country": str, "camera_make": str,
+                "camera_model": str, "format": str}
+
+
+@migrations()
+def m002_photo_facts(db: Database) -> None:
+    """Schema version 2: the photo facts columns, empty; the next index run fills them in (R22)."""
+    for column, kind in FACT_COLUMNS.items():
+        db["photos"].add_column(column, kind)
+    for column in ("taken_at", "place_country", "place_city"):
+        db["photos"].create_index([column])
     db["meta"].insert({"key": K.SCHEMA_VERSION, "value": str(SCHEMA_VERSION)}, replace=True)
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 from pocketclip.runtime.indexing import indexer, source
 from pocketclip.runtime.indexing.indexer import RootUnavailable, index_folder, index_library
 from pocketclip.runtime.indexing.decode import DecodeError
-from pocketclip.runtime.indexing.source import FolderSource, load_in_parts
+from pocketclip.runtime.indexing.source import FolderSource, load_in_parts, photo_facts
 from pocketclip.runtime.store import Store
 
 SPEC = {"size": 8, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
@@ -326,8 +326,8 @@ def test_bad_sizes_are_refused_before_anything_changes(library):
 class TwoReads(FolderSource):
     """The folder, hashed and decoded through content_hash and decode, which the sources below override."""
 
-    def load(self, photo, spec, draft, wanted):
-        return load_in_parts(self, photo, spec, draft, wanted)
+    def load(self, photo, spec, draft, wanted, facts=False):
+        return load_in_parts(self, photo, spec, draft, wanted, photo_facts(photo, photo.absolute), facts)
 
 
 class Crash(BaseException):
