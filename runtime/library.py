@@ -25,7 +25,8 @@ from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress, index_folder
 from pocketclip.runtime.indexing.walk import stored_file
 from pocketclip.runtime.search.duplicates import DUPLICATE_COSINE, DuplicateGroup, duplicate_groups
-from pocketclip.runtime.search.hits import Hit, SearchIndex, check_query
+from pocketclip.runtime.search.filters import Facets, Filters
+from pocketclip.runtime.search.hits import Hit, SearchIndex, check_query, ranked_hits
 from pocketclip.runtime.search.pq_index import open_index
 from pocketclip.runtime.search.query import combine, parse_query
 from pocketclip.runtime.store import ModelMismatch, Store, StoreError, lock_writer
@@ -61,6 +62,7 @@ class Library:
         self.db, self.db_path, self.root, self.encoder = db, db_path, root, encoder
         self.mode, self.candidates = mode, candidates
         self._index: SearchIndex | None = None
+        self._facets: Facets | None = None  # the facts of the index's rows, loaded when a filter first needs them
         self._generation = -1  # the store generation the search index was loaded at
         self.mode_used: str | None = None
         self._lock: int | None = None  # the writer lock's descriptor, for libraries opened to index
@@ -155,23 +157,58 @@ class Library:
         generation = self.db.generation()
         if self._index is None or generation != self._generation:
             self.mode_used, self._index = open_index(self.db, self.bundle, self.mode, self.candidates)
-            self._generation = generation
+            self._generation, self._facets = generation, None
         return self._index
 
-    def search_vector(self, vector: np.ndarray, k: int | None = None, relative: float | None = None) -> list[Hit]:
+    def facets(self) -> Facets:
+        """The facts of the search index's rows, read once per store generation."""
+        index = self.search_index()
+        if self._facets is None:
+            self._facets = Facets(self.db.facts_rows(np.asarray(index.ids)))
+        return self._facets
+
+    def selection(self, filters: Filters | None) -> np.ndarray | None:
+        """The search index's rows the filters select (None: no filter), FilterError for a value no photo or
+        place has."""
+        if not filters:
+            return None
+        return np.flatnonzero(self.facets().select(filters.checked()))
+
+    def search_vector(self, vector: np.ndarray, k: int | None = None, relative: float | None = None,
+                      filters: Filters | None = None) -> list[Hit]:
         k = self.bundle.search["default_k"] if k is None else k
         check_query(k, relative)
-        return self.search_index().top_k(vector, k, relative)
+        rows = self.selection(filters)
+        return self.search_index().top_k(vector, k, relative, rows)
 
-    def search_text(self, query: str, k: int | None = None, relative: float | None = None) -> list[Hit]:
+    def browse(self, filters: Filters, k: int | None = None) -> list[Hit]:
+        """No query, only filters: the photos they select, newest first (score None)."""
+        k = self.bundle.search["default_k"] if k is None else k
+        check_query(k, None)
+        if not filters:
+            raise ValueError("give a query, or at least one filter (a date, folder, place, camera or type)")
+        rows = self.selection(filters)
+        index = self.search_index()
+        best = self.facets().newest_first(rows, k)
+        return ranked_hits(index.ids, index.paths, best, [None] * len(best), None)
+
+    def hit_facts(self, hits: list[Hit]) -> dict[int, dict]:
+        """The date taken, place and camera of each hit's photo, by id (what a result shows under it)."""
+        return self.db.photo_facts([h.id for h in hits])
+
+    def search_text(self, query: str, k: int | None = None, relative: float | None = None,
+                    filters: Filters | None = None) -> list[Hit]:
         if not query or not query.strip():
             raise ValueError("the query is empty; type what the photos show")
-        return self.search_vector(self.encoder.encode_texts([query])[0], k, relative)
+        return self.search_vector(self.encoder.encode_texts([query])[0], k, relative, filters)
 
-    def search_query(self, query: str, k: int | None = None, relative: float | None = None, paths: bool = True
-                     ) -> list[Hit]:
+    def search_query(self, query: str, k: int | None = None, relative: float | None = None, paths: bool = True,
+                     filters: Filters | None = None) -> list[Hit]:
         """Search by a query in rclip's arithmetic (`2:beach + sunset - people + ./photo.jpg`, see
-        search/query.py); a plain query is a text search. `paths` False refuses photo paths in the query."""
+        search/query.py); a plain query is a text search. `paths` False refuses photo paths in the query. An
+        empty query with filters lists what they select, newest first."""
+        if filters and not (query or "").strip():
+            return self.browse(filters, k)
         terms = parse_query(query, paths)
         texts = [t.text for t in terms if t.text is not None]
         by_text = dict(zip(texts, self.encoder.encode_texts(texts))) if texts else {}
@@ -182,7 +219,7 @@ class Library:
                 vectors.append(self.encoder.encode_pixels(pixels[None])[0])
             else:
                 vectors.append(by_text[term.text])
-        return self.search_vector(combine(terms, np.stack(vectors)), k, relative)
+        return self.search_vector(combine(terms, np.stack(vectors)), k, relative, filters)
 
     def duplicates(self, threshold: float | None = None) -> tuple[list[DuplicateGroup], dict[int, str]]:
         """Groups of exact copies and near-duplicates (stored vectors at least `threshold` apart in cosine; default:
@@ -195,19 +232,20 @@ class Library:
         groups = duplicate_groups(arrays.ids, arrays.vectors, [hashes.get(int(i)) for i in arrays.ids], threshold)
         return groups, dict(zip(arrays.ids.tolist(), arrays.paths or []))
 
-    def search_image(self, photo: str | Path | bytes, k: int | None = None, relative: float | None = None
-                     ) -> list[Hit]:
+    def search_image(self, photo: str | Path | bytes, k: int | None = None, relative: float | None = None,
+                     filters: Filters | None = None) -> list[Hit]:
         """Photos like `photo`: a photo file, or its encoded bytes (an upload; nothing is written to disk).
         It is not stored. DecodeError if it cannot be read."""
         pixels, _, _ = load_photo(photo if isinstance(photo, bytes) else Path(photo), self.bundle.preprocess)
-        return self.search_vector(self.encoder.encode_pixels(pixels[None])[0], k, relative)
+        return self.search_vector(self.encoder.encode_pixels(pixels[None])[0], k, relative, filters)
 
-    def similar(self, photo_id: int, k: int | None = None, relative: float | None = None) -> list[Hit]:
-        """Photos like the library's photo `photo_id` (itself first)."""
+    def similar(self, photo_id: int, k: int | None = None, relative: float | None = None,
+                filters: Filters | None = None) -> list[Hit]:
+        """Photos like the library's photo `photo_id` (itself first, unless the filters leave it out)."""
         vector = self.db.photo_vector(self.bundle.fingerprint, photo_id)
         if vector is None:
             raise UnknownPhoto(f"no indexed photo has id {photo_id}")
-        return self.search_vector(vector, k, relative)
+        return self.search_vector(vector, k, relative, filters)
 
     def file(self, hit: Hit) -> Path:
         """The photo's file: its stored path turned back into the exact bytes of its name."""

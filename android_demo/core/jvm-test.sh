@@ -6,7 +6,8 @@
 #   core/jvm-test.sh --bench-search ARGS...     the phone's search from codes on a store (benchmarks/phone_search.py)
 #   core/jvm-test.sh --check-bundle DIR         load DIR's manifest and tokenizer as the app does; one line
 # Inputs come from the environment: POCKETCLIP_BUNDLE, POCKETCLIP_PY_STORE, POCKETCLIP_OUT_STORE,
-# POCKETCLIP_OUT_REPORT (tests/apps/test_android_core.py sets them). Exit code: the tests' result.
+# POCKETCLIP_OUT_REPORT (tests/apps/test_android_core.py sets them); POCKETCLIP_PLACES defaults to the
+# repository's. Exit code: the tests' result.
 set -euo pipefail
 
 CORE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -86,6 +87,8 @@ if [ "$(cat "$BUILD/stamp" 2>/dev/null)" != "$STAMP" ]; then
 fi
 
 CLASSPATH="$BUILD/classes:$RESOURCES:$STDLIB:$JAVA_LIBS/gson.jar:$JAVA_LIBS/sqlite-jdbc.jar"
+# The offline places the facts resolve positions to (runtime/facts/places.tsv.gz), unless the caller names a file.
+export POCKETCLIP_PLACES="${POCKETCLIP_PLACES:-$(cd "$CORE/../.." && pwd)/runtime/facts/places.tsv.gz}"
 if [ ${#SCENARIOS[@]} -gt 0 ]; then
     exec java -cp "$CLASSPATH" org.pocketclip.core.ConformanceMain "${SCENARIOS[@]}"
 fi

@@ -11,6 +11,7 @@ import click
 
 from pocketclip.cli.common import (ProgressBar, bundle_option, db_option, json_option, library_errors, model_notes,
                                    one_line, torch_reference)
+from pocketclip.cli.filter_options import filter_options, make_filters
 from pocketclip.runtime.search.pq_index import MODES
 
 
@@ -89,20 +90,24 @@ def _finite(value: float | None) -> float | None:
                    "only (approximate scores); pq+rerank: PQ for --candidates, then exact scores")
 @click.option("--candidates", type=click.IntRange(min=1), default=None,
               help="pq+rerank: how many to re-rank (default: the bundle's rerank_candidates)")
+@filter_options
 @json_option
 @click.option("--sheet", type=click.Path(path_type=Path), default=None, help="write the hits as a PNG")
 def search_command(query: str | None, image_path: Path | None, db_path: Path, bundle: str | None,
                    top_k: int | None, relative: float | None, mode: str, candidates: int | None, as_json: bool,
-                   sheet: Path | None) -> None:
-    """Search the store by text or by photo; one hit per line (path, score), best first. Queries add and
-    subtract (rclip's syntax): "beach + sunset - people", weights "2:beach + sunset", photos "beach + ./me.jpg".
+                   sheet: Path | None, **limits) -> None:
+    """Search the store by text or by photo; one hit per line (path, score, date taken, place), best first.
+    Queries add and subtract (rclip's syntax): "beach + sunset - people", weights "2:beach + sunset", photos
+    "beach + ./me.jpg". Filters limit any query; filters without a query list the newest photos they select.
 
     Example: pocketclip search "two red circles on the left" -k 5 --sheet hits.png
+    Example: pocketclip search beach --after 2024-06 --before 2024-08 --place Portugal
     """
     from pocketclip.runtime.library import Library
 
-    if (query is None) == (image_path is None):
-        raise click.UsageError("give a text query or --image PHOTO (one of them)")
+    filters = make_filters(limits)
+    if query is not None and image_path is not None or (query is None and image_path is None and not filters):
+        raise click.UsageError("give a text query or --image PHOTO (one of them), or filters alone")
     if sheet is not None and sheet.is_dir():
         raise click.BadParameter(f"{sheet} is a folder; give a file name, e.g. {sheet / 'hits.png'}",
                                  param_hint="--sheet")
@@ -111,19 +116,23 @@ def search_command(query: str | None, image_path: Path | None, db_path: Path, bu
                                reference=torch_reference)
         model_notes(library.bundle)
         if image_path is not None:
-            hits = library.search_image(image_path, top_k, relative)
+            hits = library.search_image(image_path, top_k, relative, filters)
         else:
-            hits = library.search_query(query, top_k, relative)
+            hits = library.search_query(query or "", top_k, relative, filters=filters)
+        facts = library.hit_facts(hits)
     if as_json:
-        click.echo(json.dumps([h.to_json(str(library.file(h))) for h in hits], indent=2))
+        click.echo(json.dumps([h.to_json(str(library.file(h))) | facts.get(h.id, {}) for h in hits], indent=2))
     else:
         for h in hits:
-            click.echo(f"{one_line(str(library.file(h)))}\t{h.score:.4f}")
+            about = facts.get(h.id, {})
+            click.echo("\t".join([one_line(str(library.file(h))), "" if h.score is None else f"{h.score:.4f}",
+                                  about.get("taken_at") or "", one_line(about.get("place") or "")]).rstrip("\t"))
     if sheet is not None:
         from pocketclip.cli.contact_sheet import contact_sheet
 
         with library_errors():
-            contact_sheet([(query or str(image_path), [(library.file(h), h.score) for h in hits])], sheet)
+            contact_sheet([(query or str(image_path or "filters"), [(library.file(h), h.score or 0.0) for h in hits])],
+                          sheet)
         click.echo(f"contact sheet: {sheet}", err=True)
 
 

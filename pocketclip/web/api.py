@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
+from pocketclip.runtime.search.filters import Filters
 from pocketclip.runtime.search.hits import Hit
 from pocketclip.web.served_library import ServedLibrary
 
@@ -51,16 +52,32 @@ def relative_param(request: Request) -> float | None:
     return relative
 
 
-def hits_json(hits: list[Hit], took_ms: float, **about) -> JSONResponse:
-    return JSONResponse({**about, "took_ms": round(took_ms, 2), "hits": [h.to_json() for h in hits]})
+def filters_param(request: Request) -> Filters:
+    """The filters of a search (after, before, folder, near, within_km, place, camera, type), checked."""
+    return Filters.from_params(request.query_params)
+
+
+def hits_json(request: Request, hits: list[Hit], took_ms: float, **about) -> JSONResponse:
+    """Hits with the date taken, place and camera of each (null where the photo does not say)."""
+    facts = served(request).hit_facts(hits)
+    blank = {"taken_at": None, "taken_offset": None, "place": None, "camera": None}
+    return JSONResponse({**about, "took_ms": round(took_ms, 2),
+                         "hits": [h.to_json() | facts.get(h.id, blank) for h in hits]})
 
 
 def search(request: Request) -> JSONResponse:
-    """GET /api/search?q=TEXT&k=N&relative=R"""
+    """GET /api/search?q=TEXT&k=N&relative=R&after=&before=&folder=&near=&within_km=&place=&camera=&type=
+    (q may be empty when a filter is given: the newest photos the filters select)."""
     query = request.query_params.get("q", "")
-    k, relative = k_param(request), relative_param(request)
-    hits, took = served(request).search_text(query, k, relative)
-    return hits_json(hits, took, query=query, k=k)
+    k, relative, filters = k_param(request), relative_param(request), filters_param(request)
+    hits, took = served(request).search_text(query, k, relative, filters)
+    return hits_json(request, hits, took, query=query, k=k)
+
+
+def facets(request: Request) -> JSONResponse:
+    """GET /api/facets: what the filters can choose from (folders, cities, regions, countries, cameras, types,
+    the first and last date taken)."""
+    return JSONResponse(served(request).facet_values())
 
 
 def duplicates(request: Request) -> JSONResponse:
@@ -77,9 +94,9 @@ def duplicates(request: Request) -> JSONResponse:
 def similar(request: Request) -> JSONResponse:
     """GET /api/similar/{id}?k=N&relative=R: photos like one of the library's (itself first)."""
     photo_id = request.path_params["photo_id"]
-    k, relative = k_param(request), relative_param(request)
-    hits, took = served(request).similar(photo_id, k, relative)
-    return hits_json(hits, took, like=photo_id, k=k)
+    k, relative, filters = k_param(request), relative_param(request), filters_param(request)
+    hits, took = served(request).similar(photo_id, k, relative, filters)
+    return hits_json(request, hits, took, like=photo_id, k=k)
 
 
 async def read_upload(request: Request) -> bytes:
@@ -114,12 +131,12 @@ async def search_image(request: Request) -> JSONResponse:
     """POST /api/search-image?k=N: photos like the uploaded one (multipart or the raw file as the body)."""
     from starlette.concurrency import run_in_threadpool
 
-    k, relative = k_param(request), relative_param(request)
+    k, relative, filters = k_param(request), relative_param(request), filters_param(request)
     data = await read_upload(request)
     if not data:
         raise HTTPException(400, "the upload is empty; send a photo file")
-    hits, took = await run_in_threadpool(served(request).search_image, data, k, relative)
-    return hits_json(hits, took, k=k, upload_bytes=len(data))
+    hits, took = await run_in_threadpool(served(request).search_image, data, k, relative, filters)
+    return hits_json(request, hits, took, k=k, upload_bytes=len(data))
 
 
 def status(request: Request) -> JSONResponse:

@@ -57,6 +57,7 @@ def routes() -> list:
         Route("/api/search-image", api.search_image, methods=["POST"]),
         Route("/api/status", api.status),
         Route("/api/duplicates", api.duplicates),
+        Route("/api/facets", api.facets),
         Route("/api/index", api.start_index, methods=["POST"]),
         Route("/api/index/progress", api.index_progress),
         Route("/api/index/events", api.index_events),

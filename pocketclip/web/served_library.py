@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pocketclip.runtime.bundle.encoders import ReferenceFactory
 from pocketclip.runtime.library import Library, UnknownPhoto
+from pocketclip.runtime.search.filters import Filters
 from pocketclip.runtime.search.hits import Hit
 from pocketclip.web.index_job import IndexJob
 from pocketclip.web.photo_files import PhotoRow, ThumbnailCache, default_cache_folder, file_inside, photo_row
@@ -42,20 +43,33 @@ class ServedLibrary:
             hits = search(self.library)
             return hits, (time.perf_counter() - start) * 1000
 
-    def search_text(self, query: str, k: int, relative: float | None) -> tuple[list[Hit], float]:
+    def search_text(self, query: str, k: int, relative: float | None, filters: Filters | None = None
+                    ) -> tuple[list[Hit], float]:
         """A text query, with rclip's arithmetic (`beach + sunset - people`); photo paths in it are refused: a
-        page must not make the server read its files."""
-        return self._timed(lambda lib: lib.search_query(query, k, relative, paths=False))
+        page must not make the server read its files. Filters alone list the newest photos they select."""
+        return self._timed(lambda lib: lib.search_query(query, k, relative, paths=False, filters=filters))
 
-    def similar(self, photo_id: int, k: int, relative: float | None) -> tuple[list[Hit], float]:
+    def similar(self, photo_id: int, k: int, relative: float | None, filters: Filters | None = None
+                ) -> tuple[list[Hit], float]:
         if not 0 <= photo_id <= MAX_PHOTO_ID:
             raise UnknownPhoto(f"no indexed photo has id {photo_id}")
-        return self._timed(lambda lib: lib.similar(photo_id, k, relative))
+        return self._timed(lambda lib: lib.similar(photo_id, k, relative, filters))
 
-    def search_image(self, data: bytes, k: int, relative: float | None) -> tuple[list[Hit], float]:
+    def search_image(self, data: bytes, k: int, relative: float | None, filters: Filters | None = None
+                     ) -> tuple[list[Hit], float]:
         """Photos like an uploaded one: the CLI's image search (Library.search_image) on its bytes, decoded in
         memory by the runtime's guarded open; the upload never reaches a disk."""
-        return self._timed(lambda lib: lib.search_image(data, k, relative))
+        return self._timed(lambda lib: lib.search_image(data, k, relative, filters))
+
+    def facet_values(self) -> dict:
+        """What the page's filter controls offer (Facets.values)."""
+        with self.lock:
+            return self.library.facets().values()
+
+    def hit_facts(self, hits: list[Hit]) -> dict[int, dict]:
+        """The date taken, place and camera under each hit."""
+        with self.lock:
+            return self.library.hit_facts(hits)
 
     def duplicates(self, threshold: float | None) -> tuple[list, dict[int, str], float]:
         """Library.duplicates, timed: (groups, paths by id, milliseconds)."""

@@ -42,10 +42,18 @@ class VectorIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def top_k(self, query: np.ndarray, k: int, min_relative: float | None = None) -> list[Hit]:
-        """The k best photos for a normalised query; `min_relative` keeps scores >= that share of the best."""
-        if not len(self):
+    def top_k(self, query: np.ndarray, k: int, min_relative: float | None = None,
+              rows: np.ndarray | None = None) -> list[Hit]:
+        """The k best photos for a normalised query; `min_relative` keeps scores >= that share of the best;
+        `rows` (ascending) limits the search to those rows (a filter's selection)."""
+        if not len(self) or (rows is not None and not len(rows)):
             return []
-        scores = self.matrix @ query.astype(np.float32)  # (N,)
+        query = query.astype(np.float32)
+        if rows is None:
+            scores = self.matrix @ query  # (N,)
+            best = top(scores, k)
+            return ranked_hits(self.ids, self.paths, best, scores[best], min_relative)
+        # a small selection is gathered; a large one costs no more than scoring every row
+        scores = self.matrix[rows] @ query if len(rows) * 4 < len(self) else (self.matrix @ query)[rows]
         best = top(scores, k)
-        return ranked_hits(self.ids, self.paths, best, scores[best], min_relative)
+        return ranked_hits(self.ids, self.paths, rows[best], scores[best], min_relative)

@@ -32,12 +32,12 @@ class Hit:
     rank: int
     id: int  # the photo's id in the store
     path: str  # relative to the library's root, '/'-separated
-    score: float
+    score: float | None  # None: no query, only filters (hits are then the newest photos first)
 
     def to_json(self, path: str | None = None) -> dict:
         """The hit schema `search --json` and the web API share; `path` replaces the stored one."""
         return {"rank": self.rank, "id": self.id, "path": self.path if path is None else path,
-                "score": round(self.score, 6)}
+                "score": None if self.score is None else round(self.score, 6)}
 
 
 def check_query(k: int, relative: float | None) -> None:
@@ -51,8 +51,9 @@ def check_query(k: int, relative: float | None) -> None:
 def ranked_hits(ids: np.ndarray, paths, best: np.ndarray, scores: np.ndarray,
                 min_relative: float | None) -> list[Hit]:
     """Hits for the row indices `best` (best first); `min_relative` keeps scores >= that share of the best."""
-    hits = [Hit(rank, int(ids[i]), paths[i], float(s)) for rank, (i, s) in enumerate(zip(best, scores), 1)]
-    if min_relative is not None and hits:
+    hits = [Hit(rank, int(ids[i]), paths[i], None if s is None else float(s))
+            for rank, (i, s) in enumerate(zip(best, scores), 1)]
+    if min_relative is not None and hits and hits[0].score is not None:
         hits = [h for h in hits if h.score >= min_relative * hits[0].score]
     return hits
 
@@ -63,4 +64,5 @@ class SearchIndex(Protocol):
 
     def __len__(self) -> int: ...
 
-    def top_k(self, query: np.ndarray, k: int, min_relative: float | None = None) -> list[Hit]: ...
+    def top_k(self, query: np.ndarray, k: int, min_relative: float | None = None,
+              rows: np.ndarray | None = None) -> list[Hit]: ...

@@ -11,6 +11,8 @@ faiss is installed (runtime/search/fastscan.py), numpy's otherwise.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from pocketclip.runtime.bundle.codebooks import Codebooks, bundle_codebooks
@@ -24,6 +26,7 @@ from pocketclip.runtime.store import meta_keys as K
 from pocketclip.runtime.store.copy import StoreArrays
 
 MODES = ("auto", "exact", "pq", "pq+rerank")
+EXACT_SELECTION = 20_000  # a filter selecting at most this many photos scores them exactly (benchmarks/filtered.py)
 
 
 class PQIndex:
@@ -45,19 +48,42 @@ class PQIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def top_k(self, query: np.ndarray, k: int, min_relative: float | None = None) -> list[Hit]:
-        if not len(self):
+    def top_k(self, query: np.ndarray, k: int, min_relative: float | None = None,
+              rows: np.ndarray | None = None) -> list[Hit]:
+        """As VectorIndex.top_k. A filter's selection (`rows`) of at most EXACT_SELECTION photos is scored
+        exactly (as cheap as the scan); a larger one masks the scan's candidates."""
+        if not len(self) or (rows is not None and not len(rows)):
             return []
+        query = np.asarray(query, dtype=np.float32)
+        if rows is not None and len(rows) <= EXACT_SELECTION:
+            scores = self.vectors[rows].astype(np.float32) @ query
+            best = top(scores, k)
+            return ranked_hits(self.ids, self.paths, rows[best], scores[best], min_relative)
         if self.candidates is None:
-            best, scores = self._by_tables(query, k)
+            best, scores = self._by_tables(query, k, rows)
         else:
-            best, scores = rerank(self.scanner.top(query, max(k, self.candidates)), self.vectors, query, k)
+            best, scores = rerank(self._pool(query, max(k, self.candidates), rows), self.vectors, query, k)
         return ranked_hits(self.ids, self.paths, best, scores, min_relative)
 
-    def _by_tables(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _pool(self, query: np.ndarray, n: int, rows: np.ndarray | None) -> np.ndarray:
+        """The scan's n best rows among `rows` (None: all): the scan is asked for n / (the selection's share)
+        and its candidates outside the selection dropped, asked again for more if too few were left."""
+        if rows is None:
+            return self.scanner.top(query, n)
+        allowed = np.zeros(len(self), dtype=bool)
+        allowed[rows] = True
+        ask = min(len(self), math.ceil(1.25 * n * len(self) / len(rows)))
+        while True:
+            found = self.scanner.top(query, ask)
+            kept = found[allowed[found]]
+            if len(kept) >= n or ask >= len(self):
+                return kept[:n]
+            ask = min(len(self), 2 * ask)
+
+    def _by_tables(self, query: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """`pq` mode: the scan proposes 4k (at least 100) and the float look-up-table scores (the manifest's
         `score`, what the phones compute) order them; faiss's own scores are rounded to 8 bits."""
-        pool = np.sort(self.scanner.top(query, max(4 * k, 100)))
+        pool = np.sort(self._pool(query, max(4 * k, 100), rows))
         codes = self.books.unpack(np.ascontiguousarray(self.codes[pool].T))
         scores = adc_scores(self.books.lookup_tables(query), codes)
         order = top(scores, k)

@@ -229,6 +229,35 @@ class Store(Database):
         return dict(self.execute("SELECT id, content_hash FROM photos WHERE status = 'ok'").fetchall()) \
             if self["photos"].exists() else {}
 
+    def facts_rows(self, ids: np.ndarray) -> list[tuple]:
+        """(path, taken_at, latitude, longitude, place_city, place_region, place_country, camera_make, camera_model,
+        format) of each photo id in `ids` (ids of 'ok' photos, ascending), in that order."""
+        columns = "path, taken_at, latitude, longitude, place_city, place_region, place_country, camera_make, " \
+            "camera_model, format" if self.has_facts() else "path" + ", NULL" * 9  # a store of schema 1, read-only
+        rows = self.execute(f"SELECT id, {columns} FROM photos WHERE status = 'ok' ORDER BY id").fetchall()
+        found = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        at = np.searchsorted(found, ids)
+        if len(ids) and (at.max() >= len(found) or not np.array_equal(found[at], ids)):
+            raise StoreError("the store changed while its search index was read; search again")
+        return [rows[i][1:] for i in at.tolist()]
+
+    def has_facts(self) -> bool:
+        """Whether the photos table has the facts columns (a store of schema 1 opened read-only has not)."""
+        return "taken_at" in self["photos"].columns_dict
+
+    def photo_facts(self, ids: list[int]) -> dict[int, dict]:
+        """The date taken and place of some photos (what a hit shows), by id."""
+        found = {}
+        for part in range(0, len(ids) if self.has_facts() else 0, 500):
+            chunk = ids[part:part + 500]
+            for row in self.execute(f"SELECT id, taken_at, taken_offset, place_city, place_region, place_country, "
+                                    f"camera_make, camera_model FROM photos WHERE id IN ({', '.join('?' * len(chunk))})",
+                                    chunk):
+                found[row[0]] = {"taken_at": row[1], "taken_offset": row[2],
+                                 "place": ", ".join(p for p in row[3:6] if p) or None,
+                                 "camera": " ".join(p for p in row[6:8] if p) or None}
+        return found
+
     def search_arrays(self, model: str, with_codes: bool = True) -> copy.StoreArrays:
         """The search arrays of `model` read from SQLite into memory (what a search does without a copy)."""
         return copy.read_arrays(self, model, with_codes)

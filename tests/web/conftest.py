@@ -10,7 +10,7 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
-from web_support import index, photo_id, serving
+from web_support import index, make_filter_photos, photo_id, photo_ids, serving
 
 
 @pytest.fixture(scope="session")
@@ -37,4 +37,27 @@ def web_library(tmp_path_factory, fp32_bundle):
 @pytest.fixture(scope="session")
 def server(web_library, tmp_path_factory):
     with serving(web_library.db, tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def filter_library(tmp_path_factory, fp32_bundle):
+    """Five photos with real EXIF (web_support.FILTER_PHOTOS and an exact copy), indexed with Library.create;
+    `ids` by path."""
+    from pocketclip.runtime.library import Library
+
+    base = tmp_path_factory.mktemp("filter-library")
+    root, db = base / "photos", base / "library.db"
+    make_filter_photos(root)
+    library = Library.create(db, root, fp32_bundle)
+    try:
+        library.index()
+    finally:
+        library.close()
+    return SimpleNamespace(root=root, db=db, ids=photo_ids(db))
+
+
+@pytest.fixture(scope="session")
+def filter_server(filter_library, tmp_path_factory):
+    with serving(filter_library.db, tmp_path_factory.mktemp("serve-filters")) as running:
         yield running

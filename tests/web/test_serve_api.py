@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-HIT_KEYS = {"rank", "id", "path", "score"}
+HIT_KEYS = {"rank", "id", "path", "score", "taken_at", "taken_offset", "place", "camera"}
 
 
 def test_search_answers_what_the_cli_answers(server, web_library):

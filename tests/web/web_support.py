@@ -113,3 +113,41 @@ def photo_id(db: Path, path: str) -> int:
         return store.execute("SELECT id FROM photos WHERE path = ?", [path]).fetchone()[0]
     finally:
         store.close()
+
+
+# The filter library: what each photo says about itself (EXIF written as a camera writes it), by file name.
+# The copy of tram.jpg in backup/ has the same bytes, so the library holds one exact-duplicate group.
+FILTER_PHOTOS = {
+    "trips/lisbon/tram.jpg": dict(rgb=(200, 40, 40), fmt="JPEG", taken="2023:06:14 10:30:00", offset="+01:00",
+                                  gps=(38.7167, -9.1333), make="FUJIFILM", model="X-T5"),
+    "trips/paris/tower.heic": dict(rgb=(40, 60, 200), fmt="HEIF", taken="2024:01:05 18:00:00", offset="+01:00",
+                                   gps=(48.8534, 2.3488), make="Apple", model="iPhone 15 Pro"),
+    "home/garden.png": dict(rgb=(40, 180, 60), fmt="PNG", taken="2024:05:20 09:15:00", make="Canon",
+                            model="EOS R6"),  # no GPS: never in any place
+    "tokyo.jpg": dict(rgb=(230, 210, 30), fmt="JPEG", taken="2022:11:03 07:45:00", offset="+09:00",
+                      gps=(35.6895, 139.6917), make="SONY", model="ILCE-7M3"),
+}
+FILTER_COPY = "backup/tram-copy.jpg"
+
+
+def make_filter_photos(root: Path) -> None:
+    """The FILTER_PHOTOS files under `root`, and FILTER_COPY."""
+    from pocketclip.runtime.facts.exif_writer import photo_with_exif
+
+    for name, facts in FILTER_PHOTOS.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(photo_with_exif(size=(160, 120), **facts))
+    (root / FILTER_COPY).parent.mkdir(parents=True, exist_ok=True)
+    (root / FILTER_COPY).write_bytes((root / "trips/lisbon/tram.jpg").read_bytes())
+
+
+def photo_ids(db: Path) -> dict[str, int]:
+    """Every 'ok' photo's id by its path."""
+    from pocketclip.runtime.store import Store
+
+    store = Store.open(db, readonly=True)
+    try:
+        return dict(store.execute("SELECT path, id FROM photos WHERE status = 'ok'").fetchall())
+    finally:
+        store.close()

@@ -19,13 +19,14 @@ class ModelMismatch(message: String) : StoreError(message)
 data class PhotoRow(
     val id: Long, val path: String, val size: Long?, val mtimeNs: Long?, val contentHash: String?,
     val width: Int?, val height: Int?, val status: String, val error: String?, val indexedAt: String?,
+    val facts: PhotoFacts = PhotoFacts.NONE,
 )
 
-/** What an indexing batch writes for one photo: its row, and its vector unless decoding failed. */
+/** What an indexing batch writes for one photo: its row with its facts (R21), and its vector unless decoding failed. */
 data class PhotoRecord(
     val path: String, val size: Long, val mtimeNs: Long, val contentHash: String?, val width: Int?, val height: Int?,
     val error: String? = null, val vector: FloatArray? = null, val pqCode: ByteArray? = null,
-    val rowId: Long? = null, val indexedAt: String? = null,
+    val rowId: Long? = null, val indexedAt: String? = null, val facts: PhotoFacts = PhotoFacts.NONE,
 )
 
 /** The store's vectors of one model, in memory as one row-major float32 matrix (N, dim). */
@@ -39,6 +40,8 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
     companion object {
         private val SECONDS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssxxx")
         private val MICROS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSSxxx")
+        private val FACTS = PhotoFacts.COLUMNS.joinToString(", ")
+        private val FACTS_SET = PhotoFacts.COLUMNS.joinToString(", ") { "$it = ?" }
 
         /** runtime/store/blobs.py now(): UTC, seconds, "+00:00". */
         fun now(): String = format(OffsetDateTime.now(ZoneOffset.UTC))
@@ -71,11 +74,20 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
                 listOf(StoreSchema.MIGRATION_SET)).map { it[0] as String }.toSet()
             if ("m001_initial" !in applied) {
                 StoreSchema.DDL.forEach { db.execute(it) }
-                putMeta(StoreSchema.Meta.SCHEMA_VERSION, StoreSchema.SCHEMA_VERSION.toString())
-                db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
-                    listOf(StoreSchema.MIGRATION_SET, "m001_initial", OffsetDateTime.now(ZoneOffset.UTC).format(MICROS)))
+                applied("m001_initial")
+            }
+            if ("m002_photo_facts" !in applied) { // a store of schema version 1 gets the facts columns, empty (R22)
+                StoreSchema.FACTS_DDL.forEach { db.execute(it) }
+                applied("m002_photo_facts")
             }
         }
+    }
+
+    /** A migration recorded as sqlite-utils records it, and meta schema_version with it. */
+    private fun applied(name: String) {
+        putMeta(StoreSchema.Meta.SCHEMA_VERSION, StoreSchema.SCHEMA_VERSION.toString())
+        db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            listOf(StoreSchema.MIGRATION_SET, name, OffsetDateTime.now(ZoneOffset.UTC).format(MICROS)))
     }
 
     // -- meta ---------------------------------------------------------------------------------------------
@@ -153,12 +165,16 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
 
     // -- photos -------------------------------------------------------------------------------------------
     fun photos(): Map<String, PhotoRow> = db.query(
-        "SELECT id, path, size, mtime_ns, content_hash, width, height, status, error, indexed_at FROM photos ORDER BY id",
+        "SELECT id, path, size, mtime_ns, content_hash, width, height, status, error, indexed_at, $FACTS FROM photos ORDER BY id",
     ).associate { r ->
         r[1] as String to PhotoRow((r[0] as Number).toLong(), r[1] as String, (r[2] as Number?)?.toLong(),
             (r[3] as Number?)?.toLong(), r[4] as String?, (r[5] as Number?)?.toInt(), (r[6] as Number?)?.toInt(),
-            r[7] as String, r[8] as String?, r[9] as String?)
+            r[7] as String, r[8] as String?, r[9] as String?, facts(r.subList(10, r.size)))
     }
+
+    private fun facts(v: List<Any?>) = PhotoFacts(v[0] as String?, v[1] as String?, v[2] as String?,
+        (v[3] as Number?)?.toDouble(), (v[4] as Number?)?.toDouble(), v[5] as String?, v[6] as String?, v[7] as String?,
+        v[8] as String?, v[9] as String?, v[10] as String?)
 
     fun idsWithVector(model: String): Set<Long> =
         db.query("SELECT photo_id FROM embeddings WHERE model = ?", listOf(model)).map { (it[0] as Number).toLong() }.toSet()
@@ -166,15 +182,26 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
     fun idsWithCode(): Set<Long> =
         db.query("SELECT photo_id FROM embeddings WHERE pq_code IS NOT NULL").map { (it[0] as Number).toLong() }.toSet()
 
-    /** Same content at a new stat, a move, or a restore (R4, R5, R7): the row keeps its vector. */
-    fun updatePhoto(id: Long, path: String, size: Long, mtimeNs: Long, indexedAt: String?) = db.transaction {
-        if (indexedAt != null) {
-            db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL, indexed_at = ? " +
-                "WHERE id = ?", listOf(path, size, mtimeNs, indexedAt, id))
-        } else {
-            db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL WHERE id = ?",
-                listOf(path, size, mtimeNs, id))
+    /**
+     * Same content at a new stat, a move, or a restore (R4, R5, R7): the row keeps its vector, and its facts unless
+     * `facts` (read for a row that had none, R22) are given.
+     */
+    fun updatePhoto(id: Long, path: String, size: Long, mtimeNs: Long, indexedAt: String?, facts: PhotoFacts? = null) =
+        db.transaction {
+            if (indexedAt != null) {
+                db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL, indexed_at = ? " +
+                    "WHERE id = ?", listOf(path, size, mtimeNs, indexedAt, id))
+            } else {
+                db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL WHERE id = ?",
+                    listOf(path, size, mtimeNs, id))
+            }
+            if (facts != null) db.execute("UPDATE photos SET $FACTS_SET WHERE id = ?", facts.values() + id)
+            bumpGeneration()
         }
+
+    /** Every row's facts emptied, as a store migrated from schema version 1 has them (the scenarios' forget_facts). */
+    fun forgetFacts() = db.transaction {
+        db.execute("UPDATE photos SET " + PhotoFacts.COLUMNS.joinToString(", ") { "$it = NULL" })
         bumpGeneration()
     }
 
@@ -187,17 +214,19 @@ class EmbeddingStore private constructor(val db: SqlDriver) {
         db.transaction {
             for (r in batch) {
                 val status = if (r.error != null) StoreSchema.Status.ERROR else StoreSchema.Status.OK
+                val facts = if (r.error != null) PhotoFacts.NONE else r.facts // an error row has none (R21)
                 val values = listOf(r.path, r.size, r.mtimeNs, r.contentHash, r.width, r.height, status, r.error,
-                    r.indexedAt ?: stamp)
+                    r.indexedAt ?: stamp) + facts.values()
                 val existing = r.rowId ?: db.query("SELECT id FROM photos WHERE path = ?", listOf(r.path))
                     .firstOrNull()?.let { (it[0] as Number).toLong() }
                 val id = if (existing != null) {
                     db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, content_hash = ?, width = ?, height = ?, " +
-                        "status = ?, error = ?, indexed_at = ? WHERE id = ?", values + existing)
+                        "status = ?, error = ?, indexed_at = ?, $FACTS_SET WHERE id = ?", values + existing)
                     existing
                 } else {
                     db.execute("INSERT INTO photos (path, size, mtime_ns, content_hash, width, height, status, error, " +
-                        "indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                        "indexed_at, $FACTS) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${PhotoFacts.COLUMNS.joinToString(", ") { "?" }})",
+                        values)
                     (db.query("SELECT id FROM photos WHERE path = ?", listOf(r.path)).single()[0] as Number).toLong()
                 }
                 if (r.error != null || r.vector == null) {

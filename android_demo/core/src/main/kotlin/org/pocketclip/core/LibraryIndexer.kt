@@ -1,6 +1,6 @@
 // Incremental, resumable indexing by the rules of docs/conformance.md, as runtime/indexing/indexer.py: the
 // same scenario files drive both. The app gives a PhotoSource and a PhotoEmbedder; binding, meta, batches,
-// codes, error kinds, tombstones, restores, the deletion guards, the purge and the quarantine are here.
+// codes, error kinds, tombstones, restores, the deletion guards, the purge, the quarantine and the facts are here.
 package org.pocketclip.core
 
 import com.google.gson.JsonObject
@@ -11,6 +11,8 @@ data class SyncReport(
     var embedded: Int = 0, var unchanged: Int = 0, var moved: Int = 0, var touched: Int = 0,
     var errors: Int = 0, var deleted: Int = 0, var skippedErrors: Int = 0, var restored: Int = 0,
     var withheld: Int = 0, var purged: Int = 0,
+    /** Unchanged photos whose facts a migrated store lacked, read and written without embedding (R22). */
+    var factsFilled: Int = 0,
 )
 
 /** The library cannot be indexed now (gone, unreadable, emptied) while the store holds its photos (R12). */
@@ -53,7 +55,13 @@ class LibraryIndexer(
             val sameStat = row != null && row.size == photo.size && row.mtimeNs == photo.mtimeNs
             if (sameStat && row!!.status == StoreSchema.Status.ERROR && !options.retryErrors &&
                 !(row.error ?: "").startsWith(PhotoUnavailable.UNAVAILABLE)) { report.skippedErrors++; continue }
-            if (sameStat && row!!.status == StoreSchema.Status.OK && row.id in withVector) { report.unchanged++; continue }
+            // R22: an indexed photo whose facts were never read (a store migrated from schema version 1) is read
+            val needsFacts = row != null && row.status == StoreSchema.Status.OK && row.id in withVector &&
+                row.facts.takenSource == null
+            if (sameStat && row!!.status == StoreSchema.Status.OK && row.id in withVector && !needsFacts) {
+                report.unchanged++
+                continue
+            }
             val digest = try {
                 source.contentHash(photo)
             } catch (e: PhotoFailure) {
@@ -67,8 +75,13 @@ class LibraryIndexer(
             }
             if (row != null && row.contentHash == digest && row.id in withVector) {
                 val back = row.status == StoreSchema.Status.DELETED
-                store.updatePhoto(row.id, photo.path, photo.size, photo.mtimeNs, if (back) clock() else null)
-                if (back) report.restored++ else report.touched++
+                val facts = if (needsFacts) facts(source, photo, log) else null // R21: otherwise kept
+                store.updatePhoto(row.id, photo.path, photo.size, photo.mtimeNs, if (back) clock() else null, facts)
+                when {
+                    back -> report.restored++
+                    facts != null && sameStat -> report.factsFilled++
+                    else -> report.touched++
+                }
             } else if (row == null && reusable.containsKey(digest)) {
                 val found = reusable.remove(digest)!!
                 reused.add(found.id)
@@ -96,6 +109,14 @@ class LibraryIndexer(
         markDeleted(gone, rows, source.partial, options.allowEmpty, report)
         report.purged = store.purgeTombstones(EmbeddingStore.format(OffsetDateTime.parse(clock()).minusDays(TOMBSTONE_DAYS)))
         return report
+    }
+
+    /** The photo's facts from the source, or null when it cannot give them now (the row then waits for them). */
+    private fun facts(source: PhotoSource, photo: PhotoStat, log: (String) -> Unit): PhotoFacts? = try {
+        source.facts(photo)
+    } catch (e: PhotoFailure) {
+        log("no facts for ${photo.path}: ${e.message}")
+        null
     }
 
     /** Rows a new path may take over by content hash (R5, R7): vanished 'ok' rows before tombstones, lowest id first. */
@@ -157,7 +178,8 @@ class LibraryIndexer(
                 val vector = byPath.getValue(photo.path)
                 report.embedded++
                 PhotoRecord(photo.path, photo.size, photo.mtimeNs, job.digest, result.width, result.height, vector = vector,
-                    pqCode = pq?.encode(Float16.decode(Float16.encode(vector))), rowId = job.rowId, indexedAt = stamp)
+                    pqCode = pq?.encode(Float16.decode(Float16.encode(vector))), rowId = job.rowId, indexedAt = stamp,
+                    facts = result.facts ?: facts(source, photo, log) ?: PhotoFacts.NONE)
             } else {
                 report.errors++
                 log("skipping ${photo.path}: $result")

@@ -3,9 +3,9 @@
 package org.pocketclip.core
 
 object StoreSchema {
-    const val SCHEMA_VERSION = 1
+    const val SCHEMA_VERSION = 2
     const val MIGRATION_SET = "pocketclip-store"
-    val MIGRATIONS = listOf("m001_initial")
+    val MIGRATIONS = listOf("m001_initial", "m002_photo_facts")
 
     object Meta {
         const val SCHEMA_VERSION = "schema_version"
@@ -49,6 +49,18 @@ object StoreSchema {
         "CREATE TABLE \"embeddings\" (\n   \"photo_id\" INTEGER REFERENCES \"photos\"(\"id\"),\n   \"model\" TEXT,\n" +
             "   \"vector\" BLOB,\n   \"pq_code\" BLOB,\n   PRIMARY KEY (\"photo_id\", \"model\")\n)",
     )
+
+    /** The photos columns of the facts (docs/contracts.md, "Photo facts") and their SQLite types. */
+    val FACT_COLUMNS = linkedMapOf("taken_at" to "TEXT", "taken_offset" to "TEXT", "taken_source" to "TEXT",
+        "latitude" to "REAL", "longitude" to "REAL", "place_city" to "TEXT", "place_region" to "TEXT",
+        "place_country" to "TEXT", "camera_make" to "TEXT", "camera_model" to "TEXT", "format" to "TEXT")
+
+    /** m002_photo_facts: the facts columns (empty until read, R22) and their indexes, as sqlite-utils' add_column
+     *  and create_index write them (SQLite keeps the ALTER's column text, so sqlite_master reads as Python's). */
+    val FACTS_DDL = FACT_COLUMNS.map { (column, type) -> "ALTER TABLE \"photos\" ADD COLUMN \"$column\" $type" } +
+        listOf("taken_at", "place_country", "place_city").map { column ->
+            "CREATE INDEX \"idx_photos_$column\"\n    ON \"photos\" (\"$column\")"
+        }
 
     val TABLES = listOf("meta", "photos", "embeddings")
 }

@@ -22,20 +22,21 @@ class ScenarioError(message: String) : Exception(message)
 /** The simulated death of the indexing process: an Error, so that nothing in the core catches it. */
 class Killed(message: String) : Error(message)
 
-class ConformanceRunner(private val folder: File) {
+class ConformanceRunner(private val folder: File, private val places: Places = TestInputs.places) {
     companion object {
         const val START = "2026-01-01T00:00:00+00:00"
         private const val MAX_PIXELS = 89_478_485L // Pillow's MAX_IMAGE_PIXELS: a non-JPEG past it is refused
         val META = listOf("schema_version", "model_fingerprint", "dim", "preprocess_sha256", "precision",
             "pq_codebooks_sha256", "root", "bundle", "backend")
         val REPORT = listOf("embedded", "unchanged", "moved", "touched", "restored", "errors", "deleted",
-            "skipped_errors", "withheld", "purged")
+            "skipped_errors", "withheld", "purged", "facts_filled")
+        const val LOCATION_TOLERANCE = 1e-9 // degrees: latitude and longitude are doubles of one formula everywhere
         val DEFAULTS = mapOf("model" to JsonPrimitive("demo"), "codebooks" to JsonNull.INSTANCE,
             "backend" to JsonPrimitive("onnx"), "bundle" to JsonPrimitive("bundle"), "reindex" to JsonPrimitive(false),
             "allow_empty" to JsonPrimitive(false), "retry_errors" to JsonPrimitive(false),
             "batch_size" to JsonPrimitive(4), "kill_after_batches" to JsonNull.INSTANCE)
         val EVENTS = setOf("add", "modify", "touch", "move", "delete", "unreadable", "readable", "cloud", "root_gone",
-            "root_back", "partial_access", "full_access", "days", "crash_on")
+            "root_back", "partial_access", "full_access", "days", "crash_on", "forget_facts")
     }
 
     data class Result(val scenario: String, val steps: Int, val passed: Boolean, val difference: String?)
@@ -73,6 +74,7 @@ class ConformanceRunner(private val folder: File) {
         var ticks = 0L
         var gone = false
         val crash = HashSet<String>()
+        var forgetFacts = false // the next run starts by emptying every row's facts (a store migrated from v1)
         override val root = "gallery"
         override var partial = false
         lateinit var spec: PreprocessSpec
@@ -95,6 +97,11 @@ class ConformanceRunner(private val folder: File) {
 
         override fun contentHash(photo: PhotoStat): String = Blake2b.contentHash(read(photo).data)
 
+        override fun facts(photo: PhotoStat): PhotoFacts = factsOf(photo, read(photo).data)
+
+        private fun factsOf(photo: PhotoStat, data: ByteArray) =
+            PhotoFacts.read(data, photo.mtimeNs, PhotoFacts.isRaw(photo.path), places)
+
         override fun decode(photo: PhotoStat): DecodedPhoto {
             val found = read(photo)
             if (found.content in crash) throw Killed("decoding ${photo.path} killed the process")
@@ -110,7 +117,7 @@ class ConformanceRunner(private val folder: File) {
                 val image = try { reader.read(0) } catch (e: Exception) { throw PhotoFailure("cannot decode: ${e.message}") }
                 val argb = image.getRGB(0, 0, image.width, image.height, null, 0, image.width)
                 val rgba = RgbaImage.fromArgb(image.width, image.height, argb, image.colorModel.hasAlpha())
-                return DecodedPhoto(Preprocess.run(rgba, 1, spec), width, height)
+                return DecodedPhoto(Preprocess.run(rgba, 1, spec), width, height, factsOf(photo, found.data))
             } finally {
                 reader.dispose()
             }
@@ -193,6 +200,7 @@ class ConformanceRunner(private val folder: File) {
             "partial_access", "full_access" -> gallery.partial = kind == "partial_access"
             "days" -> gallery.clock = gallery.clock.plusDays(target.asLong)
             "crash_on" -> gallery.crash.add(target.asString)
+            "forget_facts" -> gallery.forgetFacts = true
         }
     }
 
@@ -209,6 +217,10 @@ class ConformanceRunner(private val folder: File) {
         val generation: Long
         JdbcDriver(dbFile).use { db ->
             val store = EmbeddingStore.open(db)
+            if (gallery.forgetFacts) { // as a store of schema version 1 is after its migration: no row has facts (R22)
+                store.forgetFacts()
+                gallery.forgetFacts = false
+            }
             generation = store.generation()
             try {
                 val retry = bindStore(store, binding, run.getValue("reindex").asBoolean)
@@ -236,7 +248,7 @@ class ConformanceRunner(private val folder: File) {
                 addProperty("outcome", outcome)
                 add("report", report?.let { r ->
                     val values = listOf(r.embedded, r.unchanged, r.moved, r.touched, r.restored, r.errors, r.deleted,
-                        r.skippedErrors, r.withheld, r.purged)
+                        r.skippedErrors, r.withheld, r.purged, r.factsFilled)
                     JsonObject().also { o -> REPORT.zip(values).forEach { (k, v) -> o.addProperty(k, v) } }
                 } ?: JsonNull.INSTANCE)
                 add("embedded", JsonArray().also { a -> embedded.sorted().forEach(a::add) })
@@ -248,6 +260,15 @@ class ConformanceRunner(private val folder: File) {
                             addProperty("vector", row.id in withVector); addProperty("code", row.id in coded)
                             addProperty("error", row.error?.let {
                                 if (it.startsWith(PhotoUnavailable.UNAVAILABLE)) "environment" else "content" })
+                            add("facts", JsonObject().also { o ->
+                                PhotoFacts.COLUMNS.zip(row.facts.values()).forEach { (column, value) ->
+                                    o.add(column, when (value) {
+                                        null -> JsonNull.INSTANCE
+                                        is Double -> JsonPrimitive(value)
+                                        else -> JsonPrimitive(value as String)
+                                    })
+                                }
+                            })
                         })
                     }
                 })
@@ -255,6 +276,17 @@ class ConformanceRunner(private val folder: File) {
                 addProperty("generation_changed", store.generation() != before)
             }
         }
+
+    private fun fact(photo: JsonObject, column: String): JsonElement =
+        photo["facts"]?.takeIf { it.isJsonObject }?.asJsonObject?.get(column) ?: JsonNull.INSTANCE
+
+    /** Numbers (latitude, longitude) within LOCATION_TOLERANCE; strings exactly; null only for null. */
+    private fun sameFact(want: JsonElement, have: JsonElement): Boolean {
+        if (want.isJsonPrimitive && have.isJsonPrimitive && want.asJsonPrimitive.isNumber && have.asJsonPrimitive.isNumber) {
+            return Math.abs(want.asDouble - have.asDouble) <= LOCATION_TOLERANCE
+        }
+        return want == have
+    }
 
     /** The first thing that differs, in the order the reference's runner checks a step. */
     private fun firstDifference(expected: JsonObject, got: JsonObject): String? {
@@ -281,6 +313,11 @@ class ConformanceRunner(private val folder: File) {
                     if ((w[column] ?: JsonNull.INSTANCE) != (h[column] ?: JsonNull.INSTANCE)) {
                         return diff("photo $path $column", w[column], h[column])
                     }
+                }
+                for (column in PhotoFacts.COLUMNS) {
+                    val wanted = fact(w, column)
+                    val had = fact(h, column)
+                    if (!sameFact(wanted, had)) return diff("photo $path $column", wanted, had)
                 }
             }
         }

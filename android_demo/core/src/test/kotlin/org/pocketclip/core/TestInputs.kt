@@ -26,6 +26,16 @@ object TestInputs {
     val outReport: File by lazy { required("POCKETCLIP_OUT_REPORT", "where the device report goes") }
     /** The indexing scenarios (runtime/indexing/scenarios), run by ConformanceTest. */
     val scenarios: File by lazy { required("POCKETCLIP_SCENARIOS", "the conformance scenario folder") }
+    /**
+     * The offline places (runtime/facts/places.tsv.gz): POCKETCLIP_PLACES (jvm-test.sh sets it), else the file
+     * found from the working directory upwards. Read once (~1 s).
+     */
+    val places: Places by lazy {
+        val file = setting("POCKETCLIP_PLACES")?.let(::File) ?: generateSequence(File("").absoluteFile) { it.parentFile }
+            .map { File(it, "runtime/facts/places.tsv.gz") }.firstOrNull { it.isFile }
+        require(file != null && file.isFile) { "set POCKETCLIP_PLACES to runtime/facts/places.tsv.gz (jvm-test.sh does)" }
+        file.inputStream().use { Places.read(it) }
+    }
     /** Where ManifestTest writes the manifest values it parsed (JSON), which the pytest compares with manifest.json. */
     val outManifest: File by lazy { required("POCKETCLIP_OUT_MANIFEST", "where the parsed manifest values go") }
 }
