@@ -171,3 +171,15 @@ def test_every_equivalent_mutant_listed_still_exists_and_every_mapped_test_too()
     for file, (group, tests) in MODULES.items():
         assert (root / file).is_file() and group in ("store", "indexing", "search", "photos")
         assert all((root / test.split("::")[0]).is_file() for test in tests), file
+
+
+@pytest.mark.slow
+def test_filtered_benchmark_prints_ratios_and_keeps_to_the_selection():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.filtered", "--photos", "30000", "--queries", "5"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["mode"] == "exact" and result["unfiltered_recall10"] == 1.0  # below the demo's exact_below_photos
+    for row in result["filters"].values():
+        assert row["only_selected"] and row["recall10_vs_exact_on_subset"] == 1.0 and 0 < row["selectivity"] < 1
+        assert row["p50_ms"] > 0 and row["ratio_to_unfiltered"] > 0

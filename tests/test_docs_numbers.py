@@ -7,6 +7,7 @@ import pytest
 
 from benchmarks.artifacts import markdown as render_artifacts
 from benchmarks.duplicates import markdown as render_duplicates
+from benchmarks.filtered import markdown as render_filtered
 from benchmarks.indexing import markdown as render_indexing
 from benchmarks.pq import markdown as render_pq
 from benchmarks.pull import markdown as render_pull
@@ -26,6 +27,7 @@ def quoted() -> list[tuple[str, str]]:
     kotlin = phone["kotlin_code_index"]
     out = [("docs/search.md", line) for line in render_indexing(index).splitlines() if line]
     out += [("docs/search.md", line) for line in render_duplicates(result("duplicates.json")).splitlines() if line]
+    out += [("docs/search.md", line) for line in render_filtered(result("filtered.json")).splitlines() if line]
     out += [("docs/web.md", f"p50 {serve['p50_ms']} ms, p95 {serve['p95_ms']} ms"),
            ("docs/web.md", f"takes **{serve['cold_search_s']} s**, {serve['speedup']}×"),
            ("docs/search.md", f"**{index['photos_per_s']} photos/s**"),

@@ -37,6 +37,16 @@ kotlin {
     compilerOptions { jvmTarget.set(JvmTarget.JVM_17) }
 }
 
+// The offline places the photos' positions resolve to (docs/contracts.md, "Photo facts"): the runtime's own file,
+// copied into the assets at build time so the phone and the desktop resolve a position to the same place.
+val placesAssets = layout.buildDirectory.dir("generated/placesAssets")
+val copyPlaces by tasks.registering(Copy::class) {
+    from(rootProject.file("../runtime/facts/places.tsv.gz"))
+    into(placesAssets)
+}
+android.sourceSets.getByName("main").assets.srcDir(placesAssets)
+tasks.named("preBuild") { dependsOn(copyPlaces) }
+
 dependencies {
     implementation(project(":core"))
     implementation(libs.gson)

@@ -30,12 +30,17 @@ class FilterError(ValueError):
     """A filter value that cannot be used; the message is one line naming the option."""
 
 
+def shown(text: str) -> str:
+    """A value as an error message quotes it: repr (a newline stays on the line), at most 40 characters."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
 def date_bound(text: str, end: bool, option: str) -> np.datetime64:
     """The first (or with `end`, the last) second of a date as precise as given: 2024, 2024-05, 2024-05-03,
     2024-05-03T14:30. Both ends of a range are inclusive: --after 2024-05 --before 2024-05 is May 2024."""
     found = _DATE.fullmatch(text.strip())
     if not found:
-        raise FilterError(f"{option} {text!r}: not a date; give YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+        raise FilterError(f"{option} {shown(text)}: not a date; give YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM")
     year, month, day, hour, minute, second = (None if g is None else int(g) for g in found.groups())
     try:
         if month is not None and not 1 <= month <= 12:
@@ -46,7 +51,7 @@ def date_bound(text: str, end: bool, option: str) -> np.datetime64:
         if hour is not None and (hour > 23 or minute > 59 or (second or 0) > 59):
             raise ValueError("time")
     except ValueError as exc:
-        raise FilterError(f"{option} {text!r}: no such date ({exc})") from None
+        raise FilterError(f"{option} {shown(text)}: no such date ({exc})") from None
     if not end:
         parts = (year, month or 1, day or 1, hour or 0, minute or 0, second or 0)
     else:
@@ -93,12 +98,12 @@ class Filters:
             if not self.near:
                 raise FilterError("--within needs --near PLACE or --near LAT,LON")
         if self.type and TYPE_ALIASES.get(self.type.lower(), self.type.lower()) not in FORMATS:
-            raise FilterError(f"--type {self.type!r}: not a format; one of {', '.join(FORMATS)}")
+            raise FilterError(f"--type {shown(self.type)}: not a format; one of {', '.join(FORMATS)}")
         folder = self.folder
         if folder is not None:
             folder = "/".join(part for part in folder.replace("\\", "/").split("/") if part not in ("", "."))
             if ".." in folder.split("/"):
-                raise FilterError(f"--in {self.folder!r}: a folder inside the library, relative to its root")
+                raise FilterError(f"--in {shown(self.folder)}: a folder inside the library, relative to its root")
         return Filters(self.after, self.before, folder, self.near, self.within_km, self.place, self.camera, self.type)
 
 
@@ -108,12 +113,12 @@ def position(text: str, places: Places) -> tuple[float, float]:
     if found:
         lat, lon = float(found.group(1)), float(found.group(2))
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise FilterError(f"--near {text!r}: latitude -90..90 and longitude -180..180")
+            raise FilterError(f"--near {shown(text)}: latitude -90..90 and longitude -180..180")
         return lat, lon
     place = places.find(text)
     if place is None:
         close = places.closest_names(text)
-        raise FilterError(f"--near {text!r}: no place of that name" + (f"; did you mean {', '.join(close)}?"
+        raise FilterError(f"--near {shown(text)}: no place of that name" + (f"; did you mean {', '.join(close)}?"
                                                                          if close else ""))
     return place.latitude, place.longitude
 
@@ -127,9 +132,11 @@ class Codes:
         self.codes = np.array([lookup.get(v, -1) if v is not None else -1 for v in values], dtype=np.int32)
 
     def where(self, keep) -> np.ndarray:
-        """Rows whose value satisfies keep(name)."""
-        chosen = [i for i, name in enumerate(self.names) if keep(name)]
-        return np.isin(self.codes, np.array(chosen, dtype=np.int32)) if chosen else np.zeros(len(self.codes), bool)
+        """Rows whose value satisfies keep(name): one look-up per row in a table by code (NULL, -1, is the
+        table's last entry, never chosen)."""
+        table = np.zeros(len(self.names) + 1, dtype=bool)
+        table[:-1] = [bool(keep(name)) for name in self.names]
+        return table[self.codes]
 
 
 class Facets:
@@ -166,7 +173,7 @@ class Facets:
             found = self.camera.where(lambda name: wanted in fold(name))
             if not found.any():
                 known = ", ".join(self.camera.names[:6]) or "none: no photo says which camera took it"
-                raise FilterError(f"--camera {filters.camera!r}: no photo from such a camera; cameras: {known}")
+                raise FilterError(f"--camera {shown(filters.camera)}: no photo from such a camera; cameras: {known}")
             keep &= found
         if filters.type:
             wanted = TYPE_ALIASES.get(filters.type.lower(), filters.type.lower())
@@ -177,7 +184,7 @@ class Facets:
         found = self.folder.where(lambda name: name == folder or name.startswith(folder + "/"))
         if not found.any():
             tops = sorted({name.split("/")[0] for name in self.folder.names if name})
-            raise FilterError(f"--in {folder!r}: no photo in such a folder; folders: {', '.join(tops[:8]) or 'none'}")
+            raise FilterError(f"--in {shown(folder)}: no photo in such a folder; folders: {', '.join(tops[:8]) or 'none'}")
         return found
 
     def _place(self, name: str, places: Places | None) -> np.ndarray:
@@ -192,7 +199,7 @@ class Facets:
             return found  # a real place where no photo was taken: no photo, not an error
         stored = sorted({*self.city.names, *self.region.names, *self.country.names})
         close = [s for s in stored if wanted[:3] in fold(s)][:3] or places.closest_names(name)
-        raise FilterError(f"--place {name!r}: no such place" + (f"; did you mean {', '.join(close)}?" if close else ""))
+        raise FilterError(f"--place {shown(name)}: no such place" + (f"; did you mean {', '.join(close)}?" if close else ""))
 
     def _near(self, lat: float, lon: float, within_km: float) -> np.ndarray:
         keep = np.abs(self.latitude - lat) <= within_km / 110.5 + 1e-9  # a box first: NaN compares False

@@ -20,13 +20,17 @@ from pocketclip.runtime.bundle.manifest import Bundle
 from pocketclip.runtime.search.exact import VectorIndex, hit_paths
 from pocketclip.runtime.search.fastscan import candidate_stage
 from pocketclip.runtime.search.hits import Hit, SearchIndex, ranked_hits, top
-from pocketclip.runtime.search.pq import adc_scores, rerank
+from pocketclip.runtime.search.pq import PQScanner, adc_scores, rerank
 from pocketclip.runtime.store import Store, StoreError
 from pocketclip.runtime.store import meta_keys as K
 from pocketclip.runtime.store.copy import StoreArrays
 
 MODES = ("auto", "exact", "pq", "pq+rerank")
-EXACT_SELECTION = 20_000  # a filter selecting at most this many photos scores them exactly (benchmarks/filtered.py)
+# How a filter's selection is searched (PQIndex.top_k; the switch points measured by benchmarks/filtered.py
+# at 1M photos, one core): exactly up to this many photos ...
+EXACT_SELECTION = 5_000
+# ... by a scan of the selection's own codes up to this share of the library, by the whole scan above it
+SCAN_SELECTION = 0.25
 
 
 class PQIndex:
@@ -50,8 +54,10 @@ class PQIndex:
 
     def top_k(self, query: np.ndarray, k: int, min_relative: float | None = None,
               rows: np.ndarray | None = None) -> list[Hit]:
-        """As VectorIndex.top_k. A filter's selection (`rows`) of at most EXACT_SELECTION photos is scored
-        exactly (as cheap as the scan); a larger one masks the scan's candidates."""
+        """As VectorIndex.top_k. A filter's selection (`rows`) is scored by its size (benchmarks/filtered.py):
+        up to EXACT_SELECTION photos exactly; up to SCAN_SELECTION of the library by a look-up-table scan of
+        the selection's codes alone; a larger one by the whole scan, its candidates outside the selection
+        dropped. Candidates are re-ranked exactly as without a filter."""
         if not len(self) or (rows is not None and not len(rows)):
             return []
         query = np.asarray(query, dtype=np.float32)
@@ -59,7 +65,14 @@ class PQIndex:
             scores = self.vectors[rows].astype(np.float32) @ query
             best = top(scores, k)
             return ranked_hits(self.ids, self.paths, rows[best], scores[best], min_relative)
-        if self.candidates is None:
+        if rows is not None and len(rows) <= SCAN_SELECTION * len(self):
+            scanner = PQScanner(self.books, np.ascontiguousarray(np.asarray(self.codes)[rows].T))
+            if self.candidates is None:  # `pq`: the float table scores are this scan's own
+                scores = scanner.scores(query)
+                best = top(scores, k)
+                return ranked_hits(self.ids, self.paths, rows[best], scores[best], min_relative)
+            best, scores = rerank(rows[scanner.top(query, max(k, self.candidates))], self.vectors, query, k)
+        elif self.candidates is None:
             best, scores = self._by_tables(query, k, rows)
         else:
             best, scores = rerank(self._pool(query, max(k, self.candidates), rows), self.vectors, query, k)

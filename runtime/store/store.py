@@ -241,6 +241,14 @@ class Store(Database):
             raise StoreError("the store changed while its search index was read; search again")
         return [rows[i][1:] for i in at.tolist()]
 
+    def _facts_counts(self) -> dict:
+        """Of the 'ok' photos: dated by their EXIF, with a GPS position, and those whose facts were never read."""
+        if not self["photos"].exists() or not self.has_facts():
+            return {}
+        row = self.execute("SELECT count(CASE WHEN taken_source = 'exif' THEN 1 END), count(latitude), "
+                           "count(CASE WHEN taken_source IS NULL THEN 1 END) FROM photos WHERE status = 'ok'").fetchone()
+        return {"dated_by_exif": row[0], "with_gps": row[1], "facts_unread": row[2]}
+
     def has_facts(self) -> bool:
         """Whether the photos table has the facts columns (a store of schema 1 opened read-only has not)."""
         return "taken_at" in self["photos"].columns_dict
@@ -285,7 +293,7 @@ class Store(Database):
                 "fingerprint": meta.get(K.MODEL_FINGERPRINT),
                 "bytes": sum(f.stat().st_size for f in files if f.exists()),
                 "root": meta.get(K.ROOT), "pq_codes": codes, "pq_codebooks_sha256": meta.get(K.PQ_CODEBOOKS_SHA256),
-                "unusable_vectors": unusable,
+                "unusable_vectors": unusable, **self._facts_counts(),
                 "last_indexed": self.execute("SELECT max(indexed_at) FROM photos").fetchone()[0]
                 if has_photos else None}
 

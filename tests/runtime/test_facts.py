@@ -165,6 +165,8 @@ def test_a_version_1_store_is_migrated_and_filled_in_without_embedding(tmp_path)
     assert rows["notes.jpg"]["taken_source"] is None  # an error row has no facts
     again = index_library(db, FolderSource(root), "m", SPEC, embed, workers=1)
     assert (again.facts_filled, again.unchanged) == (0, 2)
+    status = db.status()
+    assert (status["dated_by_exif"], status["with_gps"], status["facts_unread"]) == (1, 2, 0)
 
 
 def test_a_version_1_store_is_searched_read_only_without_facts(tmp_path):

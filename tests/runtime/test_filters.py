@@ -103,8 +103,14 @@ def test_a_pq_search_with_a_filter_scores_only_the_selection(library, monkeypatc
         exact = library.search_vector(query, k=10, filters=Filters(folder="Trips"))
         assert [h.id for h in pq.search_vector(query, k=10, filters=Filters(folder="Trips"))] == [h.id for h in exact]
         monkeypatch.setattr(pq_index, "EXACT_SELECTION", 0)
-        masked = pq.search_index().top_k(query, 10, rows=rows)
-        assert {h.id for h in masked} == {h.id for h in exact} and len(rows) == 4
+        for share in (0.0, 1.0):  # the whole scan masked, then a scan of the selection's codes alone
+            monkeypatch.setattr(pq_index, "SCAN_SELECTION", share)
+            masked = pq.search_index().top_k(query, 10, rows=rows)
+            assert [h.id for h in masked] == [h.id for h in exact] and len(rows) == 4
+            tables = Library.open(library.db_path, mode="pq")
+            approx = tables.search_vector(query, k=10, filters=Filters(folder="Trips"))
+            assert {h.id for h in approx} == {h.id for h in exact}
+            tables.close()
         assert pq.search_index().top_k(query, 10, rows=np.zeros(0, dtype=np.int64)) == []
     finally:
         pq.close()

@@ -10,7 +10,7 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
-from web_support import index, make_filter_photos, photo_id, photo_ids, serving
+from web_support import CHROMEDRIVER, CHROMIUM, WAIT_S, index, make_filter_photos, photo_id, photo_ids, serving
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +61,25 @@ def filter_library(tmp_path_factory, fp32_bundle):
 def filter_server(filter_library, tmp_path_factory):
     with serving(filter_library.db, tmp_path_factory.mktemp("serve-filters")) as running:
         yield running
+
+
+@pytest.fixture
+def browser(tmp_path, monkeypatch):
+    """Debian's headless Chromium driven by Selenium, offline, with the page's console log kept."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager never downloads a driver or a browser
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,860", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(WAIT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -17,6 +17,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 START_TIMEOUT_S = 60
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")  # Debian's, for the browser tests
+WAIT_S = 20
 REQUEST_TIMEOUT_S = 30
 POCKETCLIP = Path(sys.executable).with_name("pocketclip")
 

@@ -25,7 +25,7 @@ class MainActivity : ComponentActivity() {
 
     // Android 14's "selected photos" grants READ_MEDIA_VISUAL_USER_SELECTED and denies READ_MEDIA_IMAGES: either is access.
     private val askPermission = registerForActivityResult(ActivityResultContracts.RequestMultiplePermissions()) { granted ->
-        if (granted.values.any { it }) startIndexing() else status.setText(R.string.needs_permission)
+        if (PhotoLibrary.hasAccess(this)) startIndexing() else status.setText(R.string.needs_permission)
     }
 
     private val pickPhoto = registerForActivityResult(ActivityResultContracts.PickVisualMedia()) { uri ->
@@ -48,7 +48,7 @@ class MainActivity : ComponentActivity() {
         findViewById<Button>(R.id.by_photo).setOnClickListener {
             pickPhoto.launch(PickVisualMediaRequest(ActivityResultContracts.PickVisualMedia.ImageOnly))
         }
-        if (PhotoLibrary.hasAccess(this)) startIndexing() else askPermission.launch(PhotoLibrary.PERMISSIONS)
+        if (PhotoLibrary.hasAccess(this)) startIndexing() else askPermission.launch(PhotoLibrary.REQUESTED)
     }
 
     private fun startIndexing() {

@@ -10,13 +10,17 @@ import android.os.Build
 import android.provider.MediaStore
 import org.pocketclip.core.Blake2b
 import org.pocketclip.core.DecodedPhoto
+import org.pocketclip.core.PhotoFacts
 import org.pocketclip.core.PhotoFailure
 import org.pocketclip.core.PhotoSource
 import org.pocketclip.core.PhotoStat
 import org.pocketclip.core.PhotoUnavailable
+import org.pocketclip.core.Places
 import org.pocketclip.core.PreprocessSpec
+import java.io.ByteArrayOutputStream
 import java.io.FileNotFoundException
 import java.io.IOException
+import java.io.InputStream
 
 data class LibraryPhoto(val stat: PhotoStat, val uri: Uri, val mimeType: String?)
 
@@ -37,6 +41,22 @@ class PhotoLibrary(private val context: Context, private val spec: PreprocessSpe
                 arrayOf(permission.READ_MEDIA_IMAGES, permission.READ_MEDIA_VISUAL_USER_SELECTED)
             Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU -> arrayOf(permission.READ_MEDIA_IMAGES)
             else -> arrayOf(permission.READ_EXTERNAL_STORAGE)
+        }
+
+        /**
+         * Asked with the photos: without ACCESS_MEDIA_LOCATION, MediaStore hands every photo over with its GPS
+         * position removed, and the facts (R21) would have none.
+         */
+        val REQUESTED: Array<String> = PERMISSIONS + permission.ACCESS_MEDIA_LOCATION
+
+        /** A photo's bytes read for its facts: all of them up to this, else its first this many (EXIF is near the start). */
+        private const val MAX_FACTS_BYTES = 64 shl 20
+
+        @Volatile private var shipped: Places? = null
+
+        /** The offline places, an asset copied from runtime/facts/places.tsv.gz by the build; read once (~1 s). */
+        fun places(context: Context): Places = shipped ?: synchronized(this) {
+            shipped ?: context.assets.open("places.tsv.gz").use { Places.read(it) }.also { shipped = it }
         }
 
         private fun granted(context: Context, name: String) =
@@ -84,6 +104,28 @@ class PhotoLibrary(private val context: Context, private val spec: PreprocessSpe
 
     override fun decode(photo: PhotoStat): DecodedPhoto = reading(photo) { found ->
         PhotoDecoder.load(context.contentResolver, found.uri, spec, found.mimeType)
+    }
+
+    /**
+     * The core's PhotoFacts of the photo's original bytes (the same reader and rules as the desktop's; HEIC's Exif
+     * item included). Without ACCESS_MEDIA_LOCATION the redacted bytes: no position.
+     */
+    override fun facts(photo: PhotoStat): PhotoFacts = reading(photo) { found ->
+        val uri = if (granted(context, permission.ACCESS_MEDIA_LOCATION)) MediaStore.setRequireOriginal(found.uri) else found.uri
+        val bytes = context.contentResolver.openInputStream(uri)?.use { head(it, MAX_FACTS_BYTES) }
+            ?: throw PhotoUnavailable("cannot be opened")
+        PhotoFacts.read(bytes, photo.mtimeNs, PhotoFacts.isRaw(photo.path), places(context))
+    }
+
+    private fun head(stream: InputStream, limit: Int): ByteArray {
+        val out = ByteArrayOutputStream()
+        val buffer = ByteArray(1 shl 16)
+        while (out.size() < limit) {
+            val n = stream.read(buffer, 0, minOf(buffer.size, limit - out.size()))
+            if (n <= 0) break
+            out.write(buffer, 0, n)
+        }
+        return out.toByteArray()
     }
 
     /** `read` on the listed photo, its failures named by kind: what the environment refused is PhotoUnavailable

@@ -65,7 +65,7 @@ class ExifBlock private constructor(private val bytes: ByteArray) {
         /** The EXIF block of a photo's bytes, or null (none, or not a TIFF structure). */
         fun of(bytes: ByteArray): ExifBlock? {
             if (HEADERS.any { startsWith(bytes, 0, it) }) return tiff(bytes) // a TIFF, DNG, NEF, CR2...: its own IFD0
-            return Containers.exifPayload(bytes)?.let(::ofPayload)
+            return ExifContainers.exifPayload(bytes)?.let(::ofPayload)
         }
 
         /** An EXIF payload as Pillow's Exif.load takes it: up to two `Exif\0\0` prefixes dropped, then a TIFF header. */
@@ -127,7 +127,7 @@ class ExifBlock private constructor(private val bytes: ByteArray) {
 }
 
 /** Where each container keeps its EXIF payload. */
-private object Containers {
+private object ExifContainers {
     private fun ascii(text: String) = text.toByteArray(Charsets.ISO_8859_1)
     private val PNG = byteArrayOf(0x89.toByte(), 'P'.code.toByte(), 'N'.code.toByte(), 'G'.code.toByte(), 13, 10, 26, 10)
     private val EXIF = ascii("Exif\u0000\u0000")
@@ -220,7 +220,7 @@ private class IsoBmff(private val b: ByteArray) {
         val found = ArrayList<Box>()
         var pos = from
         while (pos + 8 <= to) {
-            var size = Containers.u32(b, pos)
+            var size = ExifContainers.u32(b, pos)
             var header = 8
             if (size == 1L) {
                 if (pos + 16 > to) break
@@ -294,7 +294,7 @@ private class IsoBmff(private val b: ByteArray) {
     /** pillow-heif's _retrieve_exif: the bytes after the 4-byte offset and the offset's bytes (an `Exif\0\0` kept). */
     private fun tiffPart(item: ByteArray): ByteArray {
         if (item.size < 4) return ByteArray(0)
-        var skip = Containers.u32(item, 0) + 4
+        var skip = ExifContainers.u32(item, 0) + 4
         if (item.size - skip <= 4) skip = 4
         else if (skip >= 6 && ExifBlock.startsWith(item, (skip - 6).toInt(), "Exif\u0000\u0000".toByteArray(Charsets.ISO_8859_1))) skip -= 6
         return item.copyOfRange(skip.toInt(), item.size)

@@ -81,6 +81,31 @@ class StoreTest {
     }
 
     @Test
+    fun migratesAVersion1StoreOnOpen(@TempDir tmp: File) {
+        JdbcDriver(File(tmp, "v1.db")).use { db -> // a store as schema version 1 wrote it, with one indexed photo
+            db.transaction {
+                (StoreSchema.MIGRATIONS_DDL + StoreSchema.DDL).forEach { db.execute(it) }
+                db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+                db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, 'm001_initial', " +
+                    "'2026-01-01 00:00:00.000000+00:00')", listOf(StoreSchema.MIGRATION_SET))
+                db.execute("INSERT INTO photos (path, size, mtime_ns, content_hash, status) VALUES ('a.jpg', 1, 2, 'h', 'ok')")
+            }
+        }
+        JdbcDriver(File(tmp, "v1.db")).use { db ->
+            val store = EmbeddingStore.open(db)
+            assertEquals("2", store.meta()[StoreSchema.Meta.SCHEMA_VERSION])
+            assertEquals(StoreSchema.MIGRATIONS, db.query("SELECT name FROM _sqlite_migrations ORDER BY id").map { it[0] })
+            val columns = db.query("PRAGMA table_info(photos)").map { it[1] as String }
+            assertEquals(PhotoFacts.COLUMNS, columns.takeLast(PhotoFacts.COLUMNS.size))
+            assertEquals(PhotoFacts.NONE, store.photos().getValue("a.jpg").facts) // empty until the next run (R22)
+            val indexes = db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_photos_%'")
+            assertEquals(setOf("idx_photos_path", "idx_photos_content_hash", "idx_photos_taken_at", "idx_photos_place_country",
+                "idx_photos_place_city"), indexes.map { it[0] }.toSet())
+        }
+        JdbcDriver(File(tmp, "v1.db")).use { db -> EmbeddingStore.open(db) } // a second open migrates nothing again
+    }
+
+    @Test
     fun writesAStorePythonReads() {
         val (db, store) = storeAt(TestInputs.outStore)
         db.use {
