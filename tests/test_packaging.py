@@ -25,7 +25,7 @@ def test_the_wheel_has_one_top_level_name(wheel):
     for data in ("pocketclip/runtime/bundle/assets/bpe_simple_vocab_16e6.txt.gz", "pocketclip/runtime/bundle/schemas/golden.schema.json",
                  "pocketclip/models/weights/demo-student/model.safetensors", "pocketclip/models/recipes/demo-student.json",
                  "pocketclip/cli/__init__.py", "pocketclip/web/static/app.js", "pocketclip/web/static/style.css",
-                 "pocketclip/web/templates/index.html"):
+                 "pocketclip/web/templates/index.html", "pocketclip/runtime/facts/places.tsv.gz"):
         assert data in names
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from pocketclip.runtime.facts.places import Places, places as shipped_places
+from pocketclip.runtime.store.schema import FACT_COLUMNS
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 MAKE, MODEL, DATE_TAKEN, OFFSET_TAKEN = 0x010F, 0x0110, 0x9003, 0x9011
@@ -27,8 +28,7 @@ HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"
 AVIF_BRANDS = {b"avif", b"avis"}
 _OFFSET = re.compile(r"[+-](\d\d):(\d\d)")
 _DATE = re.compile(r"(\d{4}):(\d\d):(\d\d) (\d\d):(\d\d):(\d\d)")
-COLUMNS = ("taken_at", "taken_offset", "taken_source", "latitude", "longitude", "place_city", "place_region",
-           "place_country", "camera_make", "camera_model", "format")
+COLUMNS = tuple(FACT_COLUMNS)  # the store's columns, in the order Facts holds them
 
 
 @dataclass(frozen=True)

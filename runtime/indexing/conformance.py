@@ -260,8 +260,7 @@ def run_step(db_path: Path, gallery: Gallery, shared: Shared, run: dict, where: 
     replay = Replay(model, run["kill_after_batches"])
     store = Store.open(db_path)
     if gallery.forget_facts:  # as a store of schema version 1 is after its migration: no row has facts (R22)
-        with store.atomic():
-            store.execute(f"UPDATE photos SET {', '.join(f'{c} = NULL' for c in FACT_COLUMNS)}")
+        store.forget_facts()
         gallery.forget_facts = False
     generation = store.generation()
     outcome, report = "ok", None

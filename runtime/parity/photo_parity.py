@@ -9,7 +9,10 @@ import numpy as np
 from pocketclip.runtime.bundle.backends import RUNNABLE_FORMATS
 from pocketclip.runtime.bundle.encoders import BundleEncoder
 from pocketclip.runtime.bundle.manifest import Bundle
+from pocketclip.runtime.facts.photo_facts import read_facts
+from pocketclip.runtime.indexing.conformance import same_fact
 from pocketclip.runtime.indexing.decode import DecodeError, load_photo
+from pocketclip.runtime.indexing.raw import is_raw
 from pocketclip.runtime.indexing.walk import stored_file, walk_photos
 from pocketclip.runtime.parity.quality import bar_for, cosines
 from pocketclip.runtime.search.hits import mean_overlap
@@ -70,9 +73,10 @@ def compare_store(store_path: Path, folder: Path, reference: BundleEncoder, bar:
             raise ValueError(f"{store_path} holds vectors of model {str(fingerprint)[:12]}, the bundle is "
                              f"{reference.bundle.fingerprint[:12]}: nothing to compare")
         arrays = db.search_arrays(fingerprint, with_codes=False)
+        rows = db.photo_rows() if db.has_facts() else None
     finally:
         db.close()
-    found, missing, undecodable = [], [], []
+    found, missing, undecodable, facts_differ = [], [], [], []
     for path, vector in zip(arrays.paths, arrays.vectors):
         file = stored_file(folder, path)
         if not file.exists():
@@ -83,6 +87,8 @@ def compare_store(store_path: Path, folder: Path, reference: BundleEncoder, bar:
         except DecodeError:
             undecodable.append(path)
             continue
+        if rows is not None:
+            facts_differ += facts_differences(path, file, rows[path])
         ours = reference.encode_pixels(pixels[None])[0]
         theirs = vector.astype(np.float32)
         found.append((float(cosines(ours, theirs)[0]), path))
@@ -93,7 +99,16 @@ def compare_store(store_path: Path, folder: Path, reference: BundleEncoder, bar:
     return {"photos": len(found), "bar": bar, "cosine_min": round(float(values.min()), 6),
             "cosine_p5": round(float(np.percentile(values, 5)), 6), "cosine_median": round(float(np.median(values)), 6),
             "below_bar": [{"path": p, "cosine": round(c, 6)} for c, p in below[:worst]], "below_bar_count": len(below),
-            "missing_files": missing, "undecodable": undecodable, "passed": not below}
+            "missing_files": missing, "undecodable": undecodable, "facts_checked": rows is not None,
+            "facts_differ": facts_differ[:worst], "facts_differ_count": len(facts_differ),
+            "passed": not below and not facts_differ}
+
+
+def facts_differences(path: str, file: Path, row: dict) -> list[dict]:
+    """The facts columns (R21) a phone stored for a photo that differ from what this runtime reads of its file."""
+    ours = read_facts(file.read_bytes(), row["mtime_ns"] or 0, is_raw(path)).columns()
+    return [{"path": path, "column": column, "store": row[column], "reference": value}
+            for column, value in ours.items() if not same_fact(value, row[column])]
 
 
 def check_photos(bundle: Bundle, folder: Path, texts: list[str], store: Path | None = None, bar: float = 0.99) -> dict:

@@ -20,7 +20,8 @@ from pocketclip.runtime.store import copy
 from pocketclip.runtime.store import meta_keys as K
 from pocketclip.runtime.store.blobs import from_blobs
 from pocketclip.runtime.store.errors import ModelMismatch, NotAStore, StoreError, StoreTooNew
-from pocketclip.runtime.store.schema import SCHEMA_VERSION, SEARCHABLE, VALID, connect, is_store, make_writable
+from pocketclip.runtime.store.schema import (FACT_COLUMNS, SCHEMA_VERSION, SEARCHABLE, VALID, connect, is_store,
+                                             make_writable)
 
 class Encodes(Protocol):
     """Codebooks as the store uses them (runtime/bundle/codebooks.py): vectors in, one pq_code blob each out."""
@@ -248,6 +249,12 @@ class Store(Database):
         row = self.execute("SELECT count(CASE WHEN taken_source = 'exif' THEN 1 END), count(latitude), "
                            "count(CASE WHEN taken_source IS NULL THEN 1 END) FROM photos WHERE status = 'ok'").fetchone()
         return {"dated_by_exif": row[0], "with_gps": row[1], "facts_unread": row[2]}
+
+    def forget_facts(self) -> None:
+        """Empty every row's facts, as a store migrated from schema 1 has them (the conformance runner's
+        `forget_facts` event; the next index run reads them again, R22)."""
+        with self.atomic():
+            self.execute(f"UPDATE photos SET {', '.join(f'{c} = NULL' for c in FACT_COLUMNS)}")
 
     def has_facts(self) -> bool:
         """Whether the photos table has the facts columns (a store of schema 1 opened read-only has not)."""

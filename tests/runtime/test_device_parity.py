@@ -107,6 +107,21 @@ def test_a_phone_store_is_compared_photo_by_photo(fp32_bundle, photo_folder, tmp
     assert report["below_bar_count"] > 0 and report["below_bar"][0]["cosine"] < 0.999
 
 
+def test_a_phone_store_whose_facts_differ_fails_naming_photo_and_column(fp32_bundle, photo_folder, tmp_path):
+    path = phone_store(tmp_path / "facts.db", photo_folder, fp32_bundle)
+    db = Store.open(path)
+    victim = sorted(db.photo_rows())[0]
+    with db.atomic():  # a phone that reads the date in local time instead of the rule's UTC
+        db.execute("UPDATE photos SET taken_at = '1999-01-01T00:00:00' WHERE path = ?", [victim])
+    db.close()
+    result = CliRunner().invoke(cli, ["parity", str(fp32_bundle.root), "--photos", str(photo_folder), "--store",
+                                      str(path)])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1 and report["facts_checked"] and report["facts_differ_count"] == 1
+    assert report["facts_differ"][0] | {"reference": None} == {"path": victim, "column": "taken_at",
+                                                                "store": "1999-01-01T00:00:00", "reference": None}
+
+
 def test_a_store_of_another_model_is_refused(fp32_bundle, photo_folder, tmp_path):
     db = Store.open(tmp_path / "other.db")
     db.bind_model("another", 128, "x")

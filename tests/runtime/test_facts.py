@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from pocketclip.runtime.facts.exif_writer import photo_with_exif, zero_denominator
-from pocketclip.runtime.facts.photo_facts import file_format, read_facts
+from pocketclip.runtime.facts.photo_facts import COLUMNS, Facts, file_format, read_facts
 from pocketclip.runtime.facts.places import PLACE_RADIUS_KM, distance_km, places
 from pocketclip.runtime.indexing.indexer import index_library
 from pocketclip.runtime.indexing.source import FolderSource
@@ -26,6 +27,10 @@ MTIME = 1_700_000_000_987_000_000  # 2023-11-14T22:13:20.987 UTC
 def embed(photos, pixels):
     flat = pixels.reshape(len(pixels), -1)[:, :8].astype(np.float32) + 1.0
     return flat / np.linalg.norm(flat, axis=1, keepdims=True)
+
+
+def test_facts_are_the_stores_columns_in_order():
+    assert tuple(f.name for f in fields(Facts)) == COLUMNS == tuple(schema.FACT_COLUMNS)
 
 
 def test_a_camera_jpeg_says_when_where_and_with_what():

@@ -1,6 +1,7 @@
 // Incremental, resumable indexing by the rules of docs/conformance.md, as runtime/indexing/indexer.py: the same
 // scenario files drive both (ConformanceTest). The app gives a PhotoSource and a PhotoEmbedder; binding, meta,
-// batches, codes, error kinds, tombstones, restores, the deletion guards, the purge and the quarantine are here.
+// batches, codes, error kinds, tombstones, restores, the deletion guards, the purge, the quarantine and the facts
+// are here.
 import Foundation
 
 public struct SyncReport: Equatable {
@@ -14,6 +15,7 @@ public struct SyncReport: Equatable {
     public var restored = 0
     public var withheld = 0  // gone, but not marked deleted: most of the library, or limited access (R13, R14)
     public var purged = 0  // tombstones older than the retention, removed (R19)
+    public var factsFilled = 0  // unchanged photos whose facts a migrated store lacked, read and written (R22)
 
     public init() {}
 }
@@ -84,7 +86,10 @@ public struct LibraryIndexer {
                 report.skippedErrors += 1
                 continue
             }
-            if let row, sameStat, row.status == StoreSchema.Status.ok, let id = row.id, withVector.contains(id) {
+            // R22: an indexed photo whose facts were never read (a store migrated from schema version 1) is read
+            let needsFacts = row.map { $0.status == StoreSchema.Status.ok && withVector.contains($0.id ?? -1) &&
+                $0.facts.takenSource == nil } ?? false
+            if let row, sameStat, row.status == StoreSchema.Status.ok, let id = row.id, withVector.contains(id), !needsFacts {
                 report.unchanged += 1
                 continue
             }
@@ -102,9 +107,16 @@ public struct LibraryIndexer {
             }
             if let row, let id = row.id, row.contentHash == digest, withVector.contains(id) {
                 let back = row.status == StoreSchema.Status.deleted
+                let facts = needsFacts ? self.facts(source, photo, log) : nil  // R21: otherwise kept
                 try store.updatePhoto(id: id, path: photo.path, size: photo.size, mtimeNs: photo.mtimeNs,
-                                      indexedAt: back ? clock() : nil)
-                if back { report.restored += 1 } else { report.touched += 1 }
+                                      indexedAt: back ? clock() : nil, facts: facts)
+                if back {
+                    report.restored += 1
+                } else if facts != nil && sameStat {
+                    report.factsFilled += 1
+                } else {
+                    report.touched += 1
+                }
             } else if row == nil, let found = reusable.removeValue(forKey: digest), let id = found.id {
                 reused.insert(id)
                 let back = found.status == StoreSchema.Status.deleted
@@ -141,6 +153,16 @@ public struct LibraryIndexer {
         report.purged = try store.purgeTombstones(
             before: PhotoStore.format(now.addingTimeInterval(-Double(Self.tombstoneDays) * 86_400)))
         return report
+    }
+
+    /// The photo's facts from the source, or nil when it cannot give them now (the row then waits for them).
+    private func facts(_ source: PhotoSource, _ photo: PhotoStat, _ log: (String) -> Void) -> PhotoFacts? {
+        do {
+            return try source.facts(photo)
+        } catch {
+            log("no facts for \(photo.path): \(error)")
+            return nil
+        }
     }
 
     /// Rows a new path may take over by content hash (R5, R7): vanished 'ok' rows before tombstones, lowest id first.
@@ -218,7 +240,8 @@ public struct LibraryIndexer {
                 report.embedded += 1
                 return IndexedPhoto(record: PhotoRecord(id: job.rowID, path: photo.path, size: photo.size,
                                                         mtimeNs: photo.mtimeNs, contentHash: job.digest, width: image.width,
-                                                        height: image.height, indexedAt: stamp),
+                                                        height: image.height, indexedAt: stamp,
+                                                        facts: image.facts ?? self.facts(source, photo, log) ?? .empty),
                                     vector: vector, pqCode: books?.encode(Float16Codec.decode(Float16Codec.encode(vector))))
             case .failure(let failure):
                 report.errors += 1

@@ -1,5 +1,5 @@
 // What the indexer needs from a platform (runtime/indexing/source.py): the photo list, each photo's content
-// hash and decoded pixels, and an encoder. The app gives PhotoKit and its CoreML towers; the conformance
+// hash, decoded pixels and facts, and an encoder. The app gives PhotoKit and its CoreML towers; the conformance
 // runner a virtual gallery and the reference's vectors. The indexing rules themselves are LibraryIndexer's.
 import Foundation
 
@@ -16,16 +16,19 @@ public struct PhotoStat: Equatable {
     }
 }
 
-/// A photo decoded to the image tower's input.
+/// A photo decoded to the image tower's input, with its facts when the source read them from the same bytes (else
+/// the indexer asks PhotoSource.facts).
 public struct DecodedPhoto {
     public var pixels: [Float]
     public var width: Int
     public var height: Int
+    public var facts: PhotoFacts?
 
-    public init(pixels: [Float], width: Int, height: Int) {
+    public init(pixels: [Float], width: Int, height: Int, facts: PhotoFacts? = nil) {
         self.pixels = pixels
         self.width = width
         self.height = height
+        self.facts = facts
     }
 }
 
@@ -58,6 +61,10 @@ public protocol PhotoSource {
     func contentHash(_ photo: PhotoStat) throws -> String
     /// The photo decoded within the memory bound; PhotoFailure for the content or the environment.
     func decode(_ photo: PhotoStat) throws -> DecodedPhoto
+    /// What the photo says about itself (PhotoFacts.read of its bytes, R21), without decoding it: for an embedded photo
+    /// whose decode did not carry them, and for a row whose facts were never read (R22). PhotoFailure when it cannot
+    /// be read.
+    func facts(_ photo: PhotoStat) throws -> PhotoFacts
 }
 
 extension PhotoSource {

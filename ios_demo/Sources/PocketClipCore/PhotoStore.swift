@@ -31,10 +31,12 @@ public struct PhotoRecord: Equatable {
     public var status: String
     public var error: String?
     public var indexedAt: String?
+    /// What the photo says about itself (R21); none on an error row, none yet on a row of a migrated store (R22).
+    public var facts: PhotoFacts
 
     public init(id: Int64? = nil, path: String, size: Int64? = nil, mtimeNs: Int64? = nil, contentHash: String? = nil,
                 width: Int? = nil, height: Int? = nil, status: String = StoreSchema.Status.ok, error: String? = nil,
-                indexedAt: String? = nil) {
+                indexedAt: String? = nil, facts: PhotoFacts = .empty) {
         self.id = id
         self.path = path
         self.size = size
@@ -45,6 +47,7 @@ public struct PhotoRecord: Equatable {
         self.status = status
         self.error = error
         self.indexedAt = indexedAt
+        self.facts = facts
     }
 }
 
@@ -87,8 +90,21 @@ public final class PhotoStore {
                                [.text(StoreSchema.MetaKey.schemaVersion), .text(String(StoreSchema.version))])
             try driver.execute("INSERT OR IGNORE INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
                                [.text(StoreSchema.migrationSet), .text(StoreSchema.migrationName), .text(Self.migrationStamp())])
+            let applied = try driver.query("SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? AND name = ?",
+                                           [.text(StoreSchema.migrationSet), .text(StoreSchema.factsMigrationName)])
+            if applied.isEmpty {  // a store of schema version 1 gets the facts columns, empty (R22)
+                for statement in StoreSchema.factsStatements { try driver.execute(statement, []) }
+                try driver.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                   [.text(StoreSchema.MetaKey.schemaVersion), .text(String(StoreSchema.version))])
+                try driver.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                                   [.text(StoreSchema.migrationSet), .text(StoreSchema.factsMigrationName),
+                                    .text(Self.migrationStamp())])
+            }
         }
     }
+
+    private static let factsList = PhotoFacts.columns.joined(separator: ", ")
+    private static let factsSet = PhotoFacts.columns.map { "\($0) = ?" }.joined(separator: ", ")
 
     public convenience init(path: String) throws {
         try self.init(driver: try SQLiteDriver(path: path))
@@ -188,11 +204,11 @@ public final class PhotoStore {
     // MARK: photos
 
     public func photos() throws -> [PhotoRecord] {
-        try driver.query("SELECT id, path, size, mtime_ns, content_hash, width, height, status, error, indexed_at "
-                         + "FROM photos ORDER BY id", []).map { r in
+        try driver.query("SELECT id, path, size, mtime_ns, content_hash, width, height, status, error, indexed_at, "
+                         + "\(Self.factsList) FROM photos ORDER BY id", []).map { r in
             PhotoRecord(id: r[0].int, path: r[1].string ?? "", size: r[2].int, mtimeNs: r[3].int, contentHash: r[4].string,
                         width: r[5].int.map { Int($0) }, height: r[6].int.map { Int($0) }, status: r[7].string ?? "",
-                        error: r[8].string, indexedAt: r[9].string)
+                        error: r[8].string, indexedAt: r[9].string, facts: PhotoFacts(row: r[10...]))
         }
     }
 
@@ -206,8 +222,10 @@ public final class PhotoStore {
         Set(try driver.query("SELECT photo_id FROM embeddings WHERE pq_code IS NOT NULL", []).compactMap { $0[0].int })
     }
 
-    /// Same content at a new stat, a move, or a restore (R4, R5, R7): the row keeps its vector.
-    public func updatePhoto(id: Int64, path: String, size: Int64, mtimeNs: Int64, indexedAt: String?) throws {
+    /// Same content at a new stat, a move, or a restore (R4, R5, R7): the row keeps its vector, and its facts unless
+    /// `facts` (read for a row that had none, R22) are given.
+    public func updatePhoto(id: Int64, path: String, size: Int64, mtimeNs: Int64, indexedAt: String?,
+                            facts: PhotoFacts? = nil) throws {
         try driver.transaction {
             if let indexedAt {
                 try driver.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL, "
@@ -217,6 +235,17 @@ public final class PhotoStore {
                 try driver.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = 'ok', error = NULL "
                                    + "WHERE id = ?", [.text(path), .integer(size), .integer(mtimeNs), .integer(id)])
             }
+            if let facts {
+                try driver.execute("UPDATE photos SET \(Self.factsSet) WHERE id = ?", facts.values + [.integer(id)])
+            }
+            try bumpGeneration()
+        }
+    }
+
+    /// Every row's facts emptied, as a store migrated from schema version 1 has them (the scenarios' forget_facts).
+    public func forgetFacts() throws {
+        try driver.transaction {
+            try driver.execute("UPDATE photos SET " + PhotoFacts.columns.map { "\($0) = NULL" }.joined(separator: ", "), [])
             try bumpGeneration()
         }
     }
@@ -228,9 +257,10 @@ public final class PhotoStore {
         try driver.transaction {
             for item in batch {
                 let r = item.record
+                let facts = r.status == StoreSchema.Status.ok ? r.facts : .empty  // an error row has none (R21)
                 let values: [SQLValue] = [.text(r.path), Self.value(r.size), Self.value(r.mtimeNs), Self.value(r.contentHash),
                                           Self.value(r.width.map { Int64($0) }), Self.value(r.height.map { Int64($0) }),
-                                          .text(r.status), Self.value(r.error), .text(r.indexedAt ?? stamp)]
+                                          .text(r.status), Self.value(r.error), .text(r.indexedAt ?? stamp)] + facts.values
                 let existing: Int64?
                 if let id = r.id {
                     existing = id
@@ -240,12 +270,13 @@ public final class PhotoStore {
                 let id: Int64
                 if let existing {
                     try driver.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, content_hash = ?, width = ?, "
-                                       + "height = ?, status = ?, error = ?, indexed_at = ? WHERE id = ?",
+                                       + "height = ?, status = ?, error = ?, indexed_at = ?, \(Self.factsSet) WHERE id = ?",
                                        values + [.integer(existing)])
                     id = existing
                 } else {
+                    let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
                     try driver.execute("INSERT INTO photos (path, size, mtime_ns, content_hash, width, height, status, "
-                                       + "error, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                                       + "error, indexed_at, \(Self.factsList)) VALUES (\(marks))", values)
                     guard let inserted = try driver.query("SELECT id FROM photos WHERE path = ?", [.text(r.path)]).first?[0].int
                     else { throw StoreError.other("photo \(r.path) vanished inside its own transaction") }
                     id = inserted

@@ -5,8 +5,8 @@
 import Foundation
 
 public enum StoreSchema {
-    /// runtime/store/store.py SCHEMA_VERSION; a store with a newer one is refused.
-    public static let version = 1
+    /// runtime/store/schema.py SCHEMA_VERSION; a store with a newer one is refused, an older one migrated.
+    public static let version = 2
 
     /// (name, SQL) in creation order, the SQL text exactly as sqlite-utils writes it (so even
     /// sqlite_master reads the same as in a Python store); each runs only if its object is missing.
@@ -62,7 +62,34 @@ public enum StoreSchema {
             """),
     ]
 
-    /// Creates whatever of the schema is missing (a store is created once, then only opened).
+    /// The photos columns of the facts (docs/contracts.md, "Photo facts") and their SQLite types.
+    public static let factColumns: [(name: String, type: String)] = [
+        ("taken_at", "TEXT"), ("taken_offset", "TEXT"), ("taken_source", "TEXT"), ("latitude", "REAL"),
+        ("longitude", "REAL"), ("place_city", "TEXT"), ("place_region", "TEXT"), ("place_country", "TEXT"),
+        ("camera_make", "TEXT"), ("camera_model", "TEXT"), ("format", "TEXT"),
+    ]
+
+    /// m002_photo_facts: the facts columns (empty until read, R22), as sqlite-utils' add_column writes them (SQLite
+    /// keeps the ALTER's column text, so sqlite_master reads as Python's), then their indexes.
+    public static let factsStatements: [String] = factColumns.map { "ALTER TABLE \"photos\" ADD COLUMN \"\($0.name)\" \($0.type)" }
+        + factsIndexes
+
+    static let factsIndexes = [
+        """
+        CREATE INDEX "idx_photos_taken_at"
+            ON "photos" ("taken_at")
+        """,
+        """
+        CREATE INDEX "idx_photos_place_country"
+            ON "photos" ("place_country")
+        """,
+        """
+        CREATE INDEX "idx_photos_place_city"
+            ON "photos" ("place_city")
+        """,
+    ]
+
+    /// Creates whatever of the schema version 1 is missing (a store is created once, then only opened).
     static func createMissing(_ driver: SQLDriver) throws {
         let existing = Set(try driver.query("SELECT name FROM sqlite_master", []).compactMap { $0[0].string })
         for statement in statements where !existing.contains(statement.name) {
@@ -70,9 +97,10 @@ public enum StoreSchema {
         }
     }
 
-    /// The sqlite-utils migration these tables stand for: recorded so runtime/store/store.py does not re-run it.
+    /// The sqlite-utils migrations these statements stand for: recorded so runtime/store/schema.py does not re-run them.
     public static let migrationSet = "pocketclip-store"
     public static let migrationName = "m001_initial"
+    public static let factsMigrationName = "m002_photo_facts"
 
     /// Meta keys (runtime/store/store.py Store.bind_model, runtime/library.py Library.create, the PQ contract).
     public enum MetaKey {
