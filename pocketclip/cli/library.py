@@ -66,7 +66,8 @@ def _echo_summary(report) -> None:
                f"touched {report.touched}, restored {report.restored}, errors {report.errors}, "
                f"deleted {report.deleted}, failed before {report.skipped_errors}, not photos {report.skipped_files}"
                + (f", folders not listed {len(report.unlisted_folders)}" if report.unlisted_folders else "")
-               + (f", tombstones purged {report.purged}" if report.purged else ""))
+               + (f", tombstones purged {report.purged}" if report.purged else "")
+               + (f", dates and places read {report.facts_filled}" if report.facts_filled else ""))
 
 
 def _finite(value: float | None) -> float | None:

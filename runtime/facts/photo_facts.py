@@ -26,8 +26,9 @@ GPS_LATITUDE_REF, GPS_LATITUDE, GPS_LONGITUDE_REF, GPS_LONGITUDE = 1, 2, 3, 4
 FORMATS = ("jpeg", "png", "gif", "webp", "bmp", "heic", "avif", "tiff", "raw")
 HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 AVIF_BRANDS = {b"avif", b"avis"}
-_OFFSET = re.compile(r"[+-](\d\d):(\d\d)")
-_DATE = re.compile(r"(\d{4}):(\d\d):(\d\d) (\d\d):(\d\d):(\d\d)")
+_OFFSET = re.compile(r"[+-]([0-9]{2}):([0-9]{2})")  # ASCII digits only (\d takes any script's)
+_DATE = re.compile(r"([0-9]{4}):([0-9]{2}):([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLUMNS = tuple(FACT_COLUMNS)  # the store's columns, in the order Facts holds them
 
 
@@ -98,9 +99,11 @@ def exif_date(value) -> str | None:
     if not found:
         return None
     try:
-        return datetime(*map(int, found.groups())).strftime("%Y-%m-%dT%H:%M:%S")
+        datetime(*map(int, found.groups()))
     except ValueError:  # 0000:00:00 00:00:00, February 30th, hour 24
         return None
+    year, month, day, hour, minute, second = found.groups()  # (strftime drops a leading zero of year 999)
+    return f"{year}-{month}-{day}T{hour}:{minute}:{second}"
 
 
 def exif_offset(value) -> str | None:
@@ -127,7 +130,47 @@ def degrees(value, ref, positive: str, negative: str, limit: float) -> float | N
 
 
 def file_time(mtime_ns: int) -> str:
-    return datetime.fromtimestamp(mtime_ns // 1_000_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    moment = datetime.fromtimestamp(mtime_ns // 1_000_000_000, UTC)
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
+
+
+def png_exif(f) -> bytes | None:
+    """A PNG's EXIF payload: its last eXIf chunk before the image data, else its last one after it, found by
+    walking the chunks (Pillow would decode every pixel to reach a chunk after the data, and falls back to
+    ImageMagick's text chunks, which the phones do not read)."""
+    f.seek(8)
+    before = after = None
+    in_data = False
+    while len(header := f.read(8)) == 8:
+        length, kind = int.from_bytes(header[:4], "big"), header[4:]
+        if kind == b"IEND":
+            break
+        in_data |= kind == b"IDAT"
+        if kind == b"eXIf":
+            chunk = f.read(length)
+            if len(chunk) < length:
+                break
+            if in_data:
+                after = chunk
+            else:
+                before = chunk
+            f.seek(4, io.SEEK_CUR)  # its CRC
+        else:
+            f.seek(length + 4, io.SEEK_CUR)
+    return before if before is not None else after
+
+
+def exif_of(source: bytes | Path, head: bytes) -> Image.Exif:
+    """The photo's EXIF block (empty when it has none): Pillow finds it, but a PNG's is found by png_exif."""
+    if head.startswith(PNG_SIGNATURE):
+        exif = Image.Exif()
+        with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as f:
+            payload = png_exif(f)
+        if payload:
+            exif.load(payload)
+        return exif
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+        return image.getexif()
 
 
 _heif_registered = False
@@ -153,9 +196,8 @@ def read_facts(source: bytes | Path, mtime_ns: int, raw: bool, places: Places | 
         head = source[:64]
     exif = {}
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            found = image.getexif()
-            exif = {"ifd0": dict(found), "exif": dict(found.get_ifd(EXIF_IFD)), "gps": dict(found.get_ifd(GPS_IFD))}
+        found = exif_of(source, head)
+        exif = {"ifd0": dict(found), "exif": dict(found.get_ifd(EXIF_IFD)), "gps": dict(found.get_ifd(GPS_IFD))}
     except Exception:  # not readable by Pillow (a RAW of its own container, a broken block): no EXIF, no failure
         exif = {}
     ifd0, sub, gps = exif.get("ifd0", {}), exif.get("exif", {}), exif.get("gps", {})

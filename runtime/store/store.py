@@ -255,6 +255,7 @@ class Store(Database):
         `forget_facts` event; the next index run reads them again, R22)."""
         with self.atomic():
             self.execute(f"UPDATE photos SET {', '.join(f'{c} = NULL' for c in FACT_COLUMNS)}")
+            self.bump_generation()
 
     def has_facts(self) -> bool:
         """Whether the photos table has the facts columns (a store of schema 1 opened read-only has not)."""

@@ -55,25 +55,39 @@ def swift_ddl() -> list[str]:
     return statements
 
 
+def swift_fact_columns() -> list[tuple[str, str]]:
+    """StoreSchema.factColumns: the (name, type) pairs m002_photo_facts adds with ALTER TABLE."""
+    block = re.search(r"static let factColumns[^=]*= \[(.*?)\n    \]", SCHEMA_SWIFT.read_text(), flags=re.S).group(1)
+    return re.findall(r'\("(\w+)", "(\w+)"\)', block)
+
+
+def swift_store(statements: list[str]) -> sqlite3.Connection:
+    """A store made as PhotoStore makes one: the schema version 1 statements, then m002_photo_facts (the facts
+    columns as sqlite-utils' add_column writes them, then their indexes, the last three CREATE statements)."""
+    assert len(statements) == 10, statements
+    swift = sqlite3.connect(":memory:")
+    for statement in statements[:7]:
+        swift.execute(statement)
+    for name, kind in swift_fact_columns():
+        swift.execute(f'ALTER TABLE "photos" ADD COLUMN "{name}" {kind}')
+    for statement in statements[7:]:
+        swift.execute(statement)
+    return swift
+
+
 def python_store(tmp_path: Path) -> sqlite3.Connection:
     Store.open(tmp_path / "python.db").close()
     return sqlite3.connect(tmp_path / "python.db")
 
 
 def test_swift_store_schema_is_the_runtime_schema(tmp_path):
-    statements = swift_ddl()
-    assert len(statements) == 7, statements
-    swift = sqlite3.connect(":memory:")
-    for statement in statements:
-        swift.execute(statement)
-    assert describe(swift) == describe(python_store(tmp_path))
+    assert [name for name, _ in swift_fact_columns()][:3] == ["taken_at", "taken_offset", "taken_source"]
+    assert describe(swift_store(swift_ddl())) == describe(python_store(tmp_path))
 
 
 def test_swift_store_schema_extraction_sees_a_change(tmp_path):
     """The comparison above is not vacuous: a Swift schema without one column differs."""
-    swift = sqlite3.connect(":memory:")
-    for statement in swift_ddl():
-        swift.execute(statement.replace('   "width" INTEGER,\n', ""))
+    swift = swift_store([statement.replace('   "width" INTEGER,\n', "") for statement in swift_ddl()])
     assert describe(swift) != describe(python_store(tmp_path))
 
 

@@ -179,3 +179,32 @@ def test_a_version_1_store_is_searched_read_only_without_facts(tmp_path):
     version_1_store(path)
     db = Store.open(path, readonly=True)
     assert not db.has_facts() and db.facts_rows(np.zeros(0, dtype=np.int64)) == [] and db.photo_facts([1]) == {}
+
+
+def chunks(png: bytes) -> list[bytes]:
+    out, pos = [], 8
+    while pos < len(png):
+        length = int.from_bytes(png[pos:pos + 4], "big")
+        out.append(png[pos:pos + 12 + length])
+        pos += 12 + length
+    return out
+
+
+def test_a_pngs_exif_is_read_before_or_after_its_pixels_and_only_from_exif_chunks():
+    png = photo_with_exif((5, 5, 5), "PNG", taken="2020:01:02 03:04:05", make="Apple")
+    parts = chunks(png)
+    exif = next(c for c in parts if c[4:8] == b"eXIf")
+    rest = [c for c in parts if c is not exif]
+    moved = png[:8] + b"".join(rest[:-1]) + exif + rest[-1]  # after IDAT, before IEND
+    assert read_facts(moved, MTIME, False).taken_at == "2020-01-02T03:04:05"
+    as_text = exif.replace(b"eXIf", b"tEXt", 1)  # not an eXIf chunk: ImageMagick's text profile is not read
+    assert read_facts(png[:8] + b"".join(rest[:1]) + as_text + b"".join(rest[1:]), MTIME, False).taken_source == "file"
+    cut = png[:png.index(b"eXIf") + 10]
+    assert read_facts(cut, MTIME, False).taken_source == "file"
+
+
+@pytest.mark.parametrize("taken, expected", [("0999:01:02 03:04:05", "0999-01-02T03:04:05"),
+                                             ("２０２０:01:02 03:04:05", None)])
+def test_dates_are_ascii_digits_written_in_full(taken, expected):
+    facts = read_facts(photo_with_exif((5, 5, 5), taken=taken.encode()), MTIME, False)
+    assert (facts.taken_at if facts.taken_source == "exif" else None) == expected

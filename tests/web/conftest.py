@@ -2,7 +2,8 @@
 
 The library is built the way a user builds one (`pocketclip index`), then hurt the ways the server must
 survive: a photo deleted since (its row says 'deleted') and a photo swapped for a symlink that leads out
-of the root after the last index run (its row still says 'ok').
+of the root after the last index run (its row still says 'ok'). A second, small library of photos with real
+EXIF (web_support.FILTER_PHOTOS) serves the filter tests; `browser` is headless Chromium for the page tests.
 """
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
-from web_support import CHROMEDRIVER, CHROMIUM, WAIT_S, index, make_filter_photos, photo_id, photo_ids, serving
+from web_support import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    WAIT_S,
+    index,
+    make_filter_photos,
+    photo_id,
+    photo_ids,
+    serving,
+)
 
 
 @pytest.fixture(scope="session")

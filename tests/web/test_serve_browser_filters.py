@@ -12,7 +12,8 @@ from web_support import CHROMEDRIVER, CHROMIUM, FILTER_COPY, WAIT_S
 pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
                                 reason="needs Debian's chromium and chromium-driver (`make test` installs them)")
 TRAM, TOWER = "trips/lisbon/tram.jpg", "trips/paris/tower.heic"
-CONTROLS = ("q", "f-after", "f-before", "f-folder", "f-place", "f-camera", "f-type", "dup-threshold")
+CONTROLS = ("q", "f-after", "f-before", "f-folder", "f-place", "f-near", "f-within", "f-camera", "f-type",
+            "dup-threshold")
 
 
 def shown(driver, box: str = "#grid") -> list[dict]:
@@ -58,7 +59,7 @@ def test_filter_search_then_the_duplicates_and_back(browser, filter_server, filt
     browser.find_element(By.ID, "f-place").send_keys("Portugal")  # one of the datalist's choices: applied at once
     wait.until(lambda d: "place=Portugal" in d.current_url and ids(d) == lisbon)
     browser.find_element(By.ID, "q").send_keys("red tram")
-    wait.until(lambda d: "/?q=red+tram&type=jpeg&place=Portugal" in d.current_url and ids(d) == lisbon
+    wait.until(lambda d: "/?q=red+tram&place=Portugal&type=jpeg" in d.current_url and ids(d) == lisbon
                and "score 0." in d.find_element(By.CSS_SELECTOR, "#grid a").get_attribute("title"))
     assert [tile["facts"] for tile in shown(browser)] == ["14 Jun 2023, 10:30 | Lisbon, Portugal"] * 2
     save(browser, tmp_path, "serve-filters.png")
@@ -72,12 +73,20 @@ def test_filter_search_then_the_duplicates_and_back(browser, filter_server, filt
     wait.until(lambda d: d.current_url.endswith("/?q=red+tram") and len(ids(d)) == 5)
     garden = next(t for t in shown(browser) if t["id"] == photo["home/garden.png"])
     assert garden["facts"] == "20 May 2024, 09:15"  # no GPS: no place under it
+    browser.find_element(By.ID, "f-within").send_keys("50")  # a distance alone is no filter yet
+    browser.find_element(By.ID, "f-near").send_keys("Tokyo", Keys.ENTER)
+    wait.until(lambda d: "near=Tokyo&within_km=50" in d.current_url and ids(d) == {photo["tokyo.jpg"]})
+    browser.find_element(By.ID, "clear-filters").click()
+    wait.until(lambda d: d.current_url.endswith("/?q=red+tram") and len(ids(d)) == 5)
 
+    browser.execute_script("const after = document.getElementById('f-after'); after.value = '2024-01-01';"
+                           "after.dispatchEvent(new Event('change'))")  # what picking a day in the calendar does
+    wait.until(lambda d: "after=2024-01-01" in d.current_url and ids(d) == {photo[TOWER], photo["home/garden.png"]})
     Select(browser.find_element(By.ID, "f-type")).select_by_value("heic")
     wait.until(lambda d: ids(d) == {photo[TOWER]})
     browser.find_element(By.ID, "upload").send_keys(str(filter_library.root / TRAM))  # by photo, under the filter
     wait.until(lambda d: "not kept" in message(d) and ids(d) == {photo[TOWER]})
-    assert "/?type=heic" in browser.current_url
+    assert "/?after=2024-01-01&type=heic" in browser.current_url
 
     browser.find_element(By.ID, "show-duplicates").click()
     wait.until(lambda d: "/?duplicates=1" in d.current_url and ids(d, "#duplicate-groups") == lisbon)
@@ -94,10 +103,15 @@ def test_filter_search_then_the_duplicates_and_back(browser, filter_server, filt
     browser.find_element(By.ID, "viewer-close").click()
 
     browser.find_element(By.ID, "back-to-search").click()
-    wait.until(lambda d: "/?type=heic" in d.current_url and d.find_element(By.ID, "grid").is_displayed()
-               and not d.find_element(By.ID, "duplicates").is_displayed() and ids(d) == {photo[TOWER]})
+    wait.until(lambda d: "/?after=2024-01-01&type=heic" in d.current_url and ids(d) == {photo[TOWER]}
+               and d.find_element(By.ID, "grid").is_displayed()
+               and not d.find_element(By.ID, "duplicates").is_displayed())
     browser.back()  # history brings the duplicates back
     wait.until(lambda d: "/?duplicates=1" in d.current_url and ids(d, "#duplicate-groups") == lisbon)
+
+    browser.get(filter_server.url + "/?q=red+tram&after=2024&folder=trips")  # a URL's filters, as a bookmark keeps them
+    wait.until(lambda d: ids(d) == {photo[TOWER]} and d.find_element(By.ID, "f-after").get_attribute("value") ==
+               "2024-01-01" and Select(d.find_element(By.ID, "f-folder")).first_selected_option.text == "trips")
 
     refused = "status of 400"  # the bad place's request, answered as designed
     problems = [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and refused not in e["message"]]

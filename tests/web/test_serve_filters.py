@@ -126,7 +126,8 @@ def test_the_copy_is_the_one_exact_duplicate_group(filter_server, filter_library
     reply = filter_server.get("/api/duplicates")
     assert reply.status == 200
     pair = sorted((filter_library.ids[p], p) for p in (TRAM, COPY))
-    assert reply.json()["groups"] == [{"kind": "exact", "photos": [{"id": i, "path": p, "score": 1.0} for i, p in pair]}]
+    photos = [{"id": i, "path": p, "score": 1.0} for i, p in pair]
+    assert reply.json()["groups"] == [{"kind": "exact", "photos": photos}]
 
 
 def test_the_page_keeps_the_filters_of_its_url(filter_server):

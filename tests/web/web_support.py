@@ -120,14 +120,14 @@ def photo_id(db: Path, path: str) -> int:
 # The filter library: what each photo says about itself (EXIF written as a camera writes it), by file name.
 # The copy of tram.jpg in backup/ has the same bytes, so the library holds one exact-duplicate group.
 FILTER_PHOTOS = {
-    "trips/lisbon/tram.jpg": dict(rgb=(200, 40, 40), fmt="JPEG", taken="2023:06:14 10:30:00", offset="+01:00",
-                                  gps=(38.7167, -9.1333), make="FUJIFILM", model="X-T5"),
-    "trips/paris/tower.heic": dict(rgb=(40, 60, 200), fmt="HEIF", taken="2024:01:05 18:00:00", offset="+01:00",
-                                   gps=(48.8534, 2.3488), make="Apple", model="iPhone 15 Pro"),
-    "home/garden.png": dict(rgb=(40, 180, 60), fmt="PNG", taken="2024:05:20 09:15:00", make="Canon",
-                            model="EOS R6"),  # no GPS: never in any place
-    "tokyo.jpg": dict(rgb=(230, 210, 30), fmt="JPEG", taken="2022:11:03 07:45:00", offset="+09:00",
-                      gps=(35.6895, 139.6917), make="SONY", model="ILCE-7M3"),
+    "trips/lisbon/tram.jpg": {"rgb": (200, 40, 40), "fmt": "JPEG", "taken": "2023:06:14 10:30:00", "offset": "+01:00",
+                              "gps": (38.7167, -9.1333), "make": "FUJIFILM", "model": "X-T5"},
+    "trips/paris/tower.heic": {"rgb": (40, 60, 200), "fmt": "HEIF", "taken": "2024:01:05 18:00:00", "offset": "+01:00",
+                               "gps": (48.8534, 2.3488), "make": "Apple", "model": "iPhone 15 Pro"},
+    "home/garden.png": {"rgb": (40, 180, 60), "fmt": "PNG", "taken": "2024:05:20 09:15:00", "make": "Canon",
+                        "model": "EOS R6"},  # no GPS: never in any place
+    "tokyo.jpg": {"rgb": (230, 210, 30), "fmt": "JPEG", "taken": "2022:11:03 07:45:00", "offset": "+09:00",
+                  "gps": (35.6895, 139.6917), "make": "SONY", "model": "ILCE-7M3"},
 }
 FILTER_COPY = "backup/tram-copy.jpg"
 

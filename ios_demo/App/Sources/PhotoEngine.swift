@@ -53,6 +53,11 @@ actor PhotoEngine {
         self.precision = precision
     }
 
+    /// The offline places the photos' positions resolve to (runtime/facts/places.tsv.gz, a resource of the app, the
+    /// file the desktop reads), read on the first index run (~1 s).
+    private lazy var places: Places? = Bundle.main.url(forResource: "places", withExtension: "tsv.gz")
+        .flatMap { try? Places(gzipped: Data(contentsOf: $0)) }
+
     /// Brings the store up to date with the library's current assets; returns what changed. Binding, meta, batches,
     /// codes, error kinds, tombstones and the deletion guards are the core's (LibraryIndexer, docs/conformance.md).
     func sync(_ assets: [PHAsset], limited: Bool) throws -> SyncReport {
@@ -65,7 +70,7 @@ actor PhotoEngine {
             retry = try bindStore(store, binding, reindex: true)
         }
         let library = PhotoKitLibrary(assets: assets, partial: limited, size: manifest.preprocess.size,
-                                      spec: manifest.preprocess)
+                                      spec: manifest.preprocess, places: places)
         let report = try LibraryIndexer(store: store, model: manifest.model.fingerprint, books: codebooks)
             .run(library, TowerEmbedder(tower: imageTower, size: manifest.preprocess.size),
                  options: IndexOptions(batchSize: min(imageTower.maxBatch, 32), retryErrors: retry))
@@ -128,13 +133,15 @@ struct PhotoKitLibrary: PhotoSource {
     let partial: Bool
     let size: Int
     let spec: PreprocessSpec
+    let places: Places?
     var root: String { Self.root }
 
-    init(assets: [PHAsset], partial: Bool, size: Int, spec: PreprocessSpec) {
+    init(assets: [PHAsset], partial: Bool, size: Int, spec: PreprocessSpec, places: Places?) {
         self.assets = Dictionary(assets.map { ($0.localIdentifier, $0) }, uniquingKeysWith: { first, _ in first })
         self.partial = partial
         self.size = size
         self.spec = spec
+        self.places = places
     }
 
     func list() throws -> [PhotoStat] {
@@ -158,7 +165,17 @@ struct PhotoKitLibrary: PhotoSource {
         let (data, orientation) = try PhotoLoader.imageData(for: try asset(photo))
         let (decoded, width, height) = try ImageDecoding.bounded(data: data, size: size)
         return DecodedPhoto(pixels: Preprocess.pixels(decoded.pixels, exifOrientation: orientation, spec: spec),
-                            width: width, height: height)
+                            width: width, height: height, facts: facts(photo, data))
+    }
+
+    /// The core's PhotoFacts of the current version's bytes (the desktop's reader and rules, HEIC's Exif item
+    /// included), read from the device only; the file time is the asset's modification date.
+    func facts(_ photo: PhotoStat) throws -> PhotoFacts {
+        facts(photo, try PhotoLoader.imageData(for: try asset(photo)).0)
+    }
+
+    private func facts(_ photo: PhotoStat, _ data: Data) -> PhotoFacts {
+        PhotoFacts.read(data, mtimeNs: photo.mtimeNs, raw: PhotoFacts.isRaw(photo.path), places: places)
     }
 }
 

@@ -37,7 +37,7 @@ public struct PhotoFacts: Equatable {
     }
 
     /// The photos columns of the facts (runtime/facts/photo_facts.py COLUMNS), in `values` order.
-    public static let columns: [String] = StoreSchema.factColumns.map(\.name)
+    public static let columns: [String] = StoreSchema.factColumns.map { $0.name }
     /// An error row's facts, and those of a row whose facts were never read (R21, R22).
     public static let empty = PhotoFacts()
     public static let exif = "exif"

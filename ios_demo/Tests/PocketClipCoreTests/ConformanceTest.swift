@@ -17,9 +17,11 @@ final class ConformanceRunner {
     static let meta = ["schema_version", "model_fingerprint", "dim", "preprocess_sha256", "precision",
                        "pq_codebooks_sha256", "root", "bundle", "backend"]
     static let report = ["embedded", "unchanged", "moved", "touched", "restored", "errors", "deleted", "skipped_errors",
-                         "withheld", "purged"]
+                         "withheld", "purged", "facts_filled"]
     static let events: Set<String> = ["add", "modify", "touch", "move", "delete", "unreadable", "readable", "cloud",
-                                      "root_gone", "root_back", "partial_access", "full_access", "days", "crash_on"]
+                                      "root_gone", "root_back", "partial_access", "full_access", "days", "crash_on",
+                                      "forget_facts"]
+    static let locationTolerance = 1e-9  // degrees: latitude and longitude are doubles of one formula everywhere
 
     struct Result { let scenario: String; let steps: Int; let passed: Bool; let difference: String? }
 
@@ -41,9 +43,13 @@ final class ConformanceRunner {
         var ticks: Int64 = 0
         var gone = false
         var crash = Set<String>()
+        var forgetFacts = false  // the next run starts by emptying every row's facts (a store migrated from v1)
         var size = 64
         let root = "gallery"
         var partial = false
+        let places: Places
+
+        init(places: Places) { self.places = places }
 
         func now() -> String { PhotoStore.format(clock) }
         func nextMtime() -> Int64 { ticks += 1; return Int64(clock.timeIntervalSince1970) * 1_000_000_000 + ticks * 1_000_000 }
@@ -69,7 +75,14 @@ final class ConformanceRunner {
             let found = try read(photo)
             if crash.contains(found.content) { throw Killed() }
             let (_, width, height) = try ImageDecoding.bounded(data: found.data, size: size)
-            return DecodedPhoto(pixels: [], width: width, height: height)  // the replayed vectors need no pixels
+            return DecodedPhoto(pixels: [], width: width, height: height,  // the replayed vectors need no pixels
+                                facts: factsOf(photo, found.data))
+        }
+
+        func facts(_ photo: PhotoStat) throws -> PhotoFacts { factsOf(photo, try read(photo).data) }
+
+        private func factsOf(_ photo: PhotoStat, _ data: Data) -> PhotoFacts {
+            PhotoFacts.read(data, mtimeNs: photo.mtimeNs, raw: PhotoFacts.isRaw(photo.path), places: places)
         }
     }
 
@@ -93,12 +106,14 @@ final class ConformanceRunner {
     }
 
     let folder: URL
+    let places: Places
     var contents: [String: Data] = [:]
     var models: [String: Model] = [:]
     var codebooks: [String: (Codebooks, String)] = [:]
 
-    init(folder: URL) throws {
+    init(folder: URL, places: Places) throws {
         self.folder = folder
+        self.places = places
         let indexURL = folder.appendingPathComponent("models.json")
         guard let data = try? Data(contentsOf: indexURL), case .object(let index) = try PythonJSON.parse(data),
               case .object(let contentFiles)? = index["contents"], case .object(let modelSpecs)? = index["models"],
@@ -149,7 +164,7 @@ final class ConformanceRunner {
         }
         var name = stem
         if case .string(let given)? = scenario["name"] { name = given }
-        let gallery = Gallery()
+        let gallery = Gallery(places: places)
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("pocketclip-conformance-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -212,6 +227,7 @@ final class ConformanceRunner {
         case "partial_access", "full_access": gallery.partial = kind == "partial_access"
         case "days": gallery.clock.addTimeInterval(Double(int(event[kind]) ?? 0) * 86_400)
         case "crash_on": if let target { gallery.crash.insert(target) }
+        case "forget_facts": gallery.forgetFacts = true
         default: break
         }
     }
@@ -229,6 +245,10 @@ final class ConformanceRunner {
         var outcome = "ok"
         var report: SyncReport?
         let store = try PhotoStore(path: db.path)
+        if gallery.forgetFacts {  // as a store of schema version 1 is after its migration: no row has facts (R22)
+            try store.forgetFacts()
+            gallery.forgetFacts = false
+        }
         let generation = try store.generation()
         do {
             let retry = try bindStore(store, binding, reindex: bool(run["reindex"]))
@@ -254,7 +274,7 @@ final class ConformanceRunner {
         var out: [String: JSONValue] = ["outcome": .string(outcome)]
         if let r = report {
             let values = [r.embedded, r.unchanged, r.moved, r.touched, r.restored, r.errors, r.deleted, r.skippedErrors,
-                          r.withheld, r.purged]
+                          r.withheld, r.purged, r.factsFilled]
             out["report"] = .object(Dictionary(uniqueKeysWithValues: zip(Self.report, values.map { JSONValue.number(String($0)) })))
         } else {
             out["report"] = .null
@@ -262,14 +282,35 @@ final class ConformanceRunner {
         out["embedded"] = .array(embedded.sorted().map { JSONValue.string($0) })
         out["photos"] = .array(try store.photos().sorted { $0.path < $1.path }.map { row -> JSONValue in
             let kind = row.error.map { $0.hasPrefix(PhotoFailure.unavailablePrefix) ? "environment" : "content" }
+            var facts: [String: JSONValue] = [:]
+            for (column, value) in zip(PhotoFacts.columns, row.facts.values) {
+                switch value {
+                case .text(let text): facts[column] = .string(text)
+                case .real(let number): facts[column] = .number("\(number)")
+                default: facts[column] = .null
+                }
+            }
             return .object(["path": .string(row.path), "status": .string(row.status),
                             "hash": row.contentHash.map { JSONValue.string($0) } ?? .null,
                             "vector": .bool(withVector.contains(row.id ?? -1)), "code": .bool(coded.contains(row.id ?? -1)),
-                            "error": kind.map { JSONValue.string($0) } ?? .null])
+                            "error": kind.map { JSONValue.string($0) } ?? .null, "facts": .object(facts)])
         })
         out["meta"] = .object(meta.filter { Self.meta.contains($0.key) }.mapValues { JSONValue.string($0) })
         out["generation_changed"] = .bool(try store.generation() != before)
         return out
+    }
+
+    private func fact(_ photo: [String: JSONValue], _ column: String) -> JSONValue {
+        if case .object(let facts)? = photo["facts"], let value = facts[column] { return value }
+        return .null
+    }
+
+    /// Numbers (latitude, longitude) within locationTolerance; strings exactly; null only for null.
+    private func sameFact(_ want: JSONValue, _ have: JSONValue) -> Bool {
+        if case .number(let w) = want, case .number(let h) = have, let a = Double(w), let b = Double(h) {
+            return abs(a - b) <= Self.locationTolerance
+        }
+        return want == have
     }
 
     /// The first thing that differs, in the order the reference's runner checks a step.
@@ -300,6 +341,10 @@ final class ConformanceRunner {
                 for column in ["status", "hash", "vector", "code", "error"] where (w[column] ?? .null) != (h[column] ?? .null) {
                     return diff("photo \(path) \(column)", w[column], h[column])
                 }
+                for column in PhotoFacts.columns {
+                    let wanted = fact(w, column), had = fact(h, column)
+                    if !sameFact(wanted, had) { return diff("photo \(path) \(column)", wanted, had) }
+                }
             }
         }
         if case .object(let want)? = expected["meta"], case .object(let have)? = got["meta"] {
@@ -316,7 +361,7 @@ final class ConformanceRunner {
 
 final class ConformanceTest: XCTestCase {
     func testEveryScenarioPasses() throws {
-        let results = try ConformanceRunner(folder: try TestInputs.scenarios()).runAll()
+        let results = try ConformanceRunner(folder: try TestInputs.scenarios(), places: try TestInputs.places()).runAll()
         XCTAssertGreaterThanOrEqual(results.count, 30)
         let failed = results.filter { !$0.passed }
         XCTAssertTrue(failed.isEmpty, failed.map { "\($0.scenario): \($0.difference ?? "")" }.joined(separator: "\n"))
@@ -331,7 +376,7 @@ final class ConformanceTest: XCTestCase {
         let text = try String(contentsOf: file, encoding: .utf8)
         guard let range = text.range(of: "\"restored\": 1") else { return XCTFail("the scenario has no restore") }
         try text.replacingCharacters(in: range, with: "\"restored\": 0").write(to: file, atomically: true, encoding: .utf8)
-        let result = try ConformanceRunner(folder: copy).run(file)
+        let result = try ConformanceRunner(folder: copy, places: try TestInputs.places()).run(file)
         XCTAssertFalse(result.passed)
         XCTAssertEqual(result.difference, "restore-same-path: step 3 (restore): report restored: expected 0, got 1")
     }

@@ -56,6 +56,32 @@ final class StoreTest: XCTestCase {
         }
     }
 
+    func testMigratesAVersion1StoreOnOpen() throws {
+        let folder = try TestInputs.scratch("migrate")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("v1.db").path
+        do {  // a store as schema version 1 wrote it, with one indexed photo
+            let db = try SQLiteDriver(path: path)
+            for statement in StoreSchema.statements { try db.execute(statement.sql, []) }
+            try db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')", [])
+            try db.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES (?, 'm001_initial', "
+                           + "'2026-01-01 00:00:00.000000+00:00')", [.text(StoreSchema.migrationSet)])
+            try db.execute("INSERT INTO photos (path, size, mtime_ns, content_hash, status) VALUES ('a.jpg', 1, 2, 'h', 'ok')", [])
+        }
+        let store = try PhotoStore(path: path)
+        XCTAssertEqual(try store.meta()[StoreSchema.MetaKey.schemaVersion], "2")
+        XCTAssertEqual(try store.driver.query("SELECT name FROM _sqlite_migrations ORDER BY id", []).compactMap(\.first?.string),
+                       [StoreSchema.migrationName, StoreSchema.factsMigrationName])
+        let columns = try store.driver.query("PRAGMA table_info(photos)", []).compactMap { $0[1].string }
+        XCTAssertEqual(Array(columns.suffix(PhotoFacts.columns.count)), PhotoFacts.columns)
+        XCTAssertEqual(try store.photos().first?.facts, PhotoFacts.empty)  // empty until the next run (R22)
+        let indexes = try store.driver.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_photos_%'", [])
+        XCTAssertEqual(Set(indexes.compactMap { $0[0].string }),
+                       ["idx_photos_path", "idx_photos_content_hash", "idx_photos_taken_at", "idx_photos_place_country",
+                        "idx_photos_place_city"])
+        _ = try PhotoStore(path: path)  // a second open migrates nothing again
+    }
+
     func testReadsPythonVectors() throws {
         let manifest = try TestInputs.manifest()
         let gallery = try gallery(manifest)

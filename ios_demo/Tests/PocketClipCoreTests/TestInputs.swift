@@ -54,6 +54,16 @@ enum TestInputs {
     /// The indexing scenarios (runtime/indexing/scenarios), run by ConformanceTest.
     static func scenarios() throws -> URL { try required("POCKETCLIP_SCENARIOS", "the conformance scenario folder") }
 
+    /// The offline places (runtime/facts/places.tsv.gz, POCKETCLIP_PLACES), read once.
+    static func places() throws -> Places {
+        if let loaded = loadedPlaces { return loaded }
+        let file = try required("POCKETCLIP_PLACES", "runtime/facts/places.tsv.gz")
+        let loaded = try Places(gzipped: Data(contentsOf: file))
+        loadedPlaces = loaded
+        return loaded
+    }
+    private static var loadedPlaces: Places?
+
     /// golden/NAME, checked against the manifest's sha256 first.
     static func golden(_ name: String, _ manifest: Manifest) throws -> NpyArray {
         try NpyArray.read(try manifest.verify("golden/\(name)"))

@@ -5,7 +5,7 @@
 "use strict";
 
 const DEBOUNCE_MS = 250;
-const FILTERS = ["after", "before", "folder", "place", "camera", "type"]; // the API's names, and the URL's
+const FILTERS = ["after", "before", "folder", "place", "near", "within_km", "camera", "type"]; // the API's names
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const NEW_ENTRY_AFTER_MS = 1500; // typing that settles within this time updates the same history entry
 
@@ -16,8 +16,7 @@ const viewer = $("viewer");
 const groupsBox = $("duplicate-groups");
 
 let hits = []; // {rank, id, path, score, taken_at, place, ...}, as the grid (or the duplicates) shows them
-let current = {}; // what the page shows: a view, or {upload: File} for a search by a photo
-let lastUpload = null; // kept in memory only, so a filter change can search by it again
+let current = {}; // what the page shows: a view, or {upload: File, filters} (kept in memory only) for a photo
 let selected = -1;
 let inflight = null; // the AbortController of the search on its way: a newer one cancels it
 let typingTimer = 0;
@@ -49,8 +48,10 @@ function withParams(path, params) {
 }
 
 function pageUrl(view) {
-  if (view.duplicates) return withParams("/", new URLSearchParams(view.threshold ? { duplicates: 1, threshold:
-    view.threshold } : { duplicates: 1 }));
+  if (view.duplicates) {
+    return withParams("/", new URLSearchParams(view.threshold ? { duplicates: 1, threshold: view.threshold }
+      : { duplicates: 1 }));
+  }
   const params = new URLSearchParams(view.like ? { like: view.like } : view.q ? { q: view.q } : {});
   for (const [name, value] of filterParams(view.filters)) params.set(name, value);
   return withParams("/", params);
@@ -77,10 +78,12 @@ function dateForInput(text, end) {
 }
 
 function currentFilters() {
-  // the controls' values, as the API takes them
+  // the controls' values, as the API takes them (a distance only with the place it is from)
+  const near = $("f-near").value.trim();
   return {
     after: $("f-after").value, before: $("f-before").value, folder: $("f-folder").value,
-    place: $("f-place").value.trim(), camera: $("f-camera").value.trim(), type: $("f-type").value,
+    place: $("f-place").value.trim(), near, within_km: near ? $("f-within").value.trim() : "",
+    camera: $("f-camera").value.trim(), type: $("f-type").value,
   };
 }
 
@@ -97,6 +100,8 @@ function setFilterControls(filters) {
   $("f-before").value = dateForInput(filters.before, true);
   chooseOption($("f-folder"), filters.folder);
   $("f-place").value = filters.place || "";
+  $("f-near").value = filters.near || "";
+  $("f-within").value = filters.within_km || "";
   $("f-camera").value = filters.camera || "";
   chooseOption($("f-type"), filters.type);
   $("clear-filters").hidden = !hasFilters(filters);
@@ -123,9 +128,8 @@ function fillChoices(facets) {
   const places = Array.from(new Set([...facets.cities, ...facets.regions, ...facets.countries])).sort();
   $("place-options").replaceChildren(...places.map((p) => new Option(p)));
   $("camera-options").replaceChildren(...facets.cameras.map((c) => new Option(c)));
-  if (facets.first_taken) {
-    $("filters").title = `Photos taken from ${facets.first_taken.slice(0, 10)} to ${facets.last_taken.slice(0, 10)}`;
-  }
+  const [first, last] = [facets.first_taken, facets.last_taken].map((taken) => (taken || "").slice(0, 10));
+  $("f-after").title = $("f-before").title = first ? `photos taken ${first} to ${last}` : "no photo says when";
 }
 
 async function loadFacets() {
@@ -257,8 +261,8 @@ async function show(view, how) {
   remember(view, how);
   const url = apiUrl(view);
   $("json-link").href = url || "/api/status";
-  const named = view.q ? view.q + " · " : view.like ? `like #${view.like} · ` : hasFilters(view.filters) ? "newest · " : "";
-  document.title = named + "pocketclip";
+  const newest = hasFilters(view.filters) ? "newest · " : "";
+  document.title = (view.q ? view.q + " · " : view.like ? `like #${view.like} · ` : newest) + "pocketclip";
   if (!url) {
     render([]);
     say("");
@@ -559,7 +563,7 @@ function wire() {
     if ($("filters").contains(document.activeElement)) refilter(); // Enter in a filter box
     else searchNow("push");
   });
-  for (const id of ["f-after", "f-before", "f-folder", "f-type", "f-place", "f-camera"]) {
+  for (const id of ["f-after", "f-before", "f-folder", "f-type", "f-place", "f-near", "f-within", "f-camera"]) {
     $(id).addEventListener("change", refilter); // a choice made, a date picked, a box left
   }
   for (const [id, list] of [["f-place", "place-options"], ["f-camera", "camera-options"]]) {
