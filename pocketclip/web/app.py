@@ -21,6 +21,7 @@ from pocketclip.runtime.bundle.manifest import BundleError
 from pocketclip.runtime.indexing.decode import DecodeError
 from pocketclip.runtime.library import UnknownPhoto
 from pocketclip.runtime.one_line import one_line
+from pocketclip.runtime.search.filters import PARAM_NAMES, FilterError
 from pocketclip.runtime.store import StoreError, StoreLocked
 from pocketclip.web import api, pages
 from pocketclip.web.guard import Guard
@@ -37,6 +38,10 @@ def _error(status: int):
 
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _filter_error(request: Request, exc: FilterError) -> JSONResponse:
+    return JSONResponse({"error": exc.message(PARAM_NAMES)}, status_code=400)
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
@@ -71,6 +76,7 @@ def create_app(served: ServedLibrary, host: str = "127.0.0.1", token: str | None
     app, error pages included, so every response carries its headers."""
     handlers = {
         HTTPException: _http_error,
+        FilterError: _filter_error,  # a filter's bad value, named as the API's parameter
         ValueError: _error(400),  # an empty query, a k or cut-off out of range
         DecodeError: _error(400),  # an upload that is not a photo
         UnknownPhoto: _error(404),

@@ -12,7 +12,8 @@ from starlette.templating import Jinja2Templates
 
 from pocketclip.runtime.indexing.decode import DecodeError
 from pocketclip.runtime.library import UnknownPhoto
-from pocketclip.web.api import k_param, relative_param, served
+from pocketclip.runtime.search.filters import PARAM_NAMES, FilterError
+from pocketclip.web.api import filters_param, k_param, relative_param, served
 from pocketclip.web.photo_files import BROWSER_TYPES, jpeg_bytes
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -34,21 +35,25 @@ def home(request: Request) -> Response:
     like = request.query_params.get("like", "")
     hits, message, code, json_url = [], "", 200, "/api/status"
     try:
-        k, relative = k_param(request), relative_param(request)
+        k, relative, filters = k_param(request), relative_param(request), filters_param(request)
         if like:
             if not like.isdigit():
                 raise UnknownPhoto(f"no indexed photo has id {like[:20]!r}")
-            hits, _ = served(request).similar(int(like), k, relative)
-            message, json_url = f"Photos like #{like}", f"/api/similar/{like}"
-        elif query.strip():
-            hits, _ = served(request).search_text(query, k, relative)
+            hits, _ = served(request).similar(int(like), k, relative, filters)
+            message, json_url = f"Photos like #{like}", f"/api/similar/{like}?{request.url.query}"
+        elif query.strip() or filters:
+            hits, _ = served(request).search_text(query, k, relative, filters)
             json_url = f"/api/search?{request.url.query}"
     except HTTPException as exc:
         message, code = exc.detail, exc.status_code
+    except FilterError as exc:
+        message, code = exc.message(PARAM_NAMES), 400
     except UnknownPhoto as exc:
         message, code = str(exc), 404
     status = served(request).status()
-    context = {"query": query, "hits": [{"id": h.id, "path": h.path, "score": h.score} for h in hits],
+    facts = served(request).hit_facts(hits) if hits else {}
+    context = {"query": query, "hits": [{"id": h.id, "path": h.path, "score": h.score, **facts.get(h.id, {})}
+                                        for h in hits],
                "message": message, "status_line": status_line(status), "json_url": json_url}
     return templates.TemplateResponse(request, "index.html", context, status_code=code)
 

@@ -26,8 +26,23 @@ _POSITION = re.compile(r"\s*([+-]?\d+(?:\.\d+)?)\s*,\s*([+-]?\d+(?:\.\d+)?)\s*")
 TYPE_ALIASES = {"jpg": "jpeg", "heif": "heic", "tif": "tiff", "dng": "raw"}
 
 
+# How each filter is named where it is given: the CLI's options, the web API's parameters.
+CLI_NAMES = {"after": "--after", "before": "--before", "folder": "--in", "near": "--near", "within_km": "--within",
+             "place": "--place", "camera": "--camera", "type": "--type"}
+PARAM_NAMES = {name: name for name in CLI_NAMES}
+
+
 class FilterError(ValueError):
-    """A filter value that cannot be used; the message is one line naming the option."""
+    """A filter value that cannot be used; the message is one line naming the option, as the CLI names it
+    (str) or as the web API does (`message(PARAM_NAMES)`). `template` names options as {after}, {folder}, ...
+    and takes the values shown in it as {0}, {1}, ... (so a value's braces are never read as a field)."""
+
+    def __init__(self, template: str, *values: str):
+        self.template, self.values = template, values
+        super().__init__(self.message(CLI_NAMES))
+
+    def message(self, names: dict[str, str]) -> str:
+        return self.template.format(*self.values, **names)
 
 
 def shown(text: str) -> str:
@@ -35,12 +50,13 @@ def shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
-def date_bound(text: str, end: bool, option: str) -> np.datetime64:
+def date_bound(text: str, end: bool, option: str) -> np.datetime64:  # option: "after" or "before"
     """The first (or with `end`, the last) second of a date as precise as given: 2024, 2024-05, 2024-05-03,
     2024-05-03T14:30. Both ends of a range are inclusive: --after 2024-05 --before 2024-05 is May 2024."""
     found = _DATE.fullmatch(text.strip())
     if not found:
-        raise FilterError(f"{option} {shown(text)}: not a date; give YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+        raise FilterError(f"{{{option}}} {{0}}: not a date; give YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM",
+                          shown(text))
     year, month, day, hour, minute, second = (None if g is None else int(g) for g in found.groups())
     try:
         if month is not None and not 1 <= month <= 12:
@@ -51,7 +67,7 @@ def date_bound(text: str, end: bool, option: str) -> np.datetime64:
         if hour is not None and (hour > 23 or minute > 59 or (second or 0) > 59):
             raise ValueError("time")
     except ValueError as exc:
-        raise FilterError(f"{option} {shown(text)}: no such date ({exc})") from None
+        raise FilterError(f"{{{option}}} {{0}}: no such date ({exc})", shown(text)) from None
     if not end:
         parts = (year, month or 1, day or 1, hour or 0, minute or 0, second or 0)
     else:
@@ -83,27 +99,28 @@ class Filters:
             try:
                 value["within_km"] = float(value["within_km"])
             except ValueError:
-                raise FilterError(f"within_km {value['within_km'][:20]!r}: not a number of km") from None
+                raise FilterError("{within_km} {0}: not a number of km", shown(value["within_km"])) from None
         return cls(**value).checked()
 
     def checked(self) -> Filters:
         """These filters, with every value's form checked (FilterError otherwise); the folder normalised."""
-        lower = date_bound(self.after, False, "--after") if self.after else None
-        upper = date_bound(self.before, True, "--before") if self.before else None
+        lower = date_bound(self.after, False, "after") if self.after else None
+        upper = date_bound(self.before, True, "before") if self.before else None
         if lower is not None and upper is not None and lower > upper:
-            raise FilterError(f"--after {self.after} is later than --before {self.before}")
+            raise FilterError("{after} {0} is later than {before} {1}", self.after, self.before)
         if self.within_km is not None:
             if not (math.isfinite(self.within_km) and 0 < self.within_km <= MAX_WITHIN_KM):
-                raise FilterError(f"--within {self.within_km:g}: a distance in km above 0 and at most {MAX_WITHIN_KM:,.0f}")
+                raise FilterError(f"{{within_km}} {{0}}: a distance in km above 0 and at most {MAX_WITHIN_KM:,.0f}",
+                                  f"{self.within_km:g}")
             if not self.near:
-                raise FilterError("--within needs --near PLACE or --near LAT,LON")
+                raise FilterError("{within_km} needs a place: {near} PLACE or {near} LAT,LON")
         if self.type and TYPE_ALIASES.get(self.type.lower(), self.type.lower()) not in FORMATS:
-            raise FilterError(f"--type {shown(self.type)}: not a format; one of {', '.join(FORMATS)}")
+            raise FilterError(f"{{type}} {{0}}: not a format; one of {', '.join(FORMATS)}", shown(self.type))
         folder = self.folder
         if folder is not None:
             folder = "/".join(part for part in folder.replace("\\", "/").split("/") if part not in ("", "."))
             if ".." in folder.split("/"):
-                raise FilterError(f"--in {shown(self.folder)}: a folder inside the library, relative to its root")
+                raise FilterError("{folder} {0}: a folder inside the library, relative to its root", shown(self.folder))
         return Filters(self.after, self.before, folder, self.near, self.within_km, self.place, self.camera, self.type)
 
 
@@ -113,12 +130,12 @@ def position(text: str, places: Places) -> tuple[float, float]:
     if found:
         lat, lon = float(found.group(1)), float(found.group(2))
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise FilterError(f"--near {shown(text)}: latitude -90..90 and longitude -180..180")
+            raise FilterError("{near} {0}: latitude -90..90 and longitude -180..180", shown(text))
         return lat, lon
     place = places.find(text)
     if place is None:
         close = places.closest_names(text)
-        raise FilterError(f"--near {shown(text)}: no place of that name" + (f"; did you mean {', '.join(close)}?"
+        raise FilterError("{near} {0}: no place of that name{1}", shown(text), (f"; did you mean {', '.join(close)}?"
                                                                          if close else ""))
     return place.latitude, place.longitude
 
@@ -158,9 +175,9 @@ class Facets:
         """The rows the filters select (a bool mask), or FilterError naming what is unknown."""
         keep = np.ones(self.size, dtype=bool)
         if filters.after:
-            keep &= self.taken >= date_bound(filters.after, False, "--after")  # NaT compares False
+            keep &= self.taken >= date_bound(filters.after, False, "after")  # NaT compares False
         if filters.before:
-            keep &= self.taken <= date_bound(filters.before, True, "--before")
+            keep &= self.taken <= date_bound(filters.before, True, "before")
         if filters.folder is not None and filters.folder != "":
             keep &= self._folder(filters.folder)
         if filters.place:
@@ -173,7 +190,7 @@ class Facets:
             found = self.camera.where(lambda name: wanted in fold(name))
             if not found.any():
                 known = ", ".join(self.camera.names[:6]) or "none: no photo says which camera took it"
-                raise FilterError(f"--camera {shown(filters.camera)}: no photo from such a camera; cameras: {known}")
+                raise FilterError("{camera} {0}: no photo from such a camera; cameras: {1}", shown(filters.camera), known)
             keep &= found
         if filters.type:
             wanted = TYPE_ALIASES.get(filters.type.lower(), filters.type.lower())
@@ -184,7 +201,8 @@ class Facets:
         found = self.folder.where(lambda name: name == folder or name.startswith(folder + "/"))
         if not found.any():
             tops = sorted({name.split("/")[0] for name in self.folder.names if name})
-            raise FilterError(f"--in {shown(folder)}: no photo in such a folder; folders: {', '.join(tops[:8]) or 'none'}")
+            raise FilterError("{folder} {0}: no photo in such a folder; folders: {1}", shown(folder),
+                              ", ".join(tops[:8]) or "none")
         return found
 
     def _place(self, name: str, places: Places | None) -> np.ndarray:
@@ -199,7 +217,7 @@ class Facets:
             return found  # a real place where no photo was taken: no photo, not an error
         stored = sorted({*self.city.names, *self.region.names, *self.country.names})
         close = [s for s in stored if wanted[:3] in fold(s)][:3] or places.closest_names(name)
-        raise FilterError(f"--place {shown(name)}: no such place" + (f"; did you mean {', '.join(close)}?" if close else ""))
+        raise FilterError("{place} {0}: no such place{1}", shown(name), f"; did you mean {', '.join(close)}?" if close else "")
 
     def _near(self, lat: float, lon: float, within_km: float) -> np.ndarray:
         keep = np.abs(self.latitude - lat) <= within_km / 110.5 + 1e-9  # a box first: NaN compares False

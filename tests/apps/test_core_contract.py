@@ -77,3 +77,20 @@ def test_android_bounds_every_format_and_catches_out_of_memory_per_photo():
     assert "catch (e: OutOfMemoryError)" in core  # one photo's failure, never the run's
     library = (ANDROID_APP / "PhotoLibrary.kt").read_text()
     assert "READ_MEDIA_VISUAL_USER_SELECTED" in library and "override val partial" in library
+
+
+def test_the_cores_read_facts_with_the_references_raw_names_and_place_radius():
+    """Photo facts (docs/contracts.md): the RAW names that make a format `raw` and the places' radius and Earth."""
+    from pocketclip.runtime.facts import places
+    from pocketclip.runtime.indexing.raw import RAW_SUFFIXES
+
+    kotlin = (KOTLIN / "PhotoFacts.kt").read_text()
+    swift = (SWIFT / "PhotoFacts.swift").read_text()
+    for source, name in ((kotlin, r"RAW_SUFFIXES = setOf\("), (swift, r"rawSuffixes: Set<String> = \[")):
+        listed = re.search(name + r"([^)\]]*)", source).group(1)
+        assert set(re.findall(r'"(\.[a-z0-9]+)"', listed)) == RAW_SUFFIXES
+    kotlin_places, swift_places = (KOTLIN / "Places.kt").read_text(), (SWIFT / "Places.swift").read_text()
+    for name, value in (("EARTH_RADIUS_KM", places.EARTH_RADIUS_KM), ("PLACE_RADIUS_KM", places.PLACE_RADIUS_KM)):
+        assert literal(kotlin_places, name) == value
+    for name, value in (("earthRadiusKm", places.EARTH_RADIUS_KM), ("placeRadiusKm", places.PLACE_RADIUS_KM)):
+        assert literal(swift_places, name) == value

@@ -123,7 +123,7 @@ def test_a_pq_search_with_a_filter_scores_only_the_selection(library, monkeypatc
     (Filters(after="2024-06", before="2024-05"), "--after 2024-06 is later than --before 2024-05"),
     (Filters(near="Lisbon", within_km=-3), "--within -3: a distance in km above 0"),
     (Filters(near="Lisbon", within_km=float("nan")), "--within nan"),
-    (Filters(within_km=5), "--within needs --near"),
+    (Filters(within_km=5), "--within needs a place: --near PLACE"),
     (Filters(type="docx"), "--type 'docx': not a format; one of jpeg"),
     (Filters(folder="../etc"), "--in '../etc': a folder inside the library"),
 ])

@@ -13,17 +13,19 @@ def db(tmp_path):
 def test_schema_has_the_contract_names(db):
     assert set(db.table_names()) >= {"meta", "photos", "embeddings"}
     assert [c.name for c in db["photos"].columns] == [
-        "id", "path", "size", "mtime_ns", "content_hash", "width", "height", "status", "error", "indexed_at"]
+        "id", "path", "size", "mtime_ns", "content_hash", "width", "height", "status", "error", "indexed_at",
+        "taken_at", "taken_offset", "taken_source", "latitude", "longitude", "place_city", "place_region",
+        "place_country", "camera_make", "camera_model", "format"]
     assert [c.name for c in db["embeddings"].columns] == ["photo_id", "model", "vector", "pq_code"]
     assert db["embeddings"].pks == ["photo_id", "model"]
     assert db.journal_mode == "wal"
-    assert db.meta()["schema_version"] == "1"
+    assert db.meta()["schema_version"] == "2"
 
 
 def test_reopening_applies_no_migration_twice(tmp_path):
     Store.open(tmp_path / "a.db")
     db = Store.open(tmp_path / "a.db")
-    assert db["_sqlite_migrations"].count == 1
+    assert db["_sqlite_migrations"].count == 2
 
 
 def test_another_model_is_refused_unless_reindexing(db):
@@ -47,5 +49,5 @@ def test_vectors_are_little_endian_float16(db):
 def test_a_newer_store_is_refused(tmp_path):
     db = Store.open(tmp_path / "n.db")
     db["meta"].insert({"key": "schema_version", "value": "99"}, replace=True)
-    with pytest.raises(StoreTooNew, match="reads up to 1"):
+    with pytest.raises(StoreTooNew, match="reads up to 2"):
         Store.open(tmp_path / "n.db")
