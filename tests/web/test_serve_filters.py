@@ -139,3 +139,15 @@ def test_the_page_keeps_the_filters_of_its_url(filter_server):
     assert "<option selected>trips</option>" in page and "<option selected>jpeg</option>" in page
     assert 'value="Portugal"' in page and 'id="f-camera" name="camera" list="camera-options" value=""' in page
     assert "style=" not in page and "<script>" not in page
+
+
+def test_the_page_itself_renders_the_filtered_hits_with_date_and_place(filter_server):
+    """A reload, a bookmark or a page without JS shows what the JSON twin returns."""
+    reply = filter_server.get("/?" + urlencode({"q": "", "place": "Portugal"}))
+    assert reply.status == 200
+    html = reply.body.decode()
+    assert f'data-path="{TRAM}"' in html and f'data-path="{COPY}"' in html
+    assert f'data-path="{TOWER}"' not in html and f'data-path="{GARDEN}"' not in html
+    assert "Lisbon" in html and "<time" in html
+    bad = filter_server.get("/?" + urlencode({"q": "tram", "folder": "nowhere"}))
+    assert bad.status == 400 and "folder &#39;nowhere&#39;: no photo in such a folder" in bad.body.decode()
