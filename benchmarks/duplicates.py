@@ -13,7 +13,6 @@ the peak RSS growth of the call (measured first, in a fresh process).
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
+from benchmarks.report import emit, out_arguments
 from pocketclip.runtime.bundle.home import resolve
 from pocketclip.runtime.library import Library
 from pocketclip.runtime.search.duplicates import duplicate_groups
@@ -125,18 +125,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--originals", type=int, default=300)
     parser.add_argument("--copied", type=int, default=100)
     parser.add_argument("--vectors", type=int, default=100_000)
-    parser.add_argument("--bundle", default=None, help="model name or bundle folder (default: the demo model)")
-    parser.add_argument("--out", type=Path, default=None)
+    out_arguments(parser)
     args = parser.parse_args(argv)
     report = {"model": str(resolve(args.bundle).name), "speed": speed(args.vectors)}
     with tempfile.TemporaryDirectory() as tmp:
         report["quality"] = quality(args.originals, args.copied, args.bundle, Path(tmp))
     report["quality"]["chosen"] = chosen(report["quality"]["sweep"])
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
-    return report
+    return emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ median measured in the same run; the one-time load of the facts is reported on i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -27,6 +26,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from benchmarks.synthetic import synthetic  # noqa: E402
+from benchmarks.report import emit, out_arguments
 from pocketclip.runtime.bundle.codebooks import bundle_codebooks  # noqa: E402
 from pocketclip.runtime.bundle.encoders import BundleEncoder  # noqa: E402
 from pocketclip.runtime.bundle.home import resolve  # noqa: E402
@@ -164,8 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--photos", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--noise", type=float, default=0.5)
-    parser.add_argument("--bundle", default=None, help="model name or bundle folder (default: the demo model)")
-    parser.add_argument("--out", type=Path, default=None)
+    out_arguments(parser)
     args = parser.parse_args(argv)
     bundle = load_bundle(resolve(args.bundle))
     with threadpool_limits(1):
@@ -179,11 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
                       "synthetic_cosine_to_base": round(to_base, 3), "write_store_s": round(write_s, 1),
                       **measure(Path(tmp) / "index.db", vectors16, texts[:args.queries])}
     report["goal"] = "1% and 50% selectivity each <= 2x the unfiltered query's time, recall@10 as exact on the subset"
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
-    return report
+    return emit(report, args.out)
 
 
 if __name__ == "__main__":

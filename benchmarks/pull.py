@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.hub_server import Hub, HubServer
+from benchmarks.report import emit, out_arguments
 
 
 def _fake_repo(folder: Path, megabytes: int) -> Path:
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--megabytes", type=int, default=600)
     parser.add_argument("--link", type=float, default=100.0, help="MB/s of the simulated network link")
     parser.add_argument("--install", action="store_true", help="also time a clean base install (needs PyPI)")
-    parser.add_argument("--out", type=Path, default=None)
+    out_arguments(parser, bundle=False)
     args = parser.parse_args(argv)
     os.environ.pop("HF_HUB_OFFLINE", None)
     with tempfile.TemporaryDirectory() as tmp:
@@ -195,11 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
                   "immich_pull": int8_and_parity(Path(tmp))}
         if args.install:
             report["base_install"] = base_install(Path(tmp))
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
-    return report
+    return emit(report, args.out)
 
 
 if __name__ == "__main__":
