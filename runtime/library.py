@@ -12,6 +12,7 @@ is bound here, in one place; a bundle of another model than the store's is refus
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from pocketclip.runtime.indexing.decode import load_photo
 from pocketclip.runtime.indexing.indexer import IndexReport, Log, Progress, index_folder
 from pocketclip.runtime.indexing.walk import stored_file
 from pocketclip.runtime.search.duplicates import DUPLICATE_COSINE, DuplicateGroup, duplicate_groups
-from pocketclip.runtime.search.filters import Facets, Filters
+from pocketclip.runtime.search.filters import Facets, FilterError, Filters
 from pocketclip.runtime.search.hits import Hit, SearchIndex, check_query, ranked_hits
 from pocketclip.runtime.search.pq_index import open_index
 from pocketclip.runtime.search.query import combine, parse_query
@@ -172,6 +173,11 @@ class Library:
         place has."""
         if not filters:
             return None
+        if filters.folder and os.path.isabs(os.path.expanduser(filters.folder)):  # a folder as the shell names it
+            folder = Path(filters.folder).expanduser().resolve()
+            if not folder.is_relative_to(self.root.resolve()):
+                raise FilterError("{folder} {0}: not inside the library's folder {1}", filters.folder, str(self.root))
+            filters = replace(filters, folder=folder.relative_to(self.root.resolve()).as_posix())
         return np.flatnonzero(self.facets().select(filters.checked()))
 
     def search_vector(self, vector: np.ndarray, k: int | None = None, relative: float | None = None,

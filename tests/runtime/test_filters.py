@@ -75,6 +75,14 @@ def test_a_filter_returns_exactly_the_photos_it_selects(library, filters, expect
     assert names(library.search_query("", k=50, filters=filters)) == expected  # no query: browse
 
 
+def test_a_folder_may_be_named_by_its_absolute_path_inside_the_library(library, tmp_path):
+    inside = library.root / "Trips" / "Portugal"
+    assert names(library.search_text("x", k=50, filters=Filters(folder=str(inside)))) == {"lisbon-1", "lisbon-2", "porto"}
+    assert len(library.search_text("x", k=50, filters=Filters(folder=str(library.root)))) == len(PHOTOS)
+    with pytest.raises(FilterError, match="not inside the library's folder"):
+        library.search_text("x", filters=Filters(folder=str(tmp_path)))
+
+
 def test_results_stay_ranked_by_the_query(library):
     everything = library.search_text("a blue circle", k=50)
     trips = library.search_text("a blue circle", k=50, filters=Filters(folder="Trips"))
