@@ -29,8 +29,8 @@ import numpy as np
 from pocketclip.runtime.batches import batched
 from pocketclip.runtime.bundle.codebooks import Codebooks
 from pocketclip.runtime.bundle.encoders import BundleEncoder
-from pocketclip.runtime.indexing.decode import UNAVAILABLE
 from pocketclip.runtime.facts.photo_facts import COLUMNS as FACT_COLUMNS
+from pocketclip.runtime.indexing.decode import UNAVAILABLE
 from pocketclip.runtime.indexing.source import FolderSource, Loaded, PhotoSource, decode_if
 from pocketclip.runtime.indexing.walk import PhotoFile, Skipped, path_from_store
 from pocketclip.runtime.store import Store, StoreError, now, to_blob
