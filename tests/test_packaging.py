@@ -27,6 +27,8 @@ def test_the_wheel_has_one_top_level_name(wheel):
                  "pocketclip/cli/__init__.py", "pocketclip/web/static/app.js", "pocketclip/web/static/style.css",
                  "pocketclip/web/templates/index.html", "pocketclip/runtime/facts/places.tsv.gz"):
         assert data in names
+    for module in (REPO / "pocketclip/web/static").glob("*.js"):  # app.js imports the others: all must ship
+        assert f"pocketclip/web/static/{module.name}" in names
 
 
 def test_import_contracts_hold_on_the_installed_layout(wheel, tmp_path):
