@@ -145,7 +145,8 @@ def test_sigkilled_runs_resume_to_the_same_store(tmp_path, fp32_bundle):
     subprocess.run(command + ["--db", str(tmp_path / "straight.db")], check=True, capture_output=True, timeout=300)
     killed = tmp_path / "killed.db"
     rng = np.random.default_rng(7)
-    for target in (rng.integers(8, 36), rng.integers(50, 76), rng.integers(90, 112)):
+    # the last kill lands at least 25 photos before the end: a loaded machine polls the store late
+    for target in (rng.integers(8, 32), rng.integers(45, 66), rng.integers(80, 96)):
         proc = subprocess.Popen(command + ["--db", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None:  # wait until some batches are in, then kill
@@ -155,7 +156,7 @@ def test_sigkilled_runs_resume_to_the_same_store(tmp_path, fp32_bundle):
                         break
             except sqlite3.Error:
                 pass
-            time.sleep(rng.uniform(0.0, 0.05))
+            time.sleep(rng.uniform(0.0, 0.02))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     partial = snapshot(killed)
