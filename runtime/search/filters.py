@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -89,7 +89,8 @@ class Filters:
     type: str | None = None  # a format (FORMATS; jpg, heif, tif, dng accepted)
 
     def __bool__(self) -> bool:
-        return any(getattr(self, f.name) not in (None, "") for f in fields(self) if f.name != "within_km")
+        return any(isinstance(value, str) and value.strip() for value in
+                   (getattr(self, f.name) for f in fields(self) if f.name != "within_km"))
 
     @classmethod
     def from_params(cls, params) -> Filters:
@@ -103,7 +104,12 @@ class Filters:
         return cls(**value).checked()
 
     def checked(self) -> Filters:
-        """These filters, with every value's form checked (FilterError otherwise); the folder normalised."""
+        """These filters, with every value's form checked (FilterError otherwise); the folder normalised, blank
+        values dropped (a blank is not a limit)."""
+        blank = {f.name: None for f in fields(self) if isinstance(getattr(self, f.name), str)
+                 and not getattr(self, f.name).strip()}
+        if blank:
+            return replace(self, **blank).checked()
         lower = date_bound(self.after, False, "after") if self.after else None
         upper = date_bound(self.before, True, "before") if self.before else None
         if lower is not None and upper is not None and lower > upper:

@@ -154,6 +154,11 @@ def test_an_unknown_value_names_the_closest_known_ones(library, filters, message
     assert str(found.value).startswith(message) and "\n" not in str(found.value)
 
 
+def test_blank_values_are_no_limit(library):
+    assert not Filters(place="   ", camera="", folder=" ") and not Filters(place="   ", folder=" ").checked()
+    assert len(library.search_text("x", k=50, filters=Filters(place="  ", type=""))) == len(PHOTOS)
+
+
 def test_partial_dates_cover_their_whole_period():
     assert str(date_bound("2024", False, "")) == "2024-01-01T00:00:00"
     assert str(date_bound("2024-02", True, "")) == "2024-02-29T23:59:59"
